@@ -1,0 +1,31 @@
+/* A subscription: what the subject index stores.
+ *
+ * The subject index (sublist.c) reads only subject, queue and their
+ * lengths; everything else belongs to the connection and router layers.
+ * A sub is freed only after every I/O thread has passed a quiescent
+ * point (qsbr.c), so a match result taken in one loop turn stays safe to
+ * read for the rest of that turn even if another thread removes the sub. */
+#ifndef NATSD_SUB_H
+#define NATSD_SUB_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+struct conn;
+
+struct sub {
+	char *subject;		/* NUL-terminated, owned */
+	uint32_t subject_len;
+	uint32_t queue_len;
+	char *queue;		/* NULL for a plain subscription; owned */
+	struct conn *conn;	/* the connection that owns it */
+	char *sid;		/* client's subscription id, NUL-terminated */
+	uint32_t sid_len;
+	int32_t weight;		/* queue weight of remote interest, else 1 */
+	uint64_t max;		/* auto-unsubscribe after this many, 0 = none */
+	_Atomic uint64_t nmsgs; /* messages delivered */
+	_Atomic int dead;	/* removed: deliver nothing more */
+	struct sub *next;	/* the owner's list or the retire list */
+};
+
+#endif
