@@ -1,0 +1,33 @@
+/* A connection's outbound byte queue: a list of chunks, appended to by
+ * any thread (under the connection's lock) and drained by its owner with
+ * writev. Memory is held only while bytes wait: an idle connection keeps
+ * no chunk. */
+#ifndef NATSD_OUTQ_H
+#define NATSD_OUTQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+struct outq_chunk;
+
+struct outq {
+	struct outq_chunk *head, *tail;
+	size_t pending; /* bytes queued and not yet written */
+};
+
+void outq_init(struct outq *q);
+void outq_fini(struct outq *q); /* drops what is queued */
+
+/* Appends the iovec's bytes as one run. 0 or NATSD_ENOMEM. */
+int outq_appendv(struct outq *q, const struct iovec *iov, int iovcnt);
+int outq_append(struct outq *q, const void *buf, size_t len);
+
+/* Fills at most max iovecs with queued bytes, oldest first; returns the
+ * count. */
+int outq_peek(const struct outq *q, struct iovec *iov, int max);
+
+/* Drops n written bytes from the front; frees emptied chunks. */
+void outq_consume(struct outq *q, size_t n);
+
+#endif
