@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 struct conn;
+struct account;
 
 struct sub {
 	char *subject;		/* NUL-terminated, owned */
@@ -19,13 +20,22 @@ struct sub {
 	uint32_t queue_len;
 	char *queue;		/* NULL for a plain subscription; owned */
 	struct conn *conn;	/* the connection that owns it */
+	struct account *acc;	/* the index it is in */
 	char *sid;		/* client's subscription id, NUL-terminated */
 	uint32_t sid_len;
 	int32_t weight;		/* queue weight of remote interest, else 1 */
-	uint64_t max;		/* auto-unsubscribe after this many, 0 = none */
+	_Atomic uint64_t max;	/* auto-unsubscribe after this many, 0 = none */
 	_Atomic uint64_t nmsgs; /* messages delivered */
 	_Atomic int dead;	/* removed: deliver nothing more */
 	struct sub *next;	/* the owner's list or the retire list */
 };
+
+/* Allocates a sub with its strings in one block. queue and sid may be
+ * NULL. Returns NULL when out of memory. */
+struct sub *sub_new(struct conn *c, const char *subject, size_t len,
+		    const char *queue, size_t qlen, const char *sid,
+		    size_t sidlen);
+/* Frees a sub; the signature suits loop_retire(). */
+void sub_free(void *s);
 
 #endif

@@ -1,0 +1,33 @@
+/* The client protocol on a connection: INFO, CONNECT and authentication,
+ * PUB/HPUB, SUB/UNSUB, PING/PONG, keepalive and the limits, with the
+ * replies and -ERR texts of nats-server 2.9. */
+#ifndef NATSD_CLIENT_H
+#define NATSD_CLIENT_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct conn;
+
+/* Sends INFO and arms the timers of a new client connection. */
+void client_start(struct conn *c);
+
+/* Parses and runs every complete operation in buf. Returns the bytes
+ * consumed (the rest is an unfinished operation; *need is its full size
+ * when known), or a negative code to close without -ERR. Closes the
+ * connection itself where nats-server sends an -ERR first. */
+ssize_t client_feed(struct conn *c, char *buf, size_t len, size_t *need);
+
+/* The connection is closing: release client state. */
+void client_closed(struct conn *c);
+
+/* Authentication finished (owner thread): verdict is enum
+ * natsd_auth_verdict. */
+void client_auth_finished(struct conn *c, int verdict);
+
+/* allow_responses: the connection received a request with this reply
+ * subject and may publish to it (any thread). */
+void client_resp_grant(struct conn *c, const char *reply, size_t len);
+void client_resp_free(struct conn *c);
+
+#endif

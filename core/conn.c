@@ -1,0 +1,670 @@
+/* Connection machinery shared by every kind: reading and buffering,
+ * the outbound queue and its flushing, closing, and the sid table.
+ *
+ * Reads go into the worker's scratch buffer; only the bytes of an
+ * unfinished operation are copied into a per-connection buffer, so an idle
+ * connection holds no buffer at all. Outbound bytes are flushed by the
+ * owner at the end of its loop turn with one writev, whichever thread
+ * queued them. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include "account.h"
+#include "auth.h"
+#include "client.h"
+#include "conn.h"
+#include "host.h"
+#include "log.h"
+#include "server.h"
+#include "sub.h"
+
+#define CONN_READS_PER_WAKE 8
+#define CONN_IOV_MAX	    64
+
+static const char *const close_texts[] = {
+#define CONN_CLOSE_TEXT(id, text) [CONN_CLOSE_##id] = text,
+	CONN_CLOSE_REASONS(CONN_CLOSE_TEXT)
+#undef CONN_CLOSE_TEXT
+};
+_Static_assert(sizeof(close_texts) / sizeof(close_texts[0]) ==
+		       CONN_CLOSE_COUNT,
+	       "a close reason lacks its text");
+
+const char *conn_close_text(enum conn_close_reason r)
+{
+	return r < CONN_CLOSE_COUNT ? close_texts[r] : "Unknown";
+}
+
+static void conn_io(struct loop *l, void *arg, uint32_t events);
+
+static void conn_peer_addr(struct conn *c, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == -1)
+		return;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &in->sin_addr, c->ip, sizeof(c->ip));
+		c->port = ntohs(in->sin_port);
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, c->ip, sizeof(c->ip));
+		c->port = ntohs(in6->sin6_port);
+	}
+}
+
+struct conn *conn_new(struct worker *w, int kind, int fd,
+		      struct natsd_stream *top)
+{
+	struct conn *c;
+
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	c->srv = w->srv;
+	c->w = w;
+	c->kind = kind;
+	c->top = top;
+	c->cid = atomic_fetch_add(&w->srv->next_cid, 1) + 1;
+	c->io.fd = -1;
+	pthread_mutex_init(&c->out_lock, NULL);
+	outq_init(&c->out);
+	c->start_ns = host_wall_ns();
+	c->last_in_ms = loop_now_ms();
+	conn_peer_addr(c, fd);
+	if (loop_io_add(w->loop, &c->io, fd, EPOLLIN, conn_io, c) != 0)
+		goto out_free;
+	if (worker_add_conn(w, c) != 0)
+		goto out_io;
+	atomic_fetch_add(&w->srv->total_conns, 1);
+	return c;
+
+out_io:
+	loop_io_del(w->loop, &c->io);
+out_free:
+	pthread_mutex_destroy(&c->out_lock);
+	free(c);
+	return NULL;
+}
+
+static void conn_free(void *ptr)
+{
+	struct conn *c = ptr;
+
+	outq_fini(&c->out);
+	client_resp_free(c);
+	pthread_mutex_destroy(&c->out_lock);
+	sidmap_fini(&c->subs);
+	free(c->rbuf);
+	free(c->name);
+	free(c->lang);
+	free(c->version);
+	free(c->user);
+	perms_free(c->perms);
+	free(c);
+}
+
+static void stream_close_all(struct natsd_stream *s)
+{
+	struct natsd_stream *below;
+
+	while (s != NULL) {
+		below = s->below;
+		if (s->ops->close != NULL)
+			s->ops->close(s->sctx, below);
+		free(s);
+		s = below;
+	}
+}
+
+/* Queues bytes; tells the owner (now or at the end of this turn). */
+int conn_sendv(struct conn *c, const struct iovec *iov, int iovcnt)
+{
+	struct worker *cur;
+	size_t need = 0;
+	bool notify = false, slow = false;
+	int i, rc = 0;
+
+	for (i = 0; i < iovcnt; i++)
+		need += iov[i].iov_len;
+	pthread_mutex_lock(&c->out_lock);
+	if (c->slow) {
+		rc = NATSD_EPIPE;
+	} else if (c->kind == NATSD_KIND_CLIENT &&
+		   c->out.pending + need >
+			   (size_t)server_opts(c->srv)->max_pending) {
+		c->slow = slow = true;
+		rc = NATSD_EPIPE;
+	} else {
+		rc = outq_appendv(&c->out, iov, iovcnt);
+	}
+	if (!c->flush_queued && (rc == 0 || slow)) {
+		c->flush_queued = true;
+		notify = true;
+	}
+	pthread_mutex_unlock(&c->out_lock);
+	if (slow) {
+		atomic_fetch_add(&c->srv->slow_consumers, 1);
+		if (c->acc != NULL)
+			atomic_fetch_add(&c->acc->slow_consumers, 1);
+	}
+	if (!notify)
+		return rc;
+	cur = server_current_worker();
+	if (cur == c->w) {
+		c->flush_next = cur->flush_head;
+		cur->flush_head = c;
+		return rc;
+	}
+	c->flush_next = atomic_load(&c->w->remote_flush);
+	while (!atomic_compare_exchange_weak(&c->w->remote_flush,
+					     &c->flush_next, c))
+		;
+	worker_wake_later(c->w);
+	return rc;
+}
+
+int conn_send(struct conn *c, const void *buf, size_t len)
+{
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+
+	return conn_sendv(c, &iov, 1);
+}
+
+void conn_send_err(struct conn *c, const char *text)
+{
+	struct iovec iov[3] = {
+		{ .iov_base = "-ERR '", .iov_len = 6 },
+		{ .iov_base = (void *)text, .iov_len = strlen(text) },
+		{ .iov_base = "'\r\n", .iov_len = 3 },
+	};
+
+	conn_sendv(c, iov, 3);
+}
+
+static void conn_write_timeout(struct loop *l, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)l;
+	log_debug("%s - cid:%llu - Slow Consumer Detected: WriteDeadline "
+		  "exceeded",
+		  c->ip, (unsigned long long)c->cid);
+	atomic_fetch_add(&c->srv->slow_consumers, 1);
+	conn_close(c, CONN_CLOSE_SLOW_DEADLINE);
+}
+
+static void conn_want_write(struct conn *c, bool want)
+{
+	uint32_t ev = EPOLLIN;
+
+	if (want == !!(c->flags & CONN_F_WANT_WRITE))
+		return;
+	if (want) {
+		c->flags |= CONN_F_WANT_WRITE;
+		ev |= EPOLLOUT;
+		loop_timer_arm(c->w->loop, &c->write_timer,
+			       server_opts(c->srv)->write_deadline / 1000000,
+			       conn_write_timeout, c);
+	} else {
+		c->flags &= ~CONN_F_WANT_WRITE;
+		loop_timer_cancel(c->w->loop, &c->write_timer);
+	}
+	if (c->flags & CONN_F_AUTH_PENDING)
+		ev &= ~(uint32_t)EPOLLIN;
+	loop_io_mod(c->w->loop, &c->io, ev);
+}
+
+/* One writev of what is queued. Producers only append past what we
+ * write and only the owner frees chunks, so the writev itself runs
+ * without the lock. */
+void conn_flush(struct conn *c)
+{
+	struct iovec iov[CONN_IOV_MAX];
+	struct natsd_stream *s = c->top;
+	ssize_t n;
+	int cnt;
+	bool empty;
+
+	if (c->flags & CONN_F_CLOSED)
+		return;
+	pthread_mutex_lock(&c->out_lock);
+	cnt = outq_peek(&c->out, iov, CONN_IOV_MAX);
+	pthread_mutex_unlock(&c->out_lock);
+	if (cnt == 0) {
+		conn_want_write(c, false);
+		return;
+	}
+	n = s->ops->writev(s->sctx, s->below, iov, cnt);
+	if (n == NATSD_EAGAIN)
+		n = 0;
+	if (n < 0) {
+		conn_close(c, CONN_CLOSE_WRITE_ERROR);
+		return;
+	}
+	pthread_mutex_lock(&c->out_lock);
+	outq_consume(&c->out, (size_t)n);
+	empty = c->out.pending == 0;
+	pthread_mutex_unlock(&c->out_lock);
+	conn_want_write(c, !empty);
+}
+
+static void conn_flush_one(struct conn *c)
+{
+	bool slow;
+
+	pthread_mutex_lock(&c->out_lock);
+	c->flush_queued = false;
+	slow = c->slow;
+	pthread_mutex_unlock(&c->out_lock);
+	if (c->flags & CONN_F_CLOSED)
+		return;
+	if (slow) {
+		log_debug("%s:%d - cid:%llu - Slow Consumer Detected: "
+			  "MaxPending of %lld exceeded",
+			  c->ip, c->port, (unsigned long long)c->cid,
+			  (long long)server_opts(c->srv)->max_pending);
+		conn_close(c, CONN_CLOSE_SLOW_PENDING);
+		return;
+	}
+	if (!(c->flags & CONN_F_WANT_WRITE))
+		conn_flush(c);
+}
+
+void conn_flush_pending(struct worker *w)
+{
+	struct conn *c, *next;
+
+	/* Bounded: a connection queued again while flushing waits for the
+	 * next turn. */
+	c = w->flush_head;
+	w->flush_head = NULL;
+	for (; c != NULL; c = next) {
+		next = c->flush_next;
+		conn_flush_one(c);
+	}
+	c = atomic_exchange(&w->remote_flush, NULL);
+	for (; c != NULL; c = next) {
+		next = c->flush_next;
+		conn_flush_one(c);
+	}
+}
+
+static void conn_close_task(struct loop *l, void *arg);
+
+struct close_req {
+	struct conn *c;
+	enum conn_close_reason r;
+};
+
+static void conn_close_task(struct loop *l, void *arg)
+{
+	struct close_req *req = arg;
+
+	(void)l;
+	conn_close(req->c, req->r);
+	free(req);
+}
+
+void conn_close_async(struct conn *c, enum conn_close_reason r)
+{
+	struct close_req *req;
+
+	if (server_current_worker() == c->w) {
+		conn_close(c, r);
+		return;
+	}
+	req = malloc(sizeof(*req));
+	if (req == NULL)
+		return;
+	req->c = c;
+	req->r = r;
+	if (loop_post(c->w->loop, conn_close_task, req) != 0)
+		free(req);
+}
+
+static void conn_drop_subs(struct conn *c)
+{
+	uint32_t i;
+	struct sub *s;
+	int expect;
+
+	for (i = 0; i < c->subs.cap; i++) {
+		s = c->subs.slots[i];
+		if (s == NULL || s == SIDMAP_TOMB)
+			continue;
+		c->subs.slots[i] = NULL;
+		expect = 0;
+		/* A publisher that reached an auto-unsubscribe limit owns
+		 * the removal of that sub: leave it to its task. */
+		if (!atomic_compare_exchange_strong(&s->dead, &expect, 1))
+			continue;
+		account_sub_remove(s->acc, s);
+		loop_retire(s, client_sub_free);
+	}
+	c->subs.n = 0;
+	c->nsubs = 0;
+}
+
+void conn_close(struct conn *c, enum conn_close_reason r)
+{
+	struct loop *l = c->w->loop;
+
+	if (c->flags & CONN_F_CLOSED)
+		return;
+	/* Best effort: what is queued (an -ERR) goes out if it fits. */
+	if (!(c->flags & CONN_F_WANT_WRITE) && !(c->flags & CONN_F_DIALING))
+		conn_flush(c);
+	if (c->flags & CONN_F_CLOSED)
+		return;
+	c->flags |= CONN_F_CLOSED;
+	c->reason = r;
+	pthread_mutex_lock(&c->out_lock);
+	c->slow = true; /* refuse further bytes */
+	pthread_mutex_unlock(&c->out_lock);
+	loop_timer_cancel(l, &c->ping_timer);
+	loop_timer_cancel(l, &c->auth_timer);
+	loop_timer_cancel(l, &c->write_timer);
+	loop_timer_cancel(l, &c->expiry_timer);
+	loop_io_del(l, &c->io);
+	if (c->auth != NULL)
+		auth_cancel(c);
+	conn_drop_subs(c);
+	if (c->link != NULL)
+		host_link_closed(c, conn_close_text(r));
+	else if (c->kind == NATSD_KIND_CLIENT)
+		client_closed(c);
+	stream_close_all(c->top);
+	c->top = NULL;
+	worker_del_conn(c->w, c);
+	loop_retire(c, conn_free);
+}
+
+/* Keeps buf[0..len) (the start of an unfinished operation) for the next
+ * read; need is the total size it will have, when known. */
+static int conn_keep(struct conn *c, const char *buf, size_t len,
+		     size_t need)
+{
+	size_t cap;
+	char *nb;
+
+	if (buf == c->rbuf) {
+		c->rlen = len;
+		return 0;
+	}
+	cap = len > need ? len : need;
+	if (cap < 512)
+		cap = 512;
+	if (c->rcap < cap) {
+		nb = realloc(c->rbuf, cap);
+		if (nb == NULL)
+			return NATSD_ENOMEM;
+		c->rbuf = nb;
+		c->rcap = cap;
+	}
+	memmove(c->rbuf, buf, len);
+	c->rlen = len;
+	return 0;
+}
+
+/* Feeds bytes to the protocol handler; keeps the unfinished rest. */
+static void conn_feed(struct conn *c, char *buf, size_t len)
+{
+	size_t used = 0, need = 0;
+	ssize_t n;
+
+	if (c->link != NULL)
+		n = host_link_data(c, buf, len);
+	else
+		n = client_feed(c, buf, len, &need);
+	if (c->flags & CONN_F_CLOSED)
+		return;
+	if (n < 0) {
+		conn_close(c, CONN_CLOSE_PARSE_ERROR);
+		return;
+	}
+	used = (size_t)n;
+	if (used == len) {
+		c->rlen = 0;
+		/* A big buffer left from a large message is not kept. */
+		if (c->rcap > 65536) {
+			free(c->rbuf);
+			c->rbuf = NULL;
+			c->rcap = 0;
+		}
+		return;
+	}
+	if (used > 0 && buf == c->rbuf) {
+		memmove(c->rbuf, c->rbuf + used, len - used);
+		buf = c->rbuf;
+	} else {
+		buf += used;
+	}
+	if (conn_keep(c, buf, len - used, need) != 0)
+		conn_close(c, CONN_CLOSE_READ_ERROR);
+	else if (need > c->rcap && c->rbuf != NULL) {
+		char *nb = realloc(c->rbuf, need);
+
+		if (nb == NULL) {
+			conn_close(c, CONN_CLOSE_READ_ERROR);
+			return;
+		}
+		c->rbuf = nb;
+		c->rcap = need;
+	}
+}
+
+/* Re-offers kept bytes (after an answer-later authentication). */
+void conn_refeed(struct conn *c)
+{
+	if (c->rlen > 0 && !(c->flags & CONN_F_CLOSED))
+		conn_feed(c, c->rbuf, c->rlen);
+}
+
+static void conn_read(struct conn *c)
+{
+	struct natsd_stream *s = c->top;
+	char *buf;
+	size_t room;
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < CONN_READS_PER_WAKE; i++) {
+		if (c->flags & (CONN_F_CLOSED | CONN_F_AUTH_PENDING))
+			return;
+		if (c->rlen > 0) {
+			if (c->rcap - c->rlen < 4096) {
+				size_t cap = c->rcap * 2;
+				char *nb = realloc(c->rbuf, cap);
+
+				if (nb == NULL) {
+					conn_close(c, CONN_CLOSE_READ_ERROR);
+					return;
+				}
+				c->rbuf = nb;
+				c->rcap = cap;
+			}
+			buf = c->rbuf + c->rlen;
+			room = c->rcap - c->rlen;
+		} else {
+			buf = c->w->scratch;
+			room = WORKER_SCRATCH;
+		}
+		n = s->ops->read(s->sctx, s->below, buf, room);
+		if (n == NATSD_EAGAIN)
+			return;
+		if (n == 0) {
+			conn_close(c, CONN_CLOSE_CLIENT_CLOSED);
+			return;
+		}
+		if (n < 0) {
+			conn_close(c, n == NATSD_ECONNRESET
+					      ? CONN_CLOSE_CLIENT_CLOSED
+					      : CONN_CLOSE_READ_ERROR);
+			return;
+		}
+		c->last_in_ms = loop_now_ms();
+		if (c->rlen > 0)
+			conn_feed(c, c->rbuf, c->rlen + (size_t)n);
+		else
+			conn_feed(c, buf, (size_t)n);
+		if ((size_t)n < room &&
+		    (s->ops->pending == NULL || s->ops->pending(s->sctx) == 0))
+			return;
+	}
+}
+
+static void conn_io(struct loop *l, void *arg, uint32_t events)
+{
+	struct conn *c = arg;
+
+	(void)l;
+	if (c->flags & CONN_F_CLOSED)
+		return;
+	if (c->flags & CONN_F_DIALING) {
+		if (events & (EPOLLERR | EPOLLHUP)) {
+			conn_close(c, CONN_CLOSE_LINK_CLOSED);
+			return;
+		}
+		if (events & EPOLLOUT) {
+			c->flags &= ~CONN_F_DIALING;
+			conn_want_write(c, false);
+			host_link_dialed(c);
+		}
+		return;
+	}
+	if (events & EPOLLOUT)
+		conn_flush(c);
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+		conn_read(c);
+}
+
+void conn_start(struct conn *c)
+{
+	if (c->link != NULL) {
+		if (c->flags & CONN_F_DIALING) {
+			c->flags |= CONN_F_WANT_WRITE;
+			loop_io_mod(c->w->loop, &c->io, EPOLLOUT);
+			return;
+		}
+		host_link_opened(c, false);
+		return;
+	}
+	client_start(c);
+}
+
+/* The sid table: open addressing with tombstones, FNV-1a hashed. */
+
+static uint32_t sid_hash(const char *s, size_t len)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h;
+}
+
+struct sub *sidmap_get(const struct sidmap *m, const char *sid, size_t len)
+{
+	uint32_t i, mask;
+	struct sub *s;
+
+	if (m->cap == 0)
+		return NULL;
+	mask = m->cap - 1;
+	for (i = sid_hash(sid, len) & mask;; i = (i + 1) & mask) {
+		s = m->slots[i];
+		if (s == NULL)
+			return NULL;
+		if (s != SIDMAP_TOMB && s->sid_len == len &&
+		    memcmp(s->sid, sid, len) == 0)
+			return s;
+	}
+}
+
+static int sidmap_grow(struct sidmap *m)
+{
+	struct sidmap nm = { 0 };
+	uint32_t i, j, mask;
+
+	nm.cap = m->cap ? m->cap * 2 : 8;
+	if (m->n * 2 < m->cap / 2)
+		nm.cap = m->cap; /* mostly tombstones: rehash in place */
+	nm.slots = calloc(nm.cap, sizeof(*nm.slots));
+	if (nm.slots == NULL)
+		return NATSD_ENOMEM;
+	mask = nm.cap - 1;
+	for (i = 0; i < m->cap; i++) {
+		struct sub *s = m->slots[i];
+
+		if (s == NULL || s == SIDMAP_TOMB)
+			continue;
+		for (j = sid_hash(s->sid, s->sid_len) & mask; nm.slots[j];
+		     j = (j + 1) & mask)
+			;
+		nm.slots[j] = s;
+		nm.n++;
+	}
+	free(m->slots);
+	*m = nm;
+	return 0;
+}
+
+int sidmap_put(struct sidmap *m, struct sub *s)
+{
+	uint32_t i, mask;
+
+	if ((m->n + m->tombs + 1) * 4 > m->cap * 3) {
+		if (sidmap_grow(m) != 0)
+			return NATSD_ENOMEM;
+		m->tombs = 0;
+	}
+	mask = m->cap - 1;
+	for (i = sid_hash(s->sid, s->sid_len) & mask;
+	     m->slots[i] != NULL && m->slots[i] != SIDMAP_TOMB;
+	     i = (i + 1) & mask)
+		;
+	if (m->slots[i] == SIDMAP_TOMB)
+		m->tombs--;
+	m->slots[i] = s;
+	m->n++;
+	return 0;
+}
+
+void sidmap_del(struct sidmap *m, struct sub *s)
+{
+	uint32_t i, mask;
+
+	if (m->cap == 0)
+		return;
+	mask = m->cap - 1;
+	for (i = sid_hash(s->sid, s->sid_len) & mask; m->slots[i] != NULL;
+	     i = (i + 1) & mask) {
+		if (m->slots[i] == s) {
+			m->slots[i] = SIDMAP_TOMB;
+			m->n--;
+			m->tombs++;
+			return;
+		}
+	}
+}
+
+void sidmap_fini(struct sidmap *m)
+{
+	free(m->slots);
+	m->slots = NULL;
+	m->cap = m->n = m->tombs = 0;
+}

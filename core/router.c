@@ -1,0 +1,320 @@
+/* Message routing.
+ *
+ * One publish: match the subject in the account's index (through the
+ * calling worker's cache), queue a MSG/HMSG for each plain subscriber,
+ * pick one member of each queue group, and hand each link connection that
+ * has interest one forward() call carrying the queue groups picked on it.
+ * Nothing here allocates per message: frames are formatted on the stack
+ * and copied into the subscriber's outbound queue. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <natsd/plugin.h>
+
+#include "account.h"
+#include "client.h"
+#include "conn.h"
+#include "host.h"
+#include "router.h"
+#include "server.h"
+#include "sub.h"
+#include "sublist.h"
+
+#define ROUTER_MAX_LINKS  64
+#define ROUTER_MAX_QUEUES 64
+
+/* [from][to]: may a message that arrived on a `from` connection be sent
+ * to a `to` connection? Routes form a full mesh and gateways connect every
+ * server, so what came from one of them has reached its peers already. */
+static const bool forward_rules[5][5] = {
+	/*                          client route  gw     leaf   system */
+	[NATSD_KIND_CLIENT] = { true, true, true, true, true },
+	[NATSD_KIND_ROUTE] = { true, false, false, true, true },
+	[NATSD_KIND_GATEWAY] = { true, true, false, true, true },
+	[NATSD_KIND_LEAF] = { true, true, true, true, true },
+	[NATSD_KIND_SYSTEM] = { true, true, true, true, true },
+};
+
+bool router_may_forward(int from, int to)
+{
+	if (from < 0 || from > NATSD_KIND_SYSTEM || to < 0 ||
+	    to > NATSD_KIND_SYSTEM)
+		return false;
+	return forward_rules[from][to];
+}
+
+static bool is_link_kind(int kind)
+{
+	return kind == NATSD_KIND_ROUTE || kind == NATSD_KIND_GATEWAY ||
+	       kind == NATSD_KIND_LEAF;
+}
+
+struct link_target {
+	struct conn *c;
+	const char *queues[ROUTER_MAX_QUEUES];
+	uint32_t nqueues;
+};
+
+struct route_state {
+	struct conn *from;
+	const struct pubmsg *m;
+	struct link_target links[ROUTER_MAX_LINKS];
+	uint32_t nlinks;
+	int delivered;
+};
+
+static uint32_t router_rand(void)
+{
+	static __thread uint32_t x = 2463534242u;
+
+	/* xorshift32: queue member choice needs spread, not secrecy. */
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	return x;
+}
+
+static void sub_reap_task(struct loop *l, void *arg)
+{
+	struct sub *s = arg;
+	struct conn *c = s->conn;
+
+	(void)l;
+	sidmap_del(&c->subs, s);
+	if (c->nsubs > 0)
+		c->nsubs--;
+	account_sub_remove(s->acc, s);
+	loop_retire(s, sub_free);
+}
+
+/* Formats "MSG subj sid [reply] size\r\n" or the HMSG form into buf. */
+static int format_line(char *buf, size_t cap, const struct sub *s,
+		       const struct pubmsg *m, bool hdr)
+{
+	if (hdr)
+		return snprintf(buf, cap, "HMSG %.*s %s%s%.*s %u %u\r\n",
+				(int)m->subject_len, m->subject, s->sid,
+				m->reply ? " " : "", (int)m->reply_len,
+				m->reply ? m->reply : "", m->hdr_len,
+				m->hdr_len + m->data_len);
+	return snprintf(buf, cap, "MSG %.*s %s%s%.*s %u\r\n",
+			(int)m->subject_len, m->subject, s->sid,
+			m->reply ? " " : "", (int)m->reply_len,
+			m->reply ? m->reply : "", m->data_len);
+}
+
+void router_deliver(struct sub *s, const struct pubmsg *m)
+{
+	struct conn *c = s->conn;
+	char stack[512], *line = stack;
+	struct iovec iov[4];
+	uint64_t n, max;
+	bool hdr = m->hdr_len > 0 && (c->flags & CONN_F_HEADERS);
+	size_t need;
+	int len, cnt = 0, expect = 0;
+
+	n = atomic_fetch_add(&s->nmsgs, 1) + 1;
+	max = atomic_load(&s->max);
+	if (max != 0 && n > max)
+		return;
+	need = m->subject_len + m->reply_len + s->sid_len + 64;
+	if (need > sizeof(stack)) {
+		line = malloc(need);
+		if (line == NULL)
+			return;
+	}
+	len = format_line(line, need, s, m, hdr);
+	iov[cnt].iov_base = line;
+	iov[cnt++].iov_len = (size_t)len;
+	if (hdr) {
+		iov[cnt].iov_base = (void *)m->hdr;
+		iov[cnt++].iov_len = m->hdr_len;
+	}
+	iov[cnt].iov_base = (void *)m->data;
+	iov[cnt++].iov_len = m->data_len;
+	iov[cnt].iov_base = "\r\n";
+	iov[cnt++].iov_len = 2;
+	if (m->reply != NULL && c->perms != NULL && c->perms->resp)
+		client_resp_grant(c, m->reply, m->reply_len);
+	if (conn_sendv(c, iov, cnt) == 0) {
+		atomic_fetch_add_explicit(&c->out_msgs, 1,
+					  memory_order_relaxed);
+		atomic_fetch_add_explicit(&c->out_bytes, m->data_len + m->hdr_len,
+					  memory_order_relaxed);
+	}
+	if (line != stack)
+		free(line);
+	/* The publisher that delivers the last allowed message removes the
+	 * sub, on its owner's thread. */
+	if (max != 0 && n == max &&
+	    atomic_compare_exchange_strong(&s->dead, &expect, 1))
+		loop_post(c->w->loop, sub_reap_task, s);
+}
+
+static struct link_target *link_target(struct route_state *st,
+				       struct conn *c)
+{
+	uint32_t i;
+
+	for (i = 0; i < st->nlinks; i++)
+		if (st->links[i].c == c)
+			return &st->links[i];
+	if (st->nlinks == ROUTER_MAX_LINKS)
+		return NULL;
+	st->links[st->nlinks].c = c;
+	st->links[st->nlinks].nqueues = 0;
+	return &st->links[st->nlinks++];
+}
+
+/* May s receive this message at all (echo, liveness, kind rules)? */
+static bool eligible(const struct route_state *st, const struct sub *s)
+{
+	const struct conn *dst = s->conn;
+
+	if (atomic_load_explicit(&s->dead, memory_order_relaxed))
+		return false;
+	if (dst == st->from)
+		return !(dst->flags & CONN_F_NO_ECHO) &&
+		       !is_link_kind(dst->kind);
+	if (is_link_kind(dst->kind) && !(dst->flags & CONN_F_LINK_UP))
+		return false;
+	return router_may_forward(st->from->kind, dst->kind);
+}
+
+static void route_plain(struct route_state *st, struct sub *s)
+{
+	struct link_target *t;
+
+	if (!eligible(st, s))
+		return;
+	if (is_link_kind(s->conn->kind)) {
+		t = link_target(st, s->conn);
+		if (t != NULL)
+			st->delivered++;
+		return;
+	}
+	router_deliver(s, st->m);
+	st->delivered++;
+}
+
+static bool queue_listed(const struct pubmsg *m,
+			 const struct sublist_qgroup *g)
+{
+	uint32_t i;
+
+	for (i = 0; i < m->nqueues; i++)
+		if (strlen(m->queues[i]) == g->name_len &&
+		    memcmp(m->queues[i], g->name, g->name_len) == 0)
+			return true;
+	return false;
+}
+
+/* Picks one member of group g, weighted (a remote member stands for as
+ * many members as its weight), starting from a random point. */
+static void route_queue(struct route_state *st,
+			const struct sublist_qgroup *g)
+{
+	const struct pubmsg *m = st->m;
+	struct link_target *t;
+	struct sub *s, *pick = NULL;
+	uint64_t total = 0, r;
+	uint32_t i;
+	bool from_link = is_link_kind(st->from->kind);
+
+	/* A link names the groups this server was picked for; routes and
+	 * gateways name none for messages meant for plain subscribers. */
+	if (from_link && (m->nqueues > 0 || st->from->kind != NATSD_KIND_LEAF) &&
+	    !queue_listed(m, g))
+		return;
+	for (i = 0; i < g->n; i++) {
+		s = g->subs[i];
+		if (!eligible(st, s))
+			continue;
+		/* What came over a link is for this server's own members. */
+		if (from_link && is_link_kind(s->conn->kind))
+			continue;
+		total += s->weight > 0 ? (uint64_t)s->weight : 1;
+	}
+	if (total == 0)
+		return;
+	r = router_rand() % total;
+	for (i = 0; i < g->n; i++) {
+		s = g->subs[i];
+		if (!eligible(st, s) ||
+		    (from_link && is_link_kind(s->conn->kind)))
+			continue;
+		total = s->weight > 0 ? (uint64_t)s->weight : 1;
+		if (r < total) {
+			pick = s;
+			break;
+		}
+		r -= total;
+	}
+	if (pick == NULL)
+		return;
+	if (is_link_kind(pick->conn->kind)) {
+		t = link_target(st, pick->conn);
+		if (t != NULL && t->nqueues < ROUTER_MAX_QUEUES) {
+			t->queues[t->nqueues++] = pick->queue;
+			st->delivered++;
+		}
+		return;
+	}
+	router_deliver(pick, m);
+	st->delivered++;
+}
+
+static void route_links(struct route_state *st, struct account *acc)
+{
+	const struct pubmsg *m = st->m;
+	struct natsd_msg lm = { .struct_size = sizeof(lm) };
+	uint32_t i;
+
+	if (st->nlinks == 0)
+		return;
+	lm.account = acc->name;
+	lm.subject = m->subject;
+	lm.subject_len = m->subject_len;
+	lm.reply = m->reply;
+	lm.reply_len = m->reply_len;
+	lm.hdr = m->hdr;
+	lm.hdr_len = m->hdr_len;
+	lm.data = m->data;
+	lm.data_len = m->data_len;
+	lm.origin = m->origin;
+	for (i = 0; i < st->nlinks; i++) {
+		lm.queues = st->links[i].queues;
+		lm.nqueues = st->links[i].nqueues;
+		host_link_forward(st->links[i].c, &lm);
+	}
+}
+
+int router_publish(struct conn *from, struct account *acc,
+		   const struct pubmsg *m)
+{
+	const struct sublist_result *r;
+	struct route_state st;
+	uint32_t i;
+
+	st.from = from;
+	st.m = m;
+	st.nlinks = 0;
+	st.delivered = 0;
+	r = account_match(acc, m->subject, m->subject_len);
+	if (r != NULL) {
+		for (i = 0; i < r->npsubs; i++)
+			route_plain(&st, r->psubs[i]);
+		for (i = 0; i < r->nqgroups; i++)
+			route_queue(&st, &r->qgroups[i]);
+	}
+	route_links(&st, acc);
+	atomic_fetch_add_explicit(&acc->in_msgs, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&acc->in_bytes, m->hdr_len + m->data_len,
+				  memory_order_relaxed);
+	return st.delivered;
+}
