@@ -177,8 +177,10 @@ enum natsd_auth_field {
 	NATSD_AF_TRANSPORT = 13,  /* top transport name: "tcp", "tls" */
 };
 
-/* Permission lists set with auth_permit(). Deny wins over allow; an empty
- * allow list allows everything. Subscribe entries may be "subject queue". */
+/* Permission lists set with auth_permit(). Deny wins over allow; without
+ * any allow entry everything is allowed, unless auth_permit() was called
+ * with a NULL subject for that list, which makes an empty list deny all.
+ * Subscribe entries may be "subject queue". */
 enum natsd_perm_list {
 	NATSD_PERM_PUB_ALLOW = 1,
 	NATSD_PERM_PUB_DENY = 2,

@@ -1,0 +1,36 @@
+/* The authentication chain. A client's CONNECT is offered to each
+ * authenticator in the configured order (the built-in one first, unless
+ * auth_chain says otherwise); the first that accepts or rejects decides,
+ * "not mine" passes it on. An authenticator may answer later: the client
+ * then waits, not reading, until the answer comes back to its thread. */
+#ifndef NATSD_AUTH_H
+#define NATSD_AUTH_H
+
+#include <stddef.h>
+
+struct conn;
+struct server;
+struct proto_connect;
+
+/* Runs the chain for c with its CONNECT (NULL: no credentials at all).
+ * Returns NATSD_AUTH_ACCEPT (c->acc, c->perms, c->user set),
+ * NATSD_AUTH_REJECT or NATSD_AUTH_PENDING (client_auth_finished() follows
+ * on c's thread). */
+int auth_start(struct conn *c, const struct proto_connect *ci);
+
+/* c is closing while its request is pending. */
+void auth_cancel(struct conn *c);
+
+/* Resolves the chain from the options and the registered authenticators
+ * and works out what INFO must say (auth_required, nonce). */
+int auth_chain_build(struct server *s, char *err, size_t errlen);
+
+/* Asks every authenticator to reload (SIGHUP). */
+void auth_reload(struct server *s);
+
+/* The built-in authenticator: --user/--pass, --auth, authorization users
+ * with permissions, no_auth_user. Registered as "builtin". */
+int auth_builtin_register(struct server *s);
+void auth_builtin_fini(void);
+
+#endif

@@ -1,0 +1,92 @@
+/* The host side of the plugin ABI: the function table handed to plugins,
+ * the registry of what they registered, and the glue between link plugins
+ * and connections. */
+#ifndef NATSD_HOST_H
+#define NATSD_HOST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <pthread.h>
+#include <sys/types.h>
+
+#include <natsd/plugin.h>
+
+struct server;
+struct conn;
+
+struct transport {
+	struct natsd_transport_ops ops;
+	void *pctx;
+};
+
+struct authn {
+	struct natsd_auth_ops ops;
+	void *pctx;
+};
+
+struct link {
+	struct natsd_link_ops ops;
+	void *pctx;
+	struct server *srv;
+};
+
+struct registry {
+	struct transport **transports;
+	size_t ntransports;
+	struct authn **auths; /* in registration order */
+	size_t nauths;
+	struct authn **chain; /* in chain order */
+	size_t nchain;
+	struct link **links;
+	size_t nlinks;
+	/* Link connections that are up, for interest events. */
+	pthread_mutex_t up_lock;
+	struct conn **up;
+	size_t nup, capup;
+};
+
+struct registry *registry_new(void);
+void registry_free(struct registry *r);
+struct transport *registry_transport(struct registry *r, const char *name);
+struct authn *registry_auth(struct registry *r, const char *name);
+struct link *registry_link(struct registry *r, const char *name);
+
+const struct natsd_host_api *host_api(void);
+struct natsd_host *host_handle(struct server *s);
+
+/* Registers an authenticator built into the core, like a plugin would. */
+int host_register_auth(struct server *s, const struct natsd_auth_ops *ops,
+		       void *ctx);
+
+int64_t host_wall_ns(void);
+
+/* Link glue, called by the connection layer on the owner thread. */
+void host_link_opened(struct conn *c, bool dialed);
+void host_link_dialed(struct conn *c);
+ssize_t host_link_data(struct conn *c, const char *buf, size_t len);
+void host_link_closed(struct conn *c, const char *reason);
+/* Any thread: hand a message to the link connection c. */
+void host_link_forward(struct conn *c, const struct natsd_msg *m);
+/* Fires an interest event at every link connection that is up, except
+ * skip (the connection the interest came from). Called under the
+ * account's interest lock. */
+void host_links_interest(struct server *s, struct conn *skip,
+			 const struct natsd_interest *ev);
+/* Sends one interest event to link connection c. */
+void host_link_interest_one(struct conn *c, const struct natsd_interest *ev);
+
+/* Starts every registered link (after listeners are up). */
+int host_links_start(struct server *s);
+
+/* Opens a listener on the main loop accepting connections of `kind`
+ * through the transport stack `transports` ("tcp" or "tcp,tls"); link
+ * may be NULL for clients. */
+struct listener;
+int listener_open(struct server *s, int kind, struct link *link,
+		  const char *transports, const struct natsd_listen_spec *spec,
+		  struct listener **out, char *err, size_t errlen);
+int listener_port(const struct listener *l);
+void listener_close(struct listener *l);
+
+#endif

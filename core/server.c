@@ -1,0 +1,585 @@
+/* Server assembly: workers, plugins, the client listener, signals,
+ * reload and shutdown.
+ *
+ * The main thread runs a loop of its own for listeners, signals (through
+ * a signalfd, so handlers never run inside other code) and plugin timers.
+ * Each worker thread runs one loop and owns the connections handed to it. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "account.h"
+#include "auth.h"
+#include "cli.h"
+#include "conffile.h"
+#include "conn.h"
+#include "host.h"
+#include "log.h"
+#include "nkey.h"
+#include "plugin_loader.h"
+#include "server.h"
+
+static __thread struct worker *current_worker;
+
+struct worker *server_current_worker(void)
+{
+	return current_worker;
+}
+
+struct worker *server_pick_worker(struct server *s)
+{
+	uint32_t n = atomic_fetch_add(&s->next_worker, 1);
+
+	return &s->workers[n % (uint32_t)s->nworkers];
+}
+
+int worker_add_conn(struct worker *w, struct conn *c)
+{
+	struct conn **nv;
+	uint32_t cap;
+
+	if (w->nconns == w->capconns) {
+		cap = w->capconns ? w->capconns * 2 : 64;
+		nv = realloc(w->conns, cap * sizeof(*nv));
+		if (nv == NULL)
+			return NATSD_ENOMEM;
+		w->conns = nv;
+		w->capconns = cap;
+	}
+	c->widx = w->nconns;
+	w->conns[w->nconns++] = c;
+	return 0;
+}
+
+void worker_del_conn(struct worker *w, struct conn *c)
+{
+	struct conn *last;
+
+	if (c->widx >= w->nconns || w->conns[c->widx] != c)
+		return;
+	last = w->conns[--w->nconns];
+	w->conns[c->widx] = last;
+	last->widx = c->widx;
+}
+
+void worker_wake_later(struct worker *o)
+{
+	struct worker *cur = current_worker;
+
+	if (cur != NULL && o->id < 64) {
+		cur->wake_mask |= 1ull << o->id;
+		return;
+	}
+	loop_wake(o->loop);
+}
+
+/* End of a worker's turn: flush, then wake the workers it queued bytes
+ * for, once each. */
+static void worker_after(struct loop *l, void *arg)
+{
+	struct worker *w = arg;
+	uint64_t mask;
+	int i;
+
+	(void)l;
+	conn_flush_pending(w);
+	mask = w->wake_mask;
+	w->wake_mask = 0;
+	for (i = 0; mask != 0; i++, mask >>= 1)
+		if (mask & 1)
+			loop_wake(w->srv->workers[i].loop);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	current_worker = w;
+	loop_run(w->loop);
+	current_worker = NULL;
+	return NULL;
+}
+
+static int workers_start(struct server *s)
+{
+	sigset_t all, old;
+	int i, n = s->opts.io_threads;
+
+	if (n <= 0) {
+		n = (int)sysconf(_SC_NPROCESSORS_ONLN);
+		if (n < 1)
+			n = 1;
+	}
+	if (n > 64)
+		n = 64;
+	s->workers = calloc((size_t)n, sizeof(*s->workers));
+	if (s->workers == NULL)
+		return NATSD_ENOMEM;
+	s->nworkers = n;
+	for (i = 0; i < n; i++) {
+		struct worker *w = &s->workers[i];
+
+		w->id = i;
+		w->srv = s;
+		w->rng = (uint32_t)(i + 1) * 2654435761u;
+		w->scratch = malloc(WORKER_SCRATCH);
+		w->loop = loop_new(i + 1);
+		if (w->scratch == NULL || w->loop == NULL)
+			return NATSD_ENOMEM;
+		loop_set_after(w->loop, worker_after, w);
+	}
+	/* Workers never take signals: the main loop's signalfd does. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (i = 0; i < n; i++) {
+		if (pthread_create(&s->workers[i].thread, NULL, worker_main,
+				   &s->workers[i]) != 0) {
+			pthread_sigmask(SIG_SETMASK, &old, NULL);
+			return NATSD_ENOMEM;
+		}
+		s->workers[i].started = true;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return 0;
+}
+
+static int json_add(json_t *o, const char *k, json_t *v)
+{
+	return v == NULL ? -1 : json_object_set_new(o, k, v);
+}
+
+/* INFO fields in nats-server's order, without the per-connection tail
+ * and the closing brace. */
+int server_build_info(struct server *s)
+{
+	const struct opts *o = &s->opts;
+	json_t *j;
+	char *txt, *prefix;
+	size_t len;
+	int rc = 0;
+
+	j = json_object();
+	if (j == NULL)
+		return NATSD_ENOMEM;
+	rc |= json_add(j, "server_id", json_string(s->server_id));
+	rc |= json_add(j, "server_name", json_string(s->server_name));
+	rc |= json_add(j, "version", json_string(NATSD_COMPAT_VERSION));
+	rc |= json_add(j, "proto", json_integer(1));
+	rc |= json_add(j, "go", json_string("natsd " PACKAGE_VERSION));
+	rc |= json_add(j, "host", json_string(o->host ? o->host : "0.0.0.0"));
+	rc |= json_add(j, "port", json_integer(s->client_port));
+	rc |= json_add(j, "headers", json_boolean(!o->no_header_support));
+	if (s->auth_required)
+		rc |= json_add(j, "auth_required", json_true());
+	rc |= json_add(j, "max_payload", json_integer(o->max_payload));
+	rc |= json_add(j, "natsd_version", json_string(PACKAGE_VERSION));
+	txt = rc == 0 ? json_dumps(j, JSON_PRESERVE_ORDER | JSON_COMPACT)
+		      : NULL;
+	json_decref(j);
+	if (txt == NULL)
+		return NATSD_ENOMEM;
+	len = strlen(txt);
+	prefix = malloc(len + 6);
+	if (prefix == NULL) {
+		free(txt);
+		return NATSD_ENOMEM;
+	}
+	/* "INFO " + the object without its closing brace. */
+	memcpy(prefix, "INFO ", 5);
+	memcpy(prefix + 5, txt, len - 1);
+	prefix[len + 4] = '\0';
+	free(txt);
+	pthread_mutex_lock(&s->info_lock);
+	/* Readers copy it into an outbound queue under the lock. */
+	free(s->info_prefix);
+	s->info_prefix = prefix;
+	pthread_mutex_unlock(&s->info_lock);
+	return 0;
+}
+
+static int load_plugins(struct server *s)
+{
+	const struct opts *o = &s->opts;
+	char path[4096], err[1024];
+	struct plugin *p, **nv;
+	size_t i;
+	int rc;
+
+	for (i = 0; i <= o->nplugins; i++) {
+		const char *load;
+		const struct natsd_cfg *settings = NULL;
+
+		if (i < o->nplugins) {
+			load = o->plugins[i].load;
+			settings = o->plugins[i].settings;
+		} else {
+			/* The tcp transport comes by default, like
+			 * nats-server's plain listener. */
+			if (registry_transport(s->reg, "tcp") != NULL)
+				break;
+			load = "transport_tcp";
+		}
+		rc = plugin_resolve(load, o->plugin_dir, path, sizeof(path));
+		if (rc != 0) {
+			log_fatal("plugin %s: path too long", load);
+			return rc;
+		}
+		rc = plugin_load(path, host_handle(s), host_api(), settings,
+				 s->plugins, s->nplugins, &p, err,
+				 sizeof(err));
+		if (rc != 0) {
+			if (i < o->nplugins && o->plugins[i].file != NULL)
+				log_fatal("%s:%d: %s", o->plugins[i].file,
+					  o->plugins[i].line, err);
+			else
+				log_fatal("%s", err);
+			return rc;
+		}
+		nv = realloc(s->plugins, (s->nplugins + 1) * sizeof(*nv));
+		if (nv == NULL) {
+			plugin_unload(p);
+			return NATSD_ENOMEM;
+		}
+		s->plugins = nv;
+		s->plugins[s->nplugins++] = p;
+		log_debug("Loaded plugin %s %s from %s", plugin_name(p),
+			  plugin_version(p), plugin_path(p));
+	}
+	return 0;
+}
+
+static int open_client_listener(struct server *s)
+{
+	const struct opts *o = &s->opts;
+	struct natsd_listen_spec spec = { .struct_size = sizeof(spec) };
+	char stack[256] = "", err[512];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < o->client_transport.n; i++) {
+		if (i > 0)
+			strncat(stack, ",", sizeof(stack) - strlen(stack) - 1);
+		strncat(stack, o->client_transport.v[i],
+			sizeof(stack) - strlen(stack) - 1);
+	}
+	spec.host = o->host ? o->host : "0.0.0.0";
+	spec.port = o->port < 0 ? 0 : o->port;
+	spec.backlog = 1024;
+	rc = listener_open(s, NATSD_KIND_CLIENT, NULL,
+			   stack[0] ? stack : "tcp", &spec,
+			   &s->client_listener, err, sizeof(err));
+	if (rc != 0) {
+		log_fatal("Error listening on port: %s:%d, \"%s\"", spec.host,
+			  spec.port, err);
+		return rc;
+	}
+	s->client_port = listener_port(s->client_listener);
+	log_info("Listening for client connections on %s:%d", spec.host,
+		 s->client_port);
+	return 0;
+}
+
+static int write_pid_file(struct server *s)
+{
+	FILE *f;
+
+	if (s->opts.pid_file == NULL)
+		return 0;
+	f = fopen(s->opts.pid_file, "w");
+	if (f == NULL) {
+		log_fatal("Could not write pidfile: %s", strerror(errno));
+		return -errno;
+	}
+	fprintf(f, "%d", (int)getpid());
+	fclose(f);
+	return 0;
+}
+
+static void signal_event(struct loop *l, void *arg, uint32_t events);
+
+static int setup_signals(struct server *s)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	s->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (s->sigfd == -1)
+		return -errno;
+	return loop_io_add(s->main_loop, &s->sig_io, s->sigfd, EPOLLIN,
+			   signal_event, s);
+}
+
+int server_start(struct server *s)
+{
+	int rc;
+
+	pthread_mutex_init(&s->opts_lock, NULL);
+	pthread_mutex_init(&s->info_lock, NULL);
+	s->sigfd = -1;
+	s->start_ns = host_wall_ns();
+	rc = nkey_new_server_id(s->server_id, sizeof(s->server_id));
+	if (rc != 0) {
+		log_fatal("Cannot create the server identity");
+		return rc;
+	}
+	s->server_name = strdup(s->opts.server_name ? s->opts.server_name
+						     : s->server_id);
+	s->main_loop = loop_new(0);
+	s->reg = registry_new();
+	if (s->server_name == NULL || s->main_loop == NULL || s->reg == NULL)
+		return NATSD_ENOMEM;
+	rc = setup_signals(s);
+	if (rc != 0) {
+		log_fatal("Cannot set up signal handling: %s", strerror(-rc));
+		return rc;
+	}
+	log_info("Starting natsd");
+	log_info("  Version:  %s (nats-server %s compatible)", PACKAGE_VERSION,
+		 NATSD_COMPAT_VERSION);
+	log_info("  Name:     %s", s->server_name);
+	log_info("  ID:       %s", s->server_id);
+	if (s->opts.config_file != NULL)
+		log_info("Using configuration file: %s", s->opts.config_file);
+	rc = auth_builtin_register(s);
+	if (rc != 0)
+		return rc;
+	rc = load_plugins(s);
+	if (rc != 0)
+		return rc;
+	{
+		char err[512];
+
+		rc = auth_chain_build(s, err, sizeof(err));
+		if (rc != 0) {
+			log_fatal("%s", err);
+			return rc;
+		}
+	}
+	rc = workers_start(s);
+	if (rc != 0) {
+		log_fatal("Cannot start I/O threads");
+		return rc;
+	}
+	s->accounts = accounts_new(s);
+	if (s->accounts == NULL)
+		return NATSD_ENOMEM;
+	s->gacc = accounts_get(s->accounts, "$G", true);
+	s->sysacc = accounts_get(s->accounts, "$SYS", true);
+	if (s->gacc == NULL || s->sysacc == NULL)
+		return NATSD_ENOMEM;
+	s->sysacc->is_system = true;
+	rc = open_client_listener(s);
+	if (rc != 0)
+		return rc;
+	rc = server_build_info(s);
+	if (rc != 0)
+		return rc;
+	rc = host_links_start(s);
+	if (rc != 0)
+		return rc;
+	rc = write_pid_file(s);
+	if (rc != 0)
+		return rc;
+	log_info("Server is ready");
+	return 0;
+}
+
+static void server_stop(struct server *s, int code)
+{
+	s->exit_code = code;
+	loop_stop(s->main_loop);
+}
+
+/* Applies a re-read file to what may change while running; listen
+ * addresses and the server name stay. */
+int server_reload(struct server *s)
+{
+	struct opts no;
+	char err[1024];
+	int rc;
+
+	opts_init(&no);
+	if (s->opts.config_file != NULL) {
+		rc = conffile_load(s->opts.config_file, &no, err, sizeof(err));
+		if (rc != 0) {
+			log_error("Failed to reload server configuration: %s",
+				  err);
+			opts_fini(&no);
+			return rc;
+		}
+	}
+	cli_apply(s->cli, &no);
+	rc = opts_validate(&no, err, sizeof(err));
+	if (rc != 0) {
+		log_error("Failed to reload server configuration: %s", err);
+		opts_fini(&no);
+		return rc;
+	}
+	if ((no.port != s->opts.port && !(no.port <= 0 && s->opts.port <= 0)) ||
+	    (no.host && s->opts.host && strcmp(no.host, s->opts.host) != 0)) {
+		log_error("Failed to reload server configuration: config "
+			  "reload not supported for listen address");
+		opts_fini(&no);
+		return NATSD_ENOTSUP;
+	}
+	pthread_mutex_lock(&s->opts_lock);
+	opts_reload_swap(&s->opts, &no);
+	pthread_mutex_unlock(&s->opts_lock);
+	opts_fini(&no);
+	server_configure_log(s);
+	auth_reload(s);
+	{
+		rc = auth_chain_build(s, err, sizeof(err));
+		if (rc != 0)
+			log_error("Reload: %s", err);
+	}
+	server_build_info(s);
+	log_info("Reloaded server configuration");
+	return 0;
+}
+
+int server_configure_log(struct server *s)
+{
+	struct log_opts lo = { 0 };
+	char err[512];
+	int rc;
+
+	lo.file = s->opts.log_file;
+	lo.timestamps = s->opts.logtime;
+	lo.debug = s->opts.debug;
+	lo.trace = s->opts.trace || s->opts.trace_verbose;
+	lo.syslog = s->opts.syslog;
+	lo.remote_syslog = s->opts.remote_syslog;
+	lo.size_limit = s->opts.log_size_limit;
+	rc = log_configure(&lo, err, sizeof(err));
+	if (rc != 0)
+		fprintf(stderr, "natsd: %s\n", err);
+	return rc;
+}
+
+static void signal_event(struct loop *l, void *arg, uint32_t events)
+{
+	struct server *s = arg;
+	struct signalfd_siginfo si;
+
+	(void)l;
+	(void)events;
+	while (read(s->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGINT:
+			log_info("Trapped \"interrupt\" signal");
+			server_stop(s, 0);
+			break;
+		case SIGTERM:
+			log_info("Trapped \"terminated\" signal");
+			server_stop(s, 0);
+			break;
+		case SIGHUP:
+			log_info("Trapped \"hangup\" signal");
+			server_reload(s);
+			break;
+		case SIGUSR1:
+			log_info("Trapped \"user defined signal 1\" signal");
+			log_reopen();
+			break;
+		case SIGUSR2:
+			log_warn("Lame duck mode is not supported yet; "
+				 "ignoring SIGUSR2");
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static void shutdown_worker_task(struct loop *l, void *arg)
+{
+	struct worker *w = arg;
+
+	while (w->nconns > 0)
+		conn_close(w->conns[w->nconns - 1], CONN_CLOSE_SERVER_SHUTDOWN);
+	loop_stop(l);
+}
+
+static void server_shutdown(struct server *s)
+{
+	size_t i;
+	int k;
+
+	atomic_store(&s->shutting_down, true);
+	listener_close(s->client_listener);
+	s->client_listener = NULL;
+	for (i = 0; i < s->nlink_listeners; i++)
+		listener_close(s->link_listeners[i]);
+	s->nlink_listeners = 0;
+	for (k = 0; k < s->nworkers; k++)
+		if (s->workers[k].started)
+			loop_post(s->workers[k].loop, shutdown_worker_task,
+				  &s->workers[k]);
+	for (k = 0; k < s->nworkers; k++) {
+		if (s->workers[k].started) {
+			pthread_join(s->workers[k].thread, NULL);
+			s->workers[k].started = false;
+		}
+	}
+	log_info("Server Exiting..");
+}
+
+int server_run(struct server *s)
+{
+	loop_run(s->main_loop);
+	server_shutdown(s);
+	return s->exit_code;
+}
+
+void server_free(struct server *s)
+{
+	size_t i;
+	int k;
+
+	if (s == NULL)
+		return;
+	if (s->opts.pid_file != NULL && s->client_port > 0)
+		unlink(s->opts.pid_file);
+	for (i = s->nplugins; i > 0; i--)
+		plugin_unload(s->plugins[i - 1]);
+	free(s->plugins);
+	auth_builtin_fini();
+	for (k = 0; s->workers != NULL && k < s->nworkers; k++) {
+		loop_free(s->workers[k].loop);
+		free(s->workers[k].scratch);
+		free(s->workers[k].conns);
+	}
+	free(s->workers);
+	accounts_free(s->accounts);
+	registry_free(s->reg);
+	free(s->link_listeners);
+	if (s->sigfd > 0)
+		close(s->sigfd);
+	loop_free(s->main_loop);
+	free(s->server_name);
+	free(s->info_prefix);
+	pthread_mutex_destroy(&s->opts_lock);
+	pthread_mutex_destroy(&s->info_lock);
+	opts_fini(&s->opts);
+	cli_free(s->cli);
+}

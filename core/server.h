@@ -1,0 +1,126 @@
+/* The server: workers (I/O threads), listeners, plugins, accounts.
+ *
+ * The main thread runs its own loop for listeners, signals and plugin
+ * timers; accepted connections are handed to workers round-robin. */
+#ifndef NATSD_SERVER_H
+#define NATSD_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <natsd/plugin.h>
+
+#include "loop.h"
+#include "opts.h"
+
+struct conn;
+struct account;
+struct accounts;
+struct plugin;
+struct registry;
+struct listener;
+struct cli;
+
+#define WORKER_SCRATCH (64 * 1024)
+
+struct worker {
+	int id;
+	struct server *srv;
+	struct loop *loop;
+	pthread_t thread;
+	/* Connections with queued bytes, flushed at the end of the turn. */
+	struct conn *flush_head;
+	/* Same, pushed by other threads (lock-free stack). */
+	struct conn *_Atomic remote_flush;
+	/* Workers this one queued bytes for during the turn: woken once. */
+	uint64_t wake_mask;
+	char *scratch; /* read buffer shared by the worker's connections */
+	uint32_t rng;
+	/* Connections owned, for shutdown and monitoring. */
+	struct conn **conns;
+	uint32_t nconns, capconns;
+	bool started;
+};
+
+struct server {
+	struct opts opts;
+	struct cli *cli;
+	pthread_mutex_t opts_lock; /* reload swaps opts under it */
+	char server_id[64];
+	char *server_name;
+	int64_t start_ns; /* wall clock */
+
+	struct loop *main_loop;
+	struct worker *workers;
+	int nworkers;
+	_Atomic uint32_t next_worker;
+
+	struct registry *reg;
+	struct plugin **plugins;
+	size_t nplugins;
+	struct listener *client_listener;
+	struct listener **link_listeners;
+	size_t nlink_listeners;
+	int client_port; /* bound port */
+
+	struct accounts *accounts;
+	struct account *gacc;   /* $G */
+	struct account *sysacc; /* $SYS */
+
+	_Atomic uint64_t next_cid;
+	_Atomic int64_t nclients;
+	_Atomic uint64_t total_conns;
+	_Atomic uint64_t slow_consumers;
+	_Atomic bool shutting_down;
+
+	/* The client INFO JSON object without client_id/client_ip and the
+	 * closing brace, rebuilt when what it says changes. */
+	pthread_mutex_t info_lock;
+	char *info_prefix;
+	bool auth_required;	/* INFO says so: CONNECT must come first */
+	bool auth_enforced;	/* unclaimed clients are refused */
+	bool nonce_required;
+
+	int sigfd;
+	struct loop_io sig_io;
+	int exit_code;
+};
+
+/* Starts everything the options say; 0 or a negative code (logged). */
+int server_start(struct server *s);
+/* Runs the main loop until a stop signal; then shuts down. */
+int server_run(struct server *s);
+void server_free(struct server *s);
+
+/* The worker whose loop runs on the calling thread, or NULL. */
+struct worker *server_current_worker(void);
+
+/* Picks the next worker for a new connection. */
+struct worker *server_pick_worker(struct server *s);
+
+/* Registers c in w's list (owner thread) / removes it. */
+int worker_add_conn(struct worker *w, struct conn *c);
+void worker_del_conn(struct worker *w, struct conn *c);
+
+/* Marks worker o to be woken at the end of the calling worker's turn
+ * (or now, from a thread that is not a worker). */
+void worker_wake_later(struct worker *o);
+
+/* Current options, read by any thread for plain scalars. */
+static inline const struct opts *server_opts(const struct server *s)
+{
+	return &s->opts;
+}
+
+/* (Re)applies the logging options. */
+int server_configure_log(struct server *s);
+
+/* Re-reads the config file and applies what may change. */
+int server_reload(struct server *s);
+
+/* Rebuilds the INFO prefix after auth or limits changed. */
+int server_build_info(struct server *s);
+
+#endif
