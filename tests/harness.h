@@ -27,10 +27,10 @@
 #include <sys/types.h>
 
 struct hserver {
-	pid_t pid;              /* 0 when not running */
-	int port;               /* client port on 127.0.0.1 */
-	char *conf_path;        /* temp config file, NULL if none */
-	char *log_path;         /* temp file holding stdout and stderr */
+	pid_t pid;       /* 0 when not running */
+	int port;        /* client port on 127.0.0.1 */
+	char *conf_path; /* temp config file, NULL if none */
+	char *log_path;  /* temp file holding stdout and stderr */
 };
 
 /* Binds 127.0.0.1:0, reads the port the kernel chose, closes the socket.
@@ -87,9 +87,10 @@ int harness_send(int fd, const void *buf, size_t len);
 int harness_sendstr(int fd, const char *s);
 
 /*
- * Reads into buf until what was read contains `until` (NULL: never), the
- * peer closes, cap - 1 bytes were read, or timeout_ms pass. buf is always
- * NUL-terminated (cap must be >= 1); the data may itself contain NULs.
+ * Reads into buf until what was read contains `until` (NULL: never; "":
+ * any data at all), the peer closes, cap - 1 bytes were read, or
+ * timeout_ms pass. buf is always NUL-terminated (cap must be >= 1); the
+ * data may itself contain NULs.
  * Returns the number of bytes read (0 or more), or -1 on a socket error
  * other than a reset. *eof (may be NULL) is set to whether the peer closed
  * the connection (EOF or reset).
