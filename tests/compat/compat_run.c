@@ -11,14 +11,15 @@
  *
  * Each script runs against a fresh nats-server and a fresh natsd (started
  * by the harness on free loopback ports, the two sides in parallel
- * threads). Every step that observes something (connect, recv, closed)
- * appends a record; the two record lists are normalised and compared. A
+ * threads). Every step that observes something (connect, recv, recvset,
+ * closed) appends a record; the two record lists are normalised and compared. A
  * script prints "ok <script>" or "FAIL <script>" followed by the two
  * transcripts side by side. The last line is "N passed, N failed". Exit
  * status: 0 all passed, 1 a script failed, 77 nats-server is missing, 99
  * usage or script error, or natsd missing.
  *
- *   -v               print the transcripts of passing scripts too
+ *   -v               print the transcripts of passing scripts too, and
+ *                    the tail of each server's log on stderr
  *   --only KIND      run against one server only and print its transcript
  *                    (for writing scripts); passes unless the run failed
  *   --ignore-info-key K   drop INFO key K before comparing (repeatable)
@@ -73,13 +74,24 @@
  * around the JSON ("INFO " and " \r\n"), is compared byte for byte.
  *
  * The runner also fails a side whose server exits during the script or
- * whose log shows an AddressSanitizer or UBSan report.
+ * whose log shows an AddressSanitizer, LeakSanitizer or UBSan report (the
+ * log is read after SIGTERM, once the process has exited).
+ *
+ * Why records are cut at a PONG and not by time alone: a server answers a
+ * PING only after everything the connection's earlier operations caused
+ * on that connection, and a message published by one connection is queued
+ * for its subscribers before the publisher's PONG. So a script that PINGs
+ * before each recv cuts the byte stream at the same places on both servers
+ * whatever their speed; the 150 ms quiet rule is only for answers that
+ * end in a close. Only the order of deliveries is not pinned down where
+ * the protocol leaves it open, hence recvset.
  */
 
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -138,9 +150,15 @@ struct script {
 	size_t nsteps;
 };
 
+/* A growing byte string, kept NUL-terminated; it may hold NULs itself. */
+struct buf {
+	char *p;
+	size_t len, cap;
+};
+
 struct record {
 	int line;
-	char *text; /* normalised, NUL-terminated */
+	struct buf text; /* normalised */
 };
 
 struct conn {
@@ -639,11 +657,6 @@ static char *normalise_info_json(const char *p, size_t len)
 	return out;
 }
 
-struct buf {
-	char *p;
-	size_t len, cap;
-};
-
 static void buf_add(struct buf *b, const char *p, size_t n)
 {
 	if (b->len + n + 1 > b->cap) {
@@ -688,8 +701,8 @@ static void normalise_line(struct buf *b, const char *p, size_t n)
 	free(json);
 }
 
-/* Returns the normalised form of data (malloc'd, NUL-terminated). */
-static char *normalise(const char *data, size_t len)
+/* Returns the normalised form of data (the caller frees .p). */
+static struct buf normalise(const char *data, size_t len)
 {
 	struct buf b = { 0 };
 	const char *p = data, *nl;
@@ -702,7 +715,7 @@ static char *normalise(const char *data, size_t len)
 		normalise_line(&b, p, (size_t)(nl + 1 - p));
 		p = nl + 1;
 	}
-	return b.p;
+	return b;
 }
 
 /* ---- running one side -------------------------------------------------- */
@@ -717,7 +730,8 @@ static void side_fail(struct side *sd, int line, const char *fmt, ...)
 
 	if (sd->err[0] != '\0')
 		return;
-	n = snprintf(sd->err, sizeof(sd->err), "line %d: ", line);
+	n = line > 0 ? snprintf(sd->err, sizeof(sd->err), "line %d: ", line)
+		     : 0;
 	if (n < 0 || (size_t)n >= sizeof(sd->err))
 		return;
 	va_start(ap, fmt);
@@ -725,7 +739,8 @@ static void side_fail(struct side *sd, int line, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void add_record(struct side *sd, int line, char *text)
+/* Appends a record; takes text. */
+static void add_record(struct side *sd, int line, struct buf text)
 {
 	sd->recs = xrealloc(sd->recs, (sd->nrecs + 1) * sizeof(*sd->recs));
 	sd->recs[sd->nrecs].line = line;
@@ -780,8 +795,8 @@ static void step_connect(struct side *sd, const struct step *st)
 	c->eof = false;
 	c->fd = harness_connect(sd->srv.port);
 	if (c->fd == -1) {
-		add_record(sd, st->line, xstrdup("<connect failed>"));
-		free(b.p);
+		buf_adds(&b, "<connect failed>");
+		add_record(sd, st->line, b);
 		return;
 	}
 	while (nl == NULL && !c->eof && now_ms() < deadline) {
@@ -924,18 +939,14 @@ static void step_closed(struct side *sd, const struct step *st)
 {
 	struct conn *c = &sd->conns[st->conn];
 	long long deadline = now_ms() + st->ms;
-	struct buf b = { 0 };
-	char *text;
-	size_t n;
+	struct buf b = { 0 }, text;
 
 	buf_add(&b, "", 0);
 	take_pending(c, &b);
 	while (!c->eof && now_ms() < deadline)
 		read_some(c, &b, (int)(deadline - now_ms()));
 	text = normalise(b.p, b.len);
-	n = strlen(text);
-	text = xrealloc(text, n + 10);
-	memcpy(text + n, c->eof ? "<closed>" : "<open>", c->eof ? 9 : 7);
+	buf_adds(&text, c->eof ? "<closed>" : "<open>");
 	add_record(sd, st->line, text);
 	free(b.p);
 }
@@ -998,6 +1009,23 @@ static bool server_died(pid_t pid)
 	return p == NULL || p[1] == '\0' || p[2] == 'Z' || p[2] == 'X';
 }
 
+/*
+ * Sends SIGTERM and waits (at most 5 s) until the process has exited but
+ * is not yet reaped, so that what it logs on the way out (LeakSanitizer's
+ * report) is in the log before harness_stop() reaps it and removes the
+ * log. The zombie keeps its pid, so harness_stop() cannot hit another
+ * process.
+ */
+static void terminate(struct hserver *srv)
+{
+	int i;
+
+	if (srv->pid <= 0 || kill(srv->pid, SIGTERM) == -1)
+		return;
+	for (i = 0; i < 500 && !server_died(srv->pid); i++)
+		sleep_ms(10);
+}
+
 static void check_log(struct side *sd)
 {
 	const char *log = harness_log(&sd->srv);
@@ -1032,14 +1060,15 @@ static void *run_side(void *arg)
 			close(sd->conns[k].fd);
 		free(sd->conns[k].pending);
 	}
+	terminate(&sd->srv);
+	check_log(sd);
 	if (sd->err[0] != '\0' || opt_verbose) {
 		const char *log = harness_log(&sd->srv);
 		size_t n = strlen(log);
 
 		fprintf(stderr, "--- %s log (tail) ---\n%s\n", sd->kind,
-			n > 2000 ? log + n - 2000 : log);
+			n > 4000 ? log + n - 4000 : log);
 	}
-	check_log(sd);
 	harness_stop(&sd->srv);
 	return NULL;
 }
@@ -1049,7 +1078,7 @@ static void side_free(struct side *sd)
 	size_t i;
 
 	for (i = 0; i < sd->nrecs; i++)
-		free(sd->recs[i].text);
+		free(sd->recs[i].text.p);
 	free(sd->recs);
 	sd->recs = NULL;
 	sd->nrecs = 0;
@@ -1060,12 +1089,13 @@ static void side_free(struct side *sd)
 /* Appends the escaped form of text to b: printable bytes as they are,
  * CR LF TAB and backslash as C escapes, the rest as \xNN; a newline
  * follows every "\n" so the transcript keeps its lines. */
-static void escape_into(struct buf *b, const char *text)
+static void escape_into(struct buf *b, const struct buf *text)
 {
-	const unsigned char *p = (const unsigned char *)text;
+	const unsigned char *p = (const unsigned char *)text->p;
+	const unsigned char *end = p + text->len;
 	char hex[8];
 
-	for (; *p != '\0'; p++) {
+	for (; p < end; p++) {
 		switch (*p) {
 		case '\r':
 			buf_adds(b, "\\r");
@@ -1120,7 +1150,7 @@ static void rows_free(struct rows *r)
 
 /* Splits the escaped form of text into display rows of at most COL_WIDTH
  * characters, one or more per received line. */
-static void wrap_rows(const char *text, struct rows *r)
+static void wrap_rows(const struct buf *text, struct rows *r)
 {
 	struct buf b = { 0 };
 	const char *p, *nl;
@@ -1181,9 +1211,14 @@ static const char *step_label(const struct script *sc, int line)
 	return label;
 }
 
-static const char *rec_text(const struct side *sd, size_t i)
+static const struct buf *rec_text(const struct side *sd, size_t i)
 {
-	return i < sd->nrecs ? sd->recs[i].text : NULL;
+	return i < sd->nrecs ? &sd->recs[i].text : NULL;
+}
+
+static bool buf_equal(const struct buf *a, const struct buf *b)
+{
+	return a->len == b->len && memcmp(a->p, b->p, a->len) == 0;
 }
 
 /* Prints the transcripts of one or two sides, a record per block; a
@@ -1191,9 +1226,11 @@ static const char *rec_text(const struct side *sd, size_t i)
 static void print_transcripts(const struct script *sc, const struct side *a,
 			      const struct side *b)
 {
+	static const struct buf none = { .p = (char *)"<no record>",
+					 .len = 11 };
 	size_t i, k, nrec = a->nrecs;
+	const struct buf *ta, *tb;
 	struct rows ra, rb;
-	const char *ta, *tb;
 	bool differ;
 
 	if (b != NULL && b->nrecs > nrec)
@@ -1206,10 +1243,10 @@ static void print_transcripts(const struct script *sc, const struct side *a,
 		ta = rec_text(a, i);
 		tb = b != NULL ? rec_text(b, i) : NULL;
 		differ = b != NULL &&
-			 (ta == NULL || tb == NULL || strcmp(ta, tb) != 0);
-		wrap_rows(ta != NULL ? ta : "<no record>", &ra);
+			 (ta == NULL || tb == NULL || !buf_equal(ta, tb));
+		wrap_rows(ta != NULL ? ta : &none, &ra);
 		if (b != NULL)
-			wrap_rows(tb != NULL ? tb : "<no record>", &rb);
+			wrap_rows(tb != NULL ? tb : &none, &rb);
 		printf("%c [%s]\n", differ ? '!' : ' ',
 		       step_label(sc, i < a->nrecs ? a->recs[i].line
 						   : b->recs[i].line));
@@ -1237,7 +1274,7 @@ static bool records_equal(const struct side *a, const struct side *b)
 		return false;
 	for (i = 0; i < a->nrecs; i++)
 		if (a->recs[i].line != b->recs[i].line ||
-		    strcmp(a->recs[i].text, b->recs[i].text) != 0)
+		    !buf_equal(&a->recs[i].text, &b->recs[i].text))
 			return false;
 	return true;
 }
