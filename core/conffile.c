@@ -1,0 +1,1723 @@
+/* The config file: libconfig syntax, nats-server's key names.
+ *
+ * The file is parsed by libconfig; a table maps each top-level key to the
+ * field of struct opts it sets and the kind of value it takes, and the
+ * blocks (authorization, plugins) have their own readers. Keys compare
+ * without case, as in nats-server. The first problem stops loading with
+ * "FILE:LINE: what is wrong": a server that starts with a setting silently
+ * ignored is worse than one that does not start.
+ *
+ * The parsed libconfig tree is kept for as long as the options are (opts
+ * owns it), because plugins read their settings sections from it at any
+ * time through struct natsd_cfg, a thin wrapper around a group. Wrappers
+ * for every group are made while loading and hung on the group's hook, so
+ * that the getters never allocate and are safe from any thread.
+ *
+ * Values:
+ *   duration  an integer or float (seconds) or a Go duration string
+ *             ("2m", "1h30m", "500ms")
+ *   size      an integer (bytes) or a string with units ("64MB", "1k")
+ *   list      an array or list of strings; a single string is a list of one
+ *   permissions (nats-server's shapes)
+ *             publish = "a.>";  publish = ["a", "b"];
+ *             publish = { allow = ["a"]; deny = "b"; };
+ *             allow_responses = true;  or { max = 5; expires = "1m"; };
+ *   plugins   ( { load = "auth_x"; settings = { ... }; }, "other" )
+ * libconfig has no array of groups: authorization.users and plugins are
+ * lists, "( {...}, {...} )".
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include <libconfig.h>
+
+#include <natsd/error.h>
+
+#include "conffile.h"
+#include "opts.h"
+
+/* A file name as libconfig records it, and as we show it. */
+struct conffile_name {
+	const char *raw;
+	char *shown;
+};
+
+/* The parsed file, owned by struct opts (conf/conf_free). */
+struct conffile {
+	config_t lc;
+	char *path;
+	char *dir; /* include directory; NULL when path has no '/' */
+	struct conffile_name *names;
+	size_t nnames;
+};
+
+struct natsd_cfg {
+	config_setting_t *s; /* a group */
+	const struct conffile *f;
+};
+
+struct loader {
+	struct conffile *f;
+	struct opts *o;
+	char *err;
+	size_t errlen;
+};
+
+/* ------------------------------------------------------------------ */
+/* Durations and sizes                                                 */
+
+struct unit {
+	const char *name;
+	uint64_t mult;
+};
+
+static const struct unit duration_units[] = {
+	{ "ns", 1ULL },
+	{ "us", 1000ULL },
+	{ "\xc2\xb5s", 1000ULL }, /* U+00B5 micro sign */
+	{ "\xce\xbcs", 1000ULL }, /* U+03BC Greek mu */
+	{ "ms", 1000000ULL },
+	{ "s", 1000000000ULL },
+	{ "m", 60ULL * 1000000000ULL },
+	{ "h", 3600ULL * 1000000000ULL },
+};
+
+static int duration_unit(const char *u, size_t len, uint64_t *mult)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(duration_units) / sizeof(duration_units[0]);
+	     i++) {
+		if (strlen(duration_units[i].name) == len &&
+		    memcmp(duration_units[i].name, u, len) == 0) {
+			*mult = duration_units[i].mult;
+			return 0;
+		}
+	}
+	return NATSD_EINVAL;
+}
+
+/* One "<number><unit>" element of a duration, added to *total. */
+static int duration_elem(const char **pp, uint64_t *total)
+{
+	const uint64_t lim = 1ULL << 63;
+	const char *p = *pp, *u;
+	uint64_t v = 0, frac = 0, mult;
+	double scale = 1;
+	bool digits = false;
+
+	for (; isdigit((unsigned char)*p); p++) {
+		if (v > (lim - (uint64_t)(*p - '0')) / 10)
+			return NATSD_ERANGE;
+		v = v * 10 + (uint64_t)(*p - '0');
+		digits = true;
+	}
+	if (*p == '.') {
+		/* Digits beyond what a uint64 holds add nothing measurable;
+		 * Go drops them the same way. */
+		for (p++; isdigit((unsigned char)*p); p++) {
+			if (frac <= (UINT64_MAX - 9) / 10 && scale < 1e19) {
+				frac = frac * 10 + (uint64_t)(*p - '0');
+				scale *= 10;
+			}
+			digits = true;
+		}
+	}
+	if (!digits)
+		return NATSD_EINVAL;
+	for (u = p; *p != '\0' && *p != '.' && !isdigit((unsigned char)*p);
+	     p++)
+		;
+	if (p == u || duration_unit(u, (size_t)(p - u), &mult) != 0)
+		return NATSD_EINVAL;
+	if (v > lim / mult)
+		return NATSD_ERANGE;
+	v *= mult;
+	if (frac > 0) {
+		v += (uint64_t)((double)frac * ((double)mult / scale));
+		if (v > lim)
+			return NATSD_ERANGE;
+	}
+	if (*total > lim - v)
+		return NATSD_ERANGE;
+	*total += v;
+	*pp = p;
+	return 0;
+}
+
+int conffile_parse_duration(const char *s, int64_t *ns)
+{
+	const char *p = s;
+	uint64_t total = 0;
+	bool neg = false;
+	int rc;
+
+	if (*p == '-' || *p == '+')
+		neg = *p++ == '-';
+	if (strcmp(p, "0") == 0) {
+		*ns = 0;
+		return 0;
+	}
+	if (*p == '\0')
+		return NATSD_EINVAL;
+	while (*p != '\0') {
+		rc = duration_elem(&p, &total);
+		if (rc != 0)
+			return rc;
+	}
+	if (neg) {
+		*ns = total == (1ULL << 63) ? INT64_MIN : -(int64_t)total;
+		return 0;
+	}
+	if (total > INT64_MAX)
+		return NATSD_ERANGE;
+	*ns = (int64_t)total;
+	return 0;
+}
+
+static const struct unit size_units[] = {
+	{ "", 1ULL },
+	{ "k", 1000ULL },
+	{ "kb", 1ULL << 10 },
+	{ "ki", 1ULL << 10 },
+	{ "kib", 1ULL << 10 },
+	{ "m", 1000000ULL },
+	{ "mb", 1ULL << 20 },
+	{ "mi", 1ULL << 20 },
+	{ "mib", 1ULL << 20 },
+	{ "g", 1000000000ULL },
+	{ "gb", 1ULL << 30 },
+	{ "gi", 1ULL << 30 },
+	{ "gib", 1ULL << 30 },
+	{ "t", 1000000000000ULL },
+	{ "tb", 1ULL << 40 },
+	{ "ti", 1ULL << 40 },
+	{ "tib", 1ULL << 40 },
+	{ "p", 1000000000000000ULL },
+	{ "pb", 1ULL << 50 },
+	{ "pi", 1ULL << 50 },
+	{ "pib", 1ULL << 50 },
+	{ "e", 1000000000000000000ULL },
+	{ "eb", 1ULL << 60 },
+	{ "ei", 1ULL << 60 },
+	{ "eib", 1ULL << 60 },
+};
+
+int conffile_parse_size(const char *s, int64_t *bytes)
+{
+	const char *p = s;
+	uint64_t v = 0;
+	size_t i;
+
+	if (!isdigit((unsigned char)*p))
+		return NATSD_EINVAL;
+	for (; isdigit((unsigned char)*p); p++) {
+		if (v > ((uint64_t)INT64_MAX - (uint64_t)(*p - '0')) / 10)
+			return NATSD_ERANGE;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	for (i = 0; i < sizeof(size_units) / sizeof(size_units[0]); i++) {
+		if (strcasecmp(p, size_units[i].name) != 0)
+			continue;
+		if (v > (uint64_t)INT64_MAX / size_units[i].mult)
+			return NATSD_ERANGE;
+		*bytes = (int64_t)(v * size_units[i].mult);
+		return 0;
+	}
+	return NATSD_EINVAL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Values, shared by the loader and the getters                        */
+
+static bool is_int(const config_setting_t *s)
+{
+	return config_setting_type(s) == CONFIG_TYPE_INT ||
+	       config_setting_type(s) == CONFIG_TYPE_INT64;
+}
+
+/* Seconds as a number, or a Go duration string, in ns. */
+static int value_duration(const config_setting_t *s, int64_t *ns)
+{
+	long long v;
+	double f;
+
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		v = config_setting_get_int64(s);
+		if (v > INT64_MAX / OPTS_NS_PER_SEC ||
+		    v < INT64_MIN / OPTS_NS_PER_SEC)
+			return NATSD_ERANGE;
+		*ns = (int64_t)v * OPTS_NS_PER_SEC;
+		return 0;
+	case CONFIG_TYPE_FLOAT:
+		f = config_setting_get_float(s) * 1e9;
+		if (!isfinite(f) || f >= 9.2e18 || f <= -9.2e18)
+			return NATSD_ERANGE;
+		*ns = (int64_t)f;
+		return 0;
+	case CONFIG_TYPE_STRING:
+		return conffile_parse_duration(config_setting_get_string(s),
+					       ns);
+	default:
+		return NATSD_EINVAL;
+	}
+}
+
+/* Bytes as an integer, or a size string. Never negative. */
+static int value_size(const config_setting_t *s, int64_t *bytes)
+{
+	long long v;
+
+	if (is_int(s)) {
+		v = config_setting_get_int64(s);
+		if (v < 0)
+			return NATSD_ERANGE;
+		*bytes = v;
+		return 0;
+	}
+	if (config_setting_type(s) == CONFIG_TYPE_STRING)
+		return conffile_parse_size(config_setting_get_string(s), bytes);
+	return NATSD_EINVAL;
+}
+
+/* Is s a string, or an array or list of strings? */
+static bool is_string_list(const config_setting_t *s)
+{
+	int i, n;
+
+	if (config_setting_type(s) == CONFIG_TYPE_STRING)
+		return true;
+	if (!config_setting_is_array(s) && !config_setting_is_list(s))
+		return false;
+	n = config_setting_length(s);
+	for (i = 0; i < n; i++)
+		if (config_setting_type(config_setting_get_elem(s, i)) !=
+		    CONFIG_TYPE_STRING)
+			return false;
+	return true;
+}
+
+static size_t string_list_len(const config_setting_t *s)
+{
+	if (config_setting_type(s) == CONFIG_TYPE_STRING)
+		return 1;
+	return (size_t)config_setting_length(s);
+}
+
+static const char *string_list_at(const config_setting_t *s, size_t i)
+{
+	if (config_setting_type(s) == CONFIG_TYPE_STRING)
+		return config_setting_get_string(s);
+	return config_setting_get_string(
+		config_setting_get_elem(s, (unsigned int)i));
+}
+
+/* ------------------------------------------------------------------ */
+/* The parsed file                                                     */
+
+static const char *shown_name(const struct conffile *f, const char *raw)
+{
+	size_t i;
+
+	if (raw == NULL)
+		return f->path;
+	for (i = 0; i < f->nnames; i++)
+		if (f->names[i].raw == raw || strcmp(f->names[i].raw, raw) == 0)
+			return f->names[i].shown;
+	return raw;
+}
+
+/* Records how to show a file name libconfig reports: the main file as it
+ * was given, an included one joined to the include directory, which is
+ * where libconfig found it. */
+static int intern_name(struct conffile *f, const char *raw)
+{
+	struct conffile_name *names;
+	size_t i, len;
+	char *shown;
+
+	if (raw == NULL)
+		return 0;
+	for (i = 0; i < f->nnames; i++)
+		if (f->names[i].raw == raw || strcmp(f->names[i].raw, raw) == 0)
+			return 0;
+	if (f->dir == NULL || raw[0] == '/' || strcmp(raw, f->path) == 0) {
+		shown = strdup(raw);
+	} else {
+		len = strlen(f->dir) + 1 + strlen(raw) + 1;
+		shown = malloc(len);
+		if (shown != NULL)
+			snprintf(shown, len, "%s/%s", f->dir, raw);
+	}
+	if (shown == NULL)
+		return NATSD_ENOMEM;
+	names = realloc(f->names, (f->nnames + 1) * sizeof(*names));
+	if (names == NULL) {
+		free(shown);
+		return NATSD_ENOMEM;
+	}
+	names[f->nnames].raw = raw;
+	names[f->nnames].shown = shown;
+	f->names = names;
+	f->nnames++;
+	return 0;
+}
+
+/* Interns every file name and hangs a struct natsd_cfg on every group.
+ * The depth is bounded by libconfig's own (recursive) parser. */
+static int prepare_tree(struct conffile *f, config_setting_t *s)
+{
+	struct natsd_cfg *c;
+	int i, n, rc;
+
+	rc = intern_name(f, config_setting_source_file(s));
+	if (rc != 0)
+		return rc;
+	if (config_setting_is_group(s)) {
+		c = malloc(sizeof(*c));
+		if (c == NULL)
+			return NATSD_ENOMEM;
+		c->s = s;
+		c->f = f;
+		config_setting_set_hook(s, c);
+	}
+	if (!config_setting_is_aggregate(s))
+		return 0;
+	n = config_setting_length(s);
+	for (i = 0; i < n; i++) {
+		rc = prepare_tree(f, config_setting_get_elem(s, i));
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static void conffile_free(void *arg)
+{
+	struct conffile *f = arg;
+	size_t i;
+
+	if (f == NULL)
+		return;
+	/* Frees the natsd_cfg hooks through the destructor. */
+	config_destroy(&f->lc);
+	for (i = 0; i < f->nnames; i++)
+		free(f->names[i].shown);
+	free(f->names);
+	free(f->path);
+	free(f->dir);
+	free(f);
+}
+
+static void hook_free(void *hook)
+{
+	free(hook);
+}
+
+static struct conffile *conffile_new(const char *path)
+{
+	struct conffile *f;
+	const char *slash;
+
+	f = calloc(1, sizeof(*f));
+	if (f == NULL)
+		return NULL;
+	config_init(&f->lc);
+	config_set_destructor(&f->lc, hook_free);
+	f->path = strdup(path);
+	if (f->path == NULL)
+		goto out_free;
+	slash = strrchr(path, '/');
+	if (slash != NULL) {
+		f->dir = slash == path ? strdup("/")
+				       : strndup(path, (size_t)(slash - path));
+		if (f->dir == NULL)
+			goto out_free;
+		config_set_include_dir(&f->lc, f->dir);
+	}
+	return f;
+
+out_free:
+	conffile_free(f);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                              */
+
+/* The libconfig path of s, "authorization.users.[1].permissions", for
+ * messages (the same path conffile_cfg_*() take). */
+static void setting_label(const config_setting_t *s, char *buf, size_t len)
+{
+	const config_setting_t *chain[16];
+	size_t n = 0, off = 0;
+	const config_setting_t *c;
+	int w;
+
+	for (; s != NULL && !config_setting_is_root(s) && n < 16;
+	     s = config_setting_parent(s))
+		chain[n++] = s;
+	buf[0] = '\0';
+	while (n-- > 0 && off < len) {
+		c = chain[n];
+		if (config_setting_name(c) != NULL)
+			w = snprintf(buf + off, len - off, "%s%s",
+				     off > 0 ? "." : "",
+				     config_setting_name(c));
+		else
+			w = snprintf(buf + off, len - off, "%s[%d]",
+				     off > 0 ? "." : "",
+				     config_setting_index(c));
+		if (w < 0)
+			break;
+		off += (size_t)w;
+	}
+}
+
+static int lerr(struct loader *l, const config_setting_t *s, const char *fmt,
+		...) __attribute__((format(printf, 3, 4)));
+
+/* Writes "FILE:LINE: <message>" about setting s and returns NATSD_EINVAL. */
+static int lerr(struct loader *l, const config_setting_t *s, const char *fmt,
+		...)
+{
+	va_list ap;
+	int n;
+
+	if (l->errlen == 0)
+		return NATSD_EINVAL;
+	n = snprintf(l->err, l->errlen, "%s:%u: ",
+		     shown_name(l->f, config_setting_source_file(s)),
+		     config_setting_source_line(s));
+	if (n < 0 || (size_t)n >= l->errlen)
+		return NATSD_EINVAL;
+	va_start(ap, fmt);
+	vsnprintf(l->err + n, l->errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+	return NATSD_EINVAL;
+}
+
+static int nomem(struct loader *l)
+{
+	snprintf(l->err, l->errlen, "%s: out of memory", l->f->path);
+	return NATSD_ENOMEM;
+}
+
+static const char *type_name(const config_setting_t *s)
+{
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_GROUP:
+		return "a group";
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		return "an integer";
+	case CONFIG_TYPE_FLOAT:
+		return "a float";
+	case CONFIG_TYPE_STRING:
+		return "a string";
+	case CONFIG_TYPE_BOOL:
+		return "a boolean";
+	case CONFIG_TYPE_ARRAY:
+		return "an array";
+	case CONFIG_TYPE_LIST:
+		return "a list";
+	default:
+		return "nothing";
+	}
+}
+
+static int wrong_type(struct loader *l, const config_setting_t *s,
+		      const char *expected)
+{
+	char key[256];
+
+	setting_label(s, key, sizeof(key));
+	return lerr(l, s, "%s: expected %s, not %s", key, expected,
+		    type_name(s));
+}
+
+static int unknown_key(struct loader *l, const config_setting_t *s)
+{
+	char parent[256];
+
+	setting_label(config_setting_parent(s), parent, sizeof(parent));
+	if (parent[0] == '\0')
+		return lerr(l, s, "unknown key \"%s\"", config_setting_name(s));
+	return lerr(l, s, "unknown key \"%s\" in %s", config_setting_name(s),
+		    parent);
+}
+
+/* ------------------------------------------------------------------ */
+/* Readers: check the type and range, report with file and line        */
+
+static int read_str(struct loader *l, const config_setting_t *s, char **dst)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return wrong_type(l, s, "a string");
+	if (opts_set_str(dst, config_setting_get_string(s)) != 0)
+		return nomem(l);
+	return 0;
+}
+
+static int read_bool(struct loader *l, const config_setting_t *s, bool *dst)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return wrong_type(l, s, "a boolean (true or false)");
+	*dst = config_setting_get_bool(s) != 0;
+	return 0;
+}
+
+static int out_of_range(struct loader *l, const config_setting_t *s,
+			long long v, int64_t min, int64_t max)
+{
+	char key[256];
+
+	setting_label(s, key, sizeof(key));
+	return lerr(l, s, "%s: %lld is out of range (%lld..%lld)", key, v,
+		    (long long)min, (long long)max);
+}
+
+static int read_int(struct loader *l, const config_setting_t *s, int64_t min,
+		    int64_t max, int64_t *dst)
+{
+	long long v;
+
+	if (!is_int(s))
+		return wrong_type(l, s, "an integer");
+	v = config_setting_get_int64(s);
+	if (v < min || v > max)
+		return out_of_range(l, s, v, min, max);
+	*dst = v;
+	return 0;
+}
+
+static int read_duration(struct loader *l, const config_setting_t *s,
+			 int64_t *dst)
+{
+	char key[256];
+	int rc;
+
+	if (!is_int(s) && config_setting_type(s) != CONFIG_TYPE_FLOAT &&
+	    config_setting_type(s) != CONFIG_TYPE_STRING)
+		return wrong_type(l, s, "a duration (seconds, or a string "
+				  "like \"2m\")");
+	rc = value_duration(s, dst);
+	if (rc == 0)
+		return 0;
+	setting_label(s, key, sizeof(key));
+	if (config_setting_type(s) == CONFIG_TYPE_STRING)
+		return lerr(l, s, "%s: invalid duration \"%s\" (expected e.g. "
+			    "\"2m\", \"10s\", \"1h30m\", \"500ms\")", key,
+			    config_setting_get_string(s));
+	return lerr(l, s, "%s: duration is out of range", key);
+}
+
+static int read_size(struct loader *l, const config_setting_t *s,
+		     int64_t *dst)
+{
+	char key[256];
+	int rc;
+
+	if (!is_int(s) && config_setting_type(s) != CONFIG_TYPE_STRING)
+		return wrong_type(l, s, "a size (bytes, or a string like "
+				  "\"64MB\")");
+	rc = value_size(s, dst);
+	if (rc == 0)
+		return 0;
+	setting_label(s, key, sizeof(key));
+	if (config_setting_type(s) == CONFIG_TYPE_STRING)
+		return lerr(l, s, "%s: invalid size \"%s\" (expected e.g. "
+			    "\"1024\", \"64KB\", \"8MB\", \"1GB\")", key,
+			    config_setting_get_string(s));
+	return lerr(l, s, "%s: size must not be negative", key);
+}
+
+/* Replaces *list with the strings of s (a string, array or list). */
+static int read_strlist(struct loader *l, const config_setting_t *s,
+			struct opts_strlist *list)
+{
+	size_t i, n;
+
+	if (!is_string_list(s))
+		return wrong_type(l, s, "a string or a list of strings");
+	opts_strlist_clear(list);
+	n = string_list_len(s);
+	for (i = 0; i < n; i++)
+		if (opts_strlist_add(list, string_list_at(s, i)) != 0)
+			return nomem(l);
+	list->set = true;
+	return 0;
+}
+
+static int set_where(struct loader *l, const config_setting_t *s,
+		     struct opts_where *w)
+{
+	if (opts_set_str(&w->file, shown_name(l->f,
+					      config_setting_source_file(s))) !=
+	    0)
+		return nomem(l);
+	w->line = (int)config_setting_source_line(s);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Subjects (nats-server's IsValidSubject)                             */
+
+static bool subject_valid(const char *s, size_t len)
+{
+	size_t i, start = 0;
+	bool full_wc = false;
+
+	if (len == 0)
+		return false;
+	for (i = 0; i <= len; i++) {
+		if (i < len && s[i] != '.')
+			continue;
+		/* A token: s[start, i). '>' must be the last one. */
+		if (i == start || full_wc)
+			return false;
+		if (i - start == 1) {
+			if (s[start] == '>')
+				full_wc = true;
+			else if (isspace((unsigned char)s[start]))
+				return false;
+		} else if (memchr(s + start, ' ', i - start) != NULL ||
+			   memchr(s + start, '\t', i - start) != NULL ||
+			   memchr(s + start, '\n', i - start) != NULL ||
+			   memchr(s + start, '\r', i - start) != NULL ||
+			   memchr(s + start, '\f', i - start) != NULL) {
+			return false;
+		}
+		start = i + 1;
+	}
+	return true;
+}
+
+/* A subscribe entry is "subject" or "subject queue". */
+static bool sub_entry_valid(const char *s)
+{
+	const char *sp, *q;
+	size_t qlen;
+
+	sp = strchr(s, ' ');
+	if (sp == NULL)
+		return subject_valid(s, strlen(s));
+	if (!subject_valid(s, (size_t)(sp - s)))
+		return false;
+	for (q = sp; *q == ' '; q++)
+		;
+	qlen = strcspn(q, " \t\r\n\f");
+	if (qlen == 0)
+		return false;
+	for (sp = q + qlen; *sp == ' '; sp++)
+		;
+	return *sp == '\0';
+}
+
+/* ------------------------------------------------------------------ */
+/* Permissions                                                         */
+
+static int read_subjects(struct loader *l, const config_setting_t *s,
+			 bool sub, struct opts_strlist *list)
+{
+	const char *subj;
+	size_t i, n;
+	bool ok;
+	int rc;
+
+	if (!is_string_list(s))
+		return wrong_type(l, s, "a subject or a list of subjects");
+	n = string_list_len(s);
+	for (i = 0; i < n; i++) {
+		subj = string_list_at(s, i);
+		ok = sub ? sub_entry_valid(subj)
+			 : subject_valid(subj, strlen(subj));
+		if (!ok)
+			return lerr(l, s, "subject \"%s\" is not a valid "
+				    "subject", subj);
+	}
+	rc = read_strlist(l, s, list);
+	return rc;
+}
+
+/* publish/subscribe: subjects (allow), or { allow, deny }. */
+static int read_subject_perm(struct loader *l, const config_setting_t *s,
+			     bool sub, struct opts_strlist *allow,
+			     struct opts_strlist *deny)
+{
+	const config_setting_t *m;
+	const char *name;
+	int i, n, rc;
+
+	if (!config_setting_is_group(s))
+		return read_subjects(l, s, sub, allow);
+	n = config_setting_length(s);
+	for (i = 0; i < n; i++) {
+		m = config_setting_get_elem(s, (unsigned int)i);
+		name = config_setting_name(m);
+		if (strcasecmp(name, "allow") == 0)
+			rc = read_subjects(l, m, sub, allow);
+		else if (strcasecmp(name, "deny") == 0)
+			rc = read_subjects(l, m, sub, deny);
+		else
+			rc = lerr(l, m, "unknown key \"%s\" in subject "
+				  "permissions, only 'allow' or 'deny' are "
+				  "permitted", name);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* allow_responses = true | false | { max = N; expires = "1m"; }. 0 means
+ * the default; a negative value means no limit. */
+static int read_responses(struct loader *l, const config_setting_t *s,
+			  struct opts_perms *p)
+{
+	const config_setting_t *m;
+	const char *name;
+	int64_t v;
+	int i, n, rc;
+
+	p->resp_max = OPTS_DEFAULT_RESP_MAX;
+	p->resp_expires = OPTS_DEFAULT_RESP_EXPIRES;
+	if (config_setting_type(s) == CONFIG_TYPE_BOOL) {
+		p->has_resp = config_setting_get_bool(s) != 0;
+		return 0;
+	}
+	if (!config_setting_is_group(s))
+		return wrong_type(l, s, "a boolean or a group");
+	p->has_resp = true;
+	n = config_setting_length(s);
+	for (i = 0; i < n; i++) {
+		m = config_setting_get_elem(s, (unsigned int)i);
+		name = config_setting_name(m);
+		if (strcasecmp(name, "max") == 0 ||
+		    strcasecmp(name, "max_msgs") == 0 ||
+		    strcasecmp(name, "max_messages") == 0 ||
+		    strcasecmp(name, "max_responses") == 0) {
+			rc = read_int(l, m, INT_MIN, INT_MAX, &v);
+			if (rc == 0 && v != 0)
+				p->resp_max = v < 0 ? -1 : v;
+		} else if (strcasecmp(name, "expires") == 0 ||
+			   strcasecmp(name, "expiration") == 0 ||
+			   strcasecmp(name, "ttl") == 0) {
+			rc = read_duration(l, m, &v);
+			if (rc == 0 && v != 0)
+				p->resp_expires = v < 0 ? -1 : v;
+		} else {
+			rc = unknown_key(l, m);
+		}
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int read_perms_member(struct loader *l, const config_setting_t *m,
+			     struct opts_perms *p)
+{
+	const char *name = config_setting_name(m);
+
+	if (strcasecmp(name, "publish") == 0 ||
+	    strcasecmp(name, "pub") == 0 || strcasecmp(name, "import") == 0)
+		return read_subject_perm(l, m, false, &p->pub_allow,
+					 &p->pub_deny);
+	if (strcasecmp(name, "subscribe") == 0 ||
+	    strcasecmp(name, "sub") == 0 || strcasecmp(name, "export") == 0)
+		return read_subject_perm(l, m, true, &p->sub_allow,
+					 &p->sub_deny);
+	if (strcasecmp(name, "allow_responses") == 0 ||
+	    strcasecmp(name, "allow_response") == 0 ||
+	    strcasecmp(name, "publish_allow_responses") == 0)
+		return read_responses(l, m, p);
+	return unknown_key(l, m);
+}
+
+/* Replaces *out with the permissions in group s. */
+static int read_perms(struct loader *l, const config_setting_t *s,
+		      struct opts_perms **out)
+{
+	struct opts_perms *p;
+	int i, n, rc;
+
+	if (!config_setting_is_group(s))
+		return wrong_type(l, s, "a group");
+	p = opts_perms_new();
+	if (p == NULL)
+		return nomem(l);
+	n = config_setting_length(s);
+	for (i = 0; i < n; i++) {
+		rc = read_perms_member(l, config_setting_get_elem(s, i), p);
+		if (rc != 0) {
+			opts_perms_free(p);
+			return rc;
+		}
+	}
+	opts_perms_free(*out);
+	*out = p;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* authorization { ... }                                               */
+
+static const char *const conn_types[] = {
+	"STANDARD", "WEBSOCKET", "LEAFNODE", "LEAFNODE_WS", "MQTT", "MQTT_WS",
+};
+
+static int read_conn_types(struct loader *l, const config_setting_t *s,
+			   struct opts_strlist *list)
+{
+	size_t i, j, n;
+	const char *t;
+
+	if (!is_string_list(s))
+		return wrong_type(l, s, "a list of connection types");
+	n = string_list_len(s);
+	for (i = 0; i < n; i++) {
+		t = string_list_at(s, i);
+		for (j = 0; j < sizeof(conn_types) / sizeof(conn_types[0]); j++)
+			if (strcasecmp(t, conn_types[j]) == 0)
+				break;
+		if (j == sizeof(conn_types) / sizeof(conn_types[0]))
+			return lerr(l, s, "invalid connection type \"%s\" "
+				    "(expected STANDARD, WEBSOCKET, LEAFNODE, "
+				    "LEAFNODE_WS, MQTT or MQTT_WS)", t);
+	}
+	return read_strlist(l, s, list);
+}
+
+static int read_user_member(struct loader *l, const config_setting_t *m,
+			    struct opts_user *u)
+{
+	const char *name = config_setting_name(m);
+
+	if (strcasecmp(name, "user") == 0 || strcasecmp(name, "username") == 0)
+		return read_str(l, m, &u->user);
+	if (strcasecmp(name, "password") == 0 || strcasecmp(name, "pass") == 0)
+		return read_str(l, m, &u->password);
+	if (strcasecmp(name, "account") == 0)
+		return read_str(l, m, &u->account);
+	if (strcasecmp(name, "permissions") == 0 ||
+	    strcasecmp(name, "permission") == 0 ||
+	    strcasecmp(name, "authorization") == 0)
+		return read_perms(l, m, &u->perms);
+	if (strcasecmp(name, "allowed_connection_types") == 0 ||
+	    strcasecmp(name, "connection_types") == 0 ||
+	    strcasecmp(name, "clients") == 0)
+		return read_conn_types(l, m, &u->conn_types);
+	if (strcasecmp(name, "nkey") == 0)
+		return lerr(l, m, "nkey users are not supported yet");
+	return unknown_key(l, m);
+}
+
+static int read_user(struct loader *l, const config_setting_t *s)
+{
+	struct opts_user *u;
+	int i, n, rc;
+
+	if (!config_setting_is_group(s))
+		return wrong_type(l, s, "a group");
+	u = opts_user_add(l->o);
+	if (u == NULL)
+		return nomem(l);
+	u->line = (int)config_setting_source_line(s);
+	if (opts_set_str(&u->file, shown_name(l->f,
+					      config_setting_source_file(s))) !=
+	    0)
+		return nomem(l);
+	n = config_setting_length(s);
+	for (i = 0; i < n; i++) {
+		rc = read_user_member(l, config_setting_get_elem(s, i), u);
+		if (rc != 0)
+			return rc;
+	}
+	if (u->user == NULL || u->user[0] == '\0')
+		return lerr(l, s, "user entry requires a user");
+	/* u is the last entry: look for its name among the others. */
+	for (i = 0; (size_t)i + 1 < l->o->nusers; i++)
+		if (strcmp(l->o->users[i].user, u->user) == 0)
+			return lerr(l, s, "duplicate user \"%s\" detected",
+				    u->user);
+	return 0;
+}
+
+static int read_users(struct loader *l, const config_setting_t *s)
+{
+	int i, n, rc;
+
+	/* An empty array is how libconfig spells an empty list too. */
+	if (!config_setting_is_list(s) &&
+	    !(config_setting_is_array(s) && config_setting_length(s) == 0))
+		return wrong_type(l, s, "a list of groups, ( { ... }, ... )");
+	n = config_setting_length(s);
+	for (i = 0; i < n; i++) {
+		rc = read_user(l, config_setting_get_elem(s, i));
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int read_auth_timeout(struct loader *l, const config_setting_t *s)
+{
+	char key[256];
+	int64_t v;
+	int rc;
+
+	rc = read_duration(l, s, &v);
+	if (rc != 0)
+		return rc;
+	if (v < 0) {
+		setting_label(s, key, sizeof(key));
+		return lerr(l, s, "%s must not be negative", key);
+	}
+	/* As in nats-server, 0 means the default. */
+	l->o->auth_timeout = v == 0 ? OPTS_DEFAULT_AUTH_TIMEOUT : v;
+	return 0;
+}
+
+static int read_auth_member(struct loader *l, const config_setting_t *m)
+{
+	const char *name = config_setting_name(m);
+	struct opts *o = l->o;
+
+	if (strcasecmp(name, "user") == 0 || strcasecmp(name, "username") == 0)
+		return read_str(l, m, &o->user);
+	if (strcasecmp(name, "password") == 0 || strcasecmp(name, "pass") == 0)
+		return read_str(l, m, &o->password);
+	if (strcasecmp(name, "token") == 0)
+		return read_str(l, m, &o->token);
+	if (strcasecmp(name, "timeout") == 0)
+		return read_auth_timeout(l, m);
+	if (strcasecmp(name, "users") == 0)
+		return read_users(l, m);
+	if (strcasecmp(name, "default_permissions") == 0 ||
+	    strcasecmp(name, "default_permission") == 0 ||
+	    strcasecmp(name, "permissions") == 0)
+		return read_perms(l, m, &o->default_permissions);
+	if (strcasecmp(name, "auth_callout") == 0 ||
+	    strcasecmp(name, "auth_hook") == 0)
+		return lerr(l, m, "\"%s\" is not supported yet", name);
+	return unknown_key(l, m);
+}
+
+static int read_authorization(struct loader *l, const config_setting_t *s)
+{
+	struct opts *o = l->o;
+	int i, n, rc;
+
+	if (!config_setting_is_group(s))
+		return wrong_type(l, s, "a group");
+	n = config_setting_length(s);
+	for (i = 0; i < n; i++) {
+		rc = read_auth_member(l, config_setting_get_elem(s, i));
+		if (rc != 0)
+			return rc;
+	}
+	if ((o->user != NULL || o->password != NULL) && o->nusers > 0)
+		return lerr(l, s, "can not have a single user/pass and a "
+			    "users array");
+	if (o->token != NULL && o->nusers > 0)
+		return lerr(l, s, "can not have a token and a users array");
+	if ((o->user != NULL || o->password != NULL) && o->token != NULL)
+		return lerr(l, s, "cannot have a user/pass and token");
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* plugins, auth_chain, client_transport                               */
+
+static int read_plugin_group(struct loader *l, const config_setting_t *s,
+			     struct opts_plugin *p)
+{
+	const config_setting_t *m;
+	const char *name;
+	int i, n, rc;
+
+	n = config_setting_length(s);
+	for (i = 0; i < n; i++) {
+		m = config_setting_get_elem(s, (unsigned int)i);
+		name = config_setting_name(m);
+		if (strcasecmp(name, "load") == 0) {
+			rc = read_str(l, m, &p->load);
+		} else if (strcasecmp(name, "settings") == 0) {
+			if (!config_setting_is_group(m))
+				return wrong_type(l, m, "a group");
+			p->settings = config_setting_get_hook(m);
+			rc = 0;
+		} else {
+			rc = unknown_key(l, m);
+		}
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* { load = "name"; settings = { ... }; } or just "name". */
+static int read_plugin(struct loader *l, const config_setting_t *s)
+{
+	struct opts_plugin *p;
+	int rc;
+
+	if (config_setting_type(s) != CONFIG_TYPE_STRING &&
+	    !config_setting_is_group(s))
+		return wrong_type(l, s, "a group { load = ...; settings = "
+				  "{ ... }; } or a plugin name");
+	p = opts_plugin_add(l->o);
+	if (p == NULL)
+		return nomem(l);
+	p->line = (int)config_setting_source_line(s);
+	if (opts_set_str(&p->file, shown_name(l->f,
+					      config_setting_source_file(s))) !=
+	    0)
+		return nomem(l);
+	if (config_setting_type(s) == CONFIG_TYPE_STRING)
+		rc = read_str(l, s, &p->load);
+	else
+		rc = read_plugin_group(l, s, p);
+	if (rc != 0)
+		return rc;
+	if (p->load == NULL || p->load[0] == '\0')
+		return lerr(l, s, "plugin entry requires load = \"name\"");
+	return 0;
+}
+
+static int read_plugins(struct loader *l, const config_setting_t *s)
+{
+	int i, n, rc;
+
+	if (!config_setting_is_list(s) && !config_setting_is_array(s))
+		return wrong_type(l, s, "a list ( { load = ...; }, ... )");
+	n = config_setting_length(s);
+	for (i = 0; i < n; i++) {
+		rc = read_plugin(l, config_setting_get_elem(s, i));
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int read_auth_chain(struct loader *l, const config_setting_t *s)
+{
+	int rc;
+
+	rc = read_strlist(l, s, &l->o->auth_chain);
+	if (rc != 0)
+		return rc;
+	if (l->o->auth_chain.n == 0)
+		return lerr(l, s, "auth_chain must name at least one "
+			    "authenticator");
+	return set_where(l, s, &l->o->auth_chain_at);
+}
+
+/* Splits "tcp, tls" into list entries. */
+static int split_names(struct loader *l, const char *str,
+		       struct opts_strlist *list)
+{
+	size_t len;
+	char *name;
+	int rc;
+
+	for (;;) {
+		str += strspn(str, ", \t");
+		len = strcspn(str, ", \t");
+		if (len == 0)
+			return 0;
+		name = strndup(str, len);
+		if (name == NULL)
+			return nomem(l);
+		rc = opts_strlist_add(list, name);
+		free(name);
+		if (rc != 0)
+			return nomem(l);
+		str += len;
+	}
+}
+
+static int read_client_transport(struct loader *l, const config_setting_t *s)
+{
+	struct opts_strlist *list = &l->o->client_transport;
+	int rc;
+
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		opts_strlist_clear(list);
+		rc = split_names(l, config_setting_get_string(s), list);
+	} else {
+		rc = read_strlist(l, s, list);
+	}
+	if (rc != 0)
+		return rc;
+	if (list->n == 0)
+		return lerr(l, s, "client_transport must name at least one "
+			    "transport");
+	return set_where(l, s, &l->o->client_transport_at);
+}
+
+/* ------------------------------------------------------------------ */
+/* Addresses and other top-level specials                              */
+
+/* "host:port", "[::1]:4222", ":4222" or a port number. */
+static int read_listen(struct loader *l, const config_setting_t *s,
+		       char **host, int *port)
+{
+	const char *str, *colon, *h;
+	char *end;
+	size_t hlen;
+	long p;
+	int64_t v;
+	int rc;
+
+	if (is_int(s)) {
+		rc = read_int(l, s, -1, 65535, &v);
+		if (rc == 0)
+			*port = (int)v;
+		return rc;
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return wrong_type(l, s, "\"host:port\" or a port");
+	str = config_setting_get_string(s);
+	colon = strrchr(str, ':');
+	if (colon == NULL)
+		return lerr(l, s, "could not parse address string \"%s\"", str);
+	h = str;
+	hlen = (size_t)(colon - str);
+	if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
+		h++;
+		hlen -= 2;
+	} else if (memchr(h, ':', hlen) != NULL) {
+		return lerr(l, s, "could not parse address string \"%s\" "
+			    "(IPv6 addresses go in brackets)", str);
+	}
+	errno = 0;
+	p = strtol(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || errno != 0 || p < -1 ||
+	    p > 65535)
+		return lerr(l, s, "could not parse port \"%s\"", colon + 1);
+	free(*host);
+	*host = hlen == 0 ? strdup(OPTS_DEFAULT_HOST) : strndup(h, hlen);
+	if (*host == NULL)
+		return nomem(l);
+	*port = (int)p;
+	return 0;
+}
+
+static int read_client_listen(struct loader *l, const config_setting_t *s)
+{
+	int rc = read_listen(l, s, &l->o->host, &l->o->port);
+
+	if (rc == 0 && l->o->port == 0)
+		l->o->port = OPTS_DEFAULT_PORT;
+	return rc;
+}
+
+static int read_http(struct loader *l, const config_setting_t *s)
+{
+	return read_listen(l, s, &l->o->http_host, &l->o->http_port);
+}
+
+static int read_https(struct loader *l, const config_setting_t *s)
+{
+	return read_listen(l, s, &l->o->http_host, &l->o->https_port);
+}
+
+/* true (the default period), false, or a period (0 = off). */
+static int read_tcp_keepalive(struct loader *l, const config_setting_t *s)
+{
+	char key[256];
+	int64_t v;
+	int rc;
+
+	if (config_setting_type(s) == CONFIG_TYPE_BOOL) {
+		l->o->tcp_keepalive = config_setting_get_bool(s)
+					      ? OPTS_DEFAULT_TCP_KEEPALIVE
+					      : 0;
+		return 0;
+	}
+	rc = read_duration(l, s, &v);
+	if (rc != 0)
+		return rc;
+	if (v < 0) {
+		setting_label(s, key, sizeof(key));
+		return lerr(l, s, "%s must not be negative", key);
+	}
+	l->o->tcp_keepalive = v;
+	return 0;
+}
+
+static int read_lame_duck_duration(struct loader *l,
+				   const config_setting_t *s)
+{
+	int64_t v;
+	int rc;
+
+	rc = read_duration(l, s, &v);
+	if (rc != 0)
+		return rc;
+	if (v == 0) {
+		l->o->lame_duck_duration = OPTS_DEFAULT_LAME_DUCK_DURATION;
+		return 0;
+	}
+	if (v < OPTS_MIN_LAME_DUCK_DURATION)
+		return lerr(l, s, "invalid lame_duck_duration, minimum is 30 "
+			    "seconds");
+	l->o->lame_duck_duration = v;
+	return 0;
+}
+
+static int read_host(struct loader *l, const config_setting_t *s)
+{
+	int rc = read_str(l, s, &l->o->host);
+
+	if (rc == 0 && l->o->host[0] == '\0')
+		return lerr(l, s, "%s must not be empty",
+			    config_setting_name(s));
+	return rc;
+}
+
+static int read_server_name(struct loader *l, const config_setting_t *s)
+{
+	int rc = read_str(l, s, &l->o->server_name);
+
+	if (rc == 0 && strchr(l->o->server_name, ' ') != NULL)
+		return lerr(l, s, "server_name cannot contain spaces");
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* The top-level key table                                             */
+
+enum key_type {
+	KT_STR,	     /* char * */
+	KT_BOOL,     /* bool */
+	KT_INT,	     /* int, in [min, max] */
+	KT_SIZE,     /* int64_t bytes, in [min, max] */
+	KT_SIZE_INT, /* int bytes, in [min, max] */
+	KT_DUR,	     /* int64_t ns, in [min, max] */
+	KT_FN,	     /* fn reads it */
+	KT_LATER,    /* a nats-server key natsd does not support yet */
+};
+
+struct key_def {
+	const char *name;
+	enum key_type type;
+	size_t off;
+	int64_t min, max;
+	/* A value of 0 stands for this (nats-server's "0 means the
+	 * default"); 0 here when 0 is a value of its own. */
+	int64_t zero;
+	int (*fn)(struct loader *l, const config_setting_t *s);
+};
+
+#define KEY(n, t, f, lo, hi, z) \
+	{ (n), (t), offsetof(struct opts, f), (lo), (hi), (z), NULL }
+#define KSTR(n, f)  KEY(n, KT_STR, f, 0, 0, 0)
+#define KBOOL(n, f) KEY(n, KT_BOOL, f, 0, 0, 0)
+#define KFN(n, fn)  { (n), KT_FN, 0, 0, 0, 0, (fn) }
+#define KLATER(n)   { (n), KT_LATER, 0, 0, 0, 0, NULL }
+
+static const struct key_def top_keys[] = {
+	KFN("listen", read_client_listen),
+	KEY("port", KT_INT, port, -1, 65535, OPTS_DEFAULT_PORT),
+	KFN("host", read_host),
+	KFN("net", read_host),
+	KSTR("client_advertise", client_advertise),
+	KFN("server_name", read_server_name),
+	KSTR("ports_file_dir", ports_file_dir),
+	KBOOL("debug", debug),
+	KBOOL("trace", trace),
+	KBOOL("trace_verbose", trace_verbose),
+	KBOOL("logtime", logtime),
+	KSTR("logfile", log_file),
+	KSTR("log_file", log_file),
+	KEY("logfile_size_limit", KT_SIZE, log_size_limit, 0, INT64_MAX, 0),
+	KEY("log_size_limit", KT_SIZE, log_size_limit, 0, INT64_MAX, 0),
+	KEY("max_traced_msg_len", KT_INT, max_traced_msg_len, 0, INT_MAX, 0),
+	KSTR("pidfile", pid_file),
+	KSTR("pid_file", pid_file),
+	KBOOL("syslog", syslog),
+	KSTR("remote_syslog", remote_syslog),
+	KSTR("plugin_dir", plugin_dir),
+	KEY("io_threads", KT_INT, io_threads, 0, OPTS_MAX_IO_THREADS, 0),
+	KEY("max_control_line", KT_SIZE_INT, max_control_line, 0, INT32_MAX,
+	    OPTS_DEFAULT_MAX_CONTROL_LINE),
+	KEY("max_payload", KT_SIZE, max_payload, 0, INT32_MAX,
+	    OPTS_DEFAULT_MAX_PAYLOAD),
+	KEY("max_pending", KT_SIZE, max_pending, 0, INT64_MAX,
+	    OPTS_DEFAULT_MAX_PENDING),
+	KEY("max_connections", KT_INT, max_connections, INT_MIN, INT_MAX,
+	    OPTS_DEFAULT_MAX_CONNECTIONS),
+	KEY("max_conn", KT_INT, max_connections, INT_MIN, INT_MAX,
+	    OPTS_DEFAULT_MAX_CONNECTIONS),
+	KEY("max_subscriptions", KT_INT, max_subscriptions, 0, INT_MAX, 0),
+	KEY("max_subs", KT_INT, max_subscriptions, 0, INT_MAX, 0),
+	KEY("max_sub_tokens", KT_INT, max_sub_tokens, 0, OPTS_MAX_SUB_TOKENS,
+	    0),
+	KEY("max_subscription_tokens", KT_INT, max_sub_tokens, 0,
+	    OPTS_MAX_SUB_TOKENS, 0),
+	KBOOL("no_header_support", no_header_support),
+	KEY("ping_interval", KT_DUR, ping_interval, 0, INT64_MAX,
+	    OPTS_DEFAULT_PING_INTERVAL),
+	KEY("ping_max", KT_INT, ping_max, 0, INT_MAX, OPTS_DEFAULT_PING_MAX),
+	KEY("write_deadline", KT_DUR, write_deadline, 0, INT64_MAX,
+	    OPTS_DEFAULT_WRITE_DEADLINE),
+	KFN("tcp_keepalive", read_tcp_keepalive),
+	KFN("lame_duck_duration", read_lame_duck_duration),
+	KEY("lame_duck_grace_period", KT_DUR, lame_duck_grace_period, 0,
+	    INT64_MAX, OPTS_DEFAULT_LAME_DUCK_GRACE),
+	KFN("http", read_http),
+	KEY("http_port", KT_INT, http_port, -1, 65535, 0),
+	KEY("monitor_port", KT_INT, http_port, -1, 65535, 0),
+	KFN("https", read_https),
+	KEY("https_port", KT_INT, https_port, -1, 65535, 0),
+	KSTR("http_base_path", http_base_path),
+	KFN("authorization", read_authorization),
+	KSTR("no_auth_user", no_auth_user),
+	KFN("plugins", read_plugins),
+	KFN("auth_chain", read_auth_chain),
+	KFN("client_transport", read_client_transport),
+
+	KLATER("server_tags"), KLATER("prof_port"), KLATER("tls"),
+	KLATER("allow_non_tls"), KLATER("ocsp"), KLATER("ocsp_cache"),
+	KLATER("accounts"), KLATER("system_account"), KLATER("system"),
+	KLATER("no_system_account"), KLATER("mappings"), KLATER("maps"),
+	KLATER("disable_sublist_cache"), KLATER("no_sublist_cache"),
+	KLATER("cluster"), KLATER("gateway"), KLATER("leafnodes"),
+	KLATER("leaf"), KLATER("websocket"), KLATER("ws"), KLATER("mqtt"),
+	KLATER("jetstream"), KLATER("store_dir"), KLATER("default_js_domain"),
+	KLATER("operator"), KLATER("operators"), KLATER("root"),
+	KLATER("roots"), KLATER("root_operator"), KLATER("root_operators"),
+	KLATER("trusted"), KLATER("trusted_keys"), KLATER("resolver"),
+	KLATER("account_resolver"), KLATER("resolver_tls"),
+	KLATER("resolver_preload"), KLATER("resolver_pinned_accounts"),
+	KLATER("connect_error_reports"), KLATER("reconnect_error_reports"),
+	KLATER("max_closed_clients"), KLATER("logtime_utc"),
+	KLATER("logfile_max_num"), KLATER("no_fast_producer_stall"),
+	KLATER("proxies"), KLATER("proxy_protocol"), KLATER("write_timeout"),
+	KLATER("server_metadata"), KLATER("feature_flags"),
+};
+
+/* Reads a KT_INT/KT_SIZE/KT_SIZE_INT/KT_DUR value into an int64. */
+static int read_number(struct loader *l, const struct key_def *k,
+		       const config_setting_t *s, int64_t *v)
+{
+	char key[256];
+	int rc;
+
+	switch (k->type) {
+	case KT_INT:
+		return read_int(l, s, k->min, k->max, v);
+	case KT_DUR:
+		rc = read_duration(l, s, v);
+		break;
+	default:
+		rc = read_size(l, s, v);
+		break;
+	}
+	if (rc != 0)
+		return rc;
+	if (*v < k->min || *v > k->max) {
+		setting_label(s, key, sizeof(key));
+		if (*v < 0)
+			return lerr(l, s, "%s must not be negative", key);
+		return lerr(l, s, "%s value is too big", key);
+	}
+	return 0;
+}
+
+static int read_key(struct loader *l, const struct key_def *k,
+		    const config_setting_t *s)
+{
+	char *field = (char *)l->o + k->off;
+	int64_t v;
+	int rc;
+
+	switch (k->type) {
+	case KT_STR:
+		return read_str(l, s, (char **)(void *)field);
+	case KT_BOOL:
+		return read_bool(l, s, (bool *)(void *)field);
+	case KT_FN:
+		return k->fn(l, s);
+	case KT_LATER:
+		return lerr(l, s, "\"%s\" is not supported yet",
+			    config_setting_name(s));
+	default:
+		break;
+	}
+	rc = read_number(l, k, s, &v);
+	if (rc != 0)
+		return rc;
+	if (v == 0 && k->zero != 0)
+		v = k->zero;
+	if (k->type == KT_INT || k->type == KT_SIZE_INT)
+		*(int *)(void *)field = (int)v;
+	else
+		*(int64_t *)(void *)field = v;
+	return 0;
+}
+
+static int read_root(struct loader *l, const config_setting_t *root)
+{
+	const config_setting_t *s;
+	const char *name;
+	size_t j;
+	int i, n, rc;
+
+	n = config_setting_length(root);
+	for (i = 0; i < n; i++) {
+		s = config_setting_get_elem(root, (unsigned int)i);
+		name = config_setting_name(s);
+		for (j = 0; j < sizeof(top_keys) / sizeof(top_keys[0]); j++)
+			if (strcasecmp(name, top_keys[j].name) == 0)
+				break;
+		if (j == sizeof(top_keys) / sizeof(top_keys[0]))
+			rc = unknown_key(l, s);
+		else
+			rc = read_key(l, &top_keys[j], s);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Loading                                                             */
+
+static int parse_file(struct conffile *f, char *err, size_t errlen)
+{
+	struct stat st;
+
+	/* libconfig reports an unreadable file as "file I/O error": ask
+	 * the system first so that the message says why. */
+	if (stat(f->path, &st) == -1) {
+		snprintf(err, errlen, "%s: %s", f->path, strerror(errno));
+		return NATSD_EIO;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s: is a directory", f->path);
+		return NATSD_EIO;
+	}
+	if (config_read_file(&f->lc, f->path) == CONFIG_TRUE)
+		return 0;
+	if (config_error_type(&f->lc) == CONFIG_ERR_FILE_IO) {
+		snprintf(err, errlen, "%s: cannot read: %s", f->path,
+			 strerror(errno));
+		return NATSD_EIO;
+	}
+	/* The name of an included file is not interned yet: join it to the
+	 * include directory here. */
+	if (config_error_file(&f->lc) != NULL && f->dir != NULL &&
+	    config_error_file(&f->lc)[0] != '/' &&
+	    strcmp(config_error_file(&f->lc), f->path) != 0)
+		snprintf(err, errlen, "%s/%s:%d: %s", f->dir,
+			 config_error_file(&f->lc), config_error_line(&f->lc),
+			 config_error_text(&f->lc));
+	else
+		snprintf(err, errlen, "%s:%d: %s",
+			 config_error_file(&f->lc) != NULL
+				 ? config_error_file(&f->lc)
+				 : f->path,
+			 config_error_line(&f->lc), config_error_text(&f->lc));
+	return NATSD_EINVAL;
+}
+
+int conffile_load(const char *path, struct opts *o, char *err, size_t errlen)
+{
+	struct conffile *f;
+	struct loader l;
+	int rc;
+
+	if (o->conf != NULL) {
+		snprintf(err, errlen, "%s: options already hold a config file",
+			 path);
+		return NATSD_EEXIST;
+	}
+	f = conffile_new(path);
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return NATSD_ENOMEM;
+	}
+	rc = parse_file(f, err, errlen);
+	if (rc != 0)
+		goto out_free;
+	rc = prepare_tree(f, config_root_setting(&f->lc));
+	if (rc != 0) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out_free;
+	}
+	/* From here o owns f, also when a key below is wrong. */
+	o->conf = f;
+	o->conf_free = conffile_free;
+	if (opts_set_str(&o->config_file, path) != 0) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return NATSD_ENOMEM;
+	}
+	l.f = f;
+	l.o = o;
+	l.err = err;
+	l.errlen = errlen;
+	return read_root(&l, config_root_setting(&f->lc));
+
+out_free:
+	conffile_free(f);
+	return rc;
+}
+
+const struct natsd_cfg *conffile_root(const struct opts *o)
+{
+	const struct conffile *f = o->conf;
+
+	if (f == NULL || o->conf_free != conffile_free)
+		return NULL;
+	return config_setting_get_hook(config_root_setting(&f->lc));
+}
+
+/* ------------------------------------------------------------------ */
+/* Getters                                                             */
+
+static const config_setting_t *cfg_get(const struct natsd_cfg *c,
+				       const char *key)
+{
+	if (c == NULL || key == NULL || key[0] == '\0')
+		return NULL;
+	return config_setting_lookup(c->s, key);
+}
+
+int conffile_cfg_string(const struct natsd_cfg *c, const char *key,
+			const char **out)
+{
+	const config_setting_t *s = cfg_get(c, key);
+
+	if (s == NULL)
+		return NATSD_ENOENT;
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return NATSD_EINVAL;
+	*out = config_setting_get_string(s);
+	return 0;
+}
+
+int conffile_cfg_int(const struct natsd_cfg *c, const char *key, int64_t *out)
+{
+	const config_setting_t *s = cfg_get(c, key);
+
+	if (s == NULL)
+		return NATSD_ENOENT;
+	if (!is_int(s))
+		return NATSD_EINVAL;
+	*out = config_setting_get_int64(s);
+	return 0;
+}
+
+int conffile_cfg_bool(const struct natsd_cfg *c, const char *key, bool *out)
+{
+	const config_setting_t *s = cfg_get(c, key);
+
+	if (s == NULL)
+		return NATSD_ENOENT;
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return NATSD_EINVAL;
+	*out = config_setting_get_bool(s) != 0;
+	return 0;
+}
+
+int conffile_cfg_duration(const struct natsd_cfg *c, const char *key,
+			  int64_t *ns)
+{
+	const config_setting_t *s = cfg_get(c, key);
+	int64_t v;
+
+	if (s == NULL)
+		return NATSD_ENOENT;
+	if (value_duration(s, &v) != 0)
+		return NATSD_EINVAL;
+	*ns = v;
+	return 0;
+}
+
+int conffile_cfg_size(const struct natsd_cfg *c, const char *key,
+		      int64_t *bytes)
+{
+	const config_setting_t *s = cfg_get(c, key);
+	int64_t v;
+
+	if (s == NULL)
+		return NATSD_ENOENT;
+	if (value_size(s, &v) != 0)
+		return NATSD_EINVAL;
+	*bytes = v;
+	return 0;
+}
+
+int conffile_cfg_list_len(const struct natsd_cfg *c, const char *key,
+			  size_t *n)
+{
+	const config_setting_t *s = cfg_get(c, key);
+
+	if (s == NULL)
+		return NATSD_ENOENT;
+	if (!is_string_list(s))
+		return NATSD_EINVAL;
+	*n = string_list_len(s);
+	return 0;
+}
+
+int conffile_cfg_list_string(const struct natsd_cfg *c, const char *key,
+			     size_t i, const char **out)
+{
+	const config_setting_t *s = cfg_get(c, key);
+
+	if (s == NULL)
+		return NATSD_ENOENT;
+	if (!is_string_list(s))
+		return NATSD_EINVAL;
+	if (i >= string_list_len(s))
+		return NATSD_ENOENT;
+	*out = string_list_at(s, i);
+	return 0;
+}
+
+int conffile_cfg_section(const struct natsd_cfg *c, const char *key,
+			 const struct natsd_cfg **out)
+{
+	const config_setting_t *s = cfg_get(c, key);
+
+	if (s == NULL)
+		return NATSD_ENOENT;
+	if (!config_setting_is_group(s))
+		return NATSD_EINVAL;
+	*out = config_setting_get_hook(s);
+	return 0;
+}
+
+int conffile_cfg_where(const struct natsd_cfg *c, const char *key,
+		       const char **file, int *line)
+{
+	const config_setting_t *s;
+
+	if (c == NULL)
+		return NATSD_ENOENT;
+	s = key == NULL ? c->s : cfg_get(c, key);
+	if (s == NULL)
+		return NATSD_ENOENT;
+	*file = shown_name(c->f, config_setting_source_file(s));
+	*line = (int)config_setting_source_line(s);
+	return 0;
+}
