@@ -1,0 +1,42 @@
+/* Test plugin for the loader: claims plugin ABI 1.99, newer than any
+ * host this test runs against. Such a plugin may call host functions the
+ * host lacks, so the loader must refuse it without running init(). */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdlib.h>
+
+#include <natsd/plugin.h>
+
+static int abi_minor_init(struct natsd_host *h,
+			  const struct natsd_host_api *api,
+			  const struct natsd_cfg *cfg, void **ctx, char *err,
+			  size_t errlen)
+{
+	(void)h;
+	(void)api;
+	(void)cfg;
+	(void)ctx;
+	(void)err;
+	(void)errlen;
+	abort(); /* a refused plugin's code must never run */
+}
+
+static const struct natsd_plugin abi_minor_plugin = {
+	.magic = NATSD_PLUGIN_MAGIC,
+	.abi_major = NATSD_ABI_MAJOR,
+	.abi_minor = 99,
+	.struct_size = sizeof(struct natsd_plugin),
+	.name = "abi_minor",
+	.version = "0",
+	.init = abi_minor_init,
+};
+
+const struct natsd_plugin *natsd_plugin_entry(uint16_t host_major,
+					      uint16_t host_minor)
+{
+	(void)host_major;
+	(void)host_minor;
+	return &abi_minor_plugin;
+}
