@@ -9,6 +9,7 @@
 #endif
 
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,15 +80,15 @@ static struct natsd_auth_req *auth_req_new(struct conn *c,
 	r->max_subs = -2; /* unset */
 	r->max_payload = -2;
 	if (ci != NULL) {
-		rc |= set_field(r, NATSD_AF_USER, ci->user);
-		rc |= set_field(r, NATSD_AF_PASS, ci->pass);
-		rc |= set_field(r, NATSD_AF_TOKEN, ci->auth_token);
-		rc |= set_field(r, NATSD_AF_NKEY, ci->nkey);
-		rc |= set_field(r, NATSD_AF_SIG, ci->sig);
-		rc |= set_field(r, NATSD_AF_JWT, ci->jwt);
-		rc |= set_field(r, NATSD_AF_NAME, ci->name);
-		rc |= set_field(r, NATSD_AF_LANG, ci->lang);
-		rc |= set_field(r, NATSD_AF_VERSION, ci->version);
+		rc |= set_field(r, NATSD_AF_USER, ci->user.s);
+		rc |= set_field(r, NATSD_AF_PASS, ci->pass.s);
+		rc |= set_field(r, NATSD_AF_TOKEN, ci->auth_token.s);
+		rc |= set_field(r, NATSD_AF_NKEY, ci->nkey.s);
+		rc |= set_field(r, NATSD_AF_SIG, ci->sig.s);
+		rc |= set_field(r, NATSD_AF_JWT, ci->jwt.s);
+		rc |= set_field(r, NATSD_AF_NAME, ci->name.s);
+		rc |= set_field(r, NATSD_AF_LANG, ci->lang.s);
+		rc |= set_field(r, NATSD_AF_VERSION, ci->version.s);
 	}
 	if (c->nonce[0] != '\0')
 		rc |= set_field(r, NATSD_AF_NONCE, c->nonce);

@@ -198,20 +198,22 @@ static void client_ok(struct conn *c)
 		conn_send(c, "+OK\r\n", 5);
 }
 
-static void client_perm_err(struct conn *c, const char *fmt,
-			    const struct proto_str *a,
-			    const struct proto_str *b)
+/* Sends a permissions error, as nats-server does: logged and answered,
+ * the connection stays. */
+static void client_perm_err(struct conn *c, const char *text)
+{
+	log_error("%s:%d - cid:%llu - \"%s\"", c->ip, c->port,
+		  (unsigned long long)c->cid, text);
+	conn_send_err(c, text);
+}
+
+static void perm_pub_err(struct conn *c, const struct proto_str *subj)
 {
 	char buf[1024];
 
-	if (b != NULL)
-		snprintf(buf, sizeof(buf), fmt, (int)a->len, a->p, (int)b->len,
-			 b->p);
-	else
-		snprintf(buf, sizeof(buf), fmt, (int)a->len, a->p);
-	log_error("%s:%d - cid:%llu - \"%s\"", c->ip, c->port,
-		  (unsigned long long)c->cid, buf);
-	conn_send_err(c, buf);
+	snprintf(buf, sizeof(buf), "Permissions Violation for Publish to \"%.*s\"",
+		 (int)subj->len, subj->p);
+	client_perm_err(c, buf);
 }
 
 /* allow_responses bookkeeping, under out_lock (deliveries come from any
@@ -351,24 +353,26 @@ static void client_pub(struct conn *c, const struct proto_cmd *cmd)
 		conn_send_err(c, "Invalid Publish Subject");
 	}
 	if (has_prefix(&cmd->subject, "_GR_.")) {
-		client_perm_err(c, "Permissions Violation for Publish to \"%.*s\"",
-				&cmd->subject, NULL);
+		perm_pub_err(c, &cmd->subject);
 		return;
 	}
 	if (cmd->reply.p != NULL &&
 	    (has_prefix(&cmd->reply, "_R_.") ||
 	     has_prefix(&cmd->reply, "$JS.ACK.") ||
 	     has_prefix(&cmd->reply, "_GR_."))) {
-		client_perm_err(c, "Permissions Violation for Publish with "
-				   "Reply of \"%.*s\"",
-				&cmd->reply, NULL);
+		char buf[1024];
+
+		snprintf(buf, sizeof(buf),
+			 "Permissions Violation for Publish with Reply of "
+			 "\"%.*s\"",
+			 (int)cmd->reply.len, cmd->reply.p);
+		client_perm_err(c, buf);
 		return;
 	}
 	if (!perms_can_pub(c->perms, cmd->subject.p, cmd->subject.len) &&
 	    !(c->perms->resp &&
 	      client_resp_allowed(c, cmd->subject.p, cmd->subject.len))) {
-		client_perm_err(c, "Permissions Violation for Publish to \"%.*s\"",
-				&cmd->subject, NULL);
+		perm_pub_err(c, &cmd->subject);
 		return;
 	}
 	client_ok(c);
@@ -389,6 +393,24 @@ static void client_pub(struct conn *c, const struct proto_cmd *cmd)
 		client_no_responders(c, &m);
 }
 
+static void client_sub_err(struct conn *c, const struct proto_cmd *cmd,
+			   const struct proto_str *q, const char *tail)
+{
+	char buf[1024];
+
+	if (q != NULL)
+		snprintf(buf, sizeof(buf),
+			 "Permissions Violation for Subscription to \"%.*s\" "
+			 "using queue \"%.*s\"%s",
+			 (int)cmd->subject.len, cmd->subject.p, (int)q->len,
+			 q->p, tail);
+	else
+		snprintf(buf, sizeof(buf),
+			 "Permissions Violation for Subscription to \"%.*s\"%s",
+			 (int)cmd->subject.len, cmd->subject.p, tail);
+	client_perm_err(c, buf);
+}
+
 static void client_sub(struct conn *c, const struct proto_cmd *cmd)
 {
 	const struct opts *o = server_opts(c->srv);
@@ -399,29 +421,16 @@ static void client_sub(struct conn *c, const struct proto_cmd *cmd)
 		conn_send_err(c, "Invalid Subject");
 		return;
 	}
-	if (q != NULL && q->len == 5 && memcmp(q->p, "_sys_", 5) == 0) {
-		conn_send_err(c, "Invalid Subject");
-		return;
-	}
 	if (!perms_can_sub(c->perms, cmd->subject.p, cmd->subject.len,
-			   q ? q->p : NULL, q ? q->len : 0)) {
-		if (q != NULL)
-			client_perm_err(c, "Permissions Violation for "
-					   "Subscription to \"%.*s\" using "
-					   "queue \"%.*s\"",
-					&cmd->subject, q);
-		else
-			client_perm_err(c, "Permissions Violation for "
-					   "Subscription to \"%.*s\"",
-					&cmd->subject, NULL);
+			   q ? q->p : NULL, q ? q->len : 0) ||
+	    (q != NULL && q->len == 5 && memcmp(q->p, "_sys_", 5) == 0)) {
+		client_sub_err(c, cmd, q, "");
 		return;
 	}
 	if (o->max_sub_tokens > 0 &&
 	    subject_tokens(cmd->subject.p, cmd->subject.len) >
 		    (size_t)o->max_sub_tokens) {
-		client_perm_err(c, "Permissions Violation for Subscription to "
-				   "\"%.*s\", too many tokens",
-				&cmd->subject, NULL);
+		client_sub_err(c, cmd, NULL, ", too many tokens");
 		return;
 	}
 	if (sidmap_get(&c->subs, cmd->sid.p, cmd->sid.len) != NULL) {
@@ -544,9 +553,9 @@ static void client_apply_connect(struct conn *c,
 		c->protocol = (int)ci->protocol;
 #define CONNECT_STR(field)                              \
 	do {                                            \
-		if (ci->field != NULL) {                \
+		if (ci->field.s != NULL) {              \
 			free(c->field);                 \
-			c->field = strdup(ci->field);   \
+			c->field = strdup(ci->field.s); \
 		}                                       \
 	} while (0)
 	CONNECT_STR(name);
@@ -561,7 +570,9 @@ static bool client_connect(struct conn *c, const struct proto_cmd *cmd)
 	struct proto_connect ci;
 	int verdict;
 
+	proto_connect_init(&ci);
 	if (proto_parse_connect(cmd->arg.p, cmd->arg.len, &ci) != 0) {
+		proto_connect_fini(&ci);
 		conn_close(c, CONN_CLOSE_PARSE_ERROR);
 		return false;
 	}
@@ -576,7 +587,7 @@ static bool client_connect(struct conn *c, const struct proto_cmd *cmd)
 		client_auth_finished(c, NATSD_AUTH_REJECT);
 		return false;
 	}
-	if (ci.has_account || ci.has_new_account) {
+	if (ci.account.len > 0 || (ci.has_new_account && ci.new_account)) {
 		proto_connect_fini(&ci);
 		conn_send_err(c, "Authorization Violation");
 		conn_close(c, CONN_CLOSE_AUTH_FAILURE);
@@ -681,6 +692,7 @@ ssize_t client_feed(struct conn *c, char *buf, size_t len, size_t *need)
 
 	lim.max_control_line = (uint32_t)server_opts(c->srv)->max_control_line;
 	lim.max_payload = c->max_payload;
+	lim.hpub_refused = !(c->flags & CONN_F_HEADERS);
 	*need = 0;
 	while (off < len) {
 		n = proto_parse(buf + off, len - off, &lim, &cmd, need);

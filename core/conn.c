@@ -23,6 +23,7 @@
 #include "conn.h"
 #include "host.h"
 #include "log.h"
+#include "perms.h"
 #include "server.h"
 #include "sub.h"
 
@@ -352,7 +353,7 @@ static void conn_drop_subs(struct conn *c)
 		if (!atomic_compare_exchange_strong(&s->dead, &expect, 1))
 			continue;
 		account_sub_remove(s->acc, s);
-		loop_retire(s, client_sub_free);
+		loop_retire(s, sub_free);
 	}
 	c->subs.n = 0;
 	c->nsubs = 0;
@@ -520,6 +521,8 @@ static void conn_read(struct conn *c)
 			conn_feed(c, c->rbuf, c->rlen + (size_t)n);
 		else
 			conn_feed(c, buf, (size_t)n);
+		if (c->flags & CONN_F_CLOSED)
+			return; /* the stream is gone */
 		if ((size_t)n < room &&
 		    (s->ops->pending == NULL || s->ops->pending(s->sctx) == 0))
 			return;

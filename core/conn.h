@@ -26,7 +26,7 @@ struct account;
 struct perms;
 struct sub;
 struct link;
-struct auth_req;
+struct natsd_auth_req;
 struct transport;
 
 /* A layer of the byte stream (the SDK's opaque natsd_stream). */
@@ -142,7 +142,7 @@ struct conn {
 	int port;
 	enum conn_close_reason reason;
 
-	struct auth_req *auth;
+	struct natsd_auth_req *auth;
 	bool pending_connect; /* CONNECT waits for an authenticator */
 
 	/* Links only. */

@@ -20,6 +20,7 @@
 #include "client.h"
 #include "conn.h"
 #include "host.h"
+#include "perms.h"
 #include "router.h"
 #include "server.h"
 #include "sub.h"

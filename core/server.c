@@ -409,6 +409,39 @@ static void server_stop(struct server *s, int code)
 	loop_stop(s->main_loop);
 }
 
+/* Puts the re-read options in force, keeping what cannot change while
+ * running: listen address, name, threads, and the plugins with the parsed
+ * file their settings point into. Afterwards *no holds what is to be
+ * freed. */
+static void reload_swap(struct opts *cur, struct opts *no)
+{
+	struct opts tmp;
+
+#define KEEP(f)                                        \
+	do {                                           \
+		__typeof__(cur->f) keep_ = cur->f;     \
+		cur->f = no->f;                        \
+		no->f = keep_;                         \
+	} while (0)
+	KEEP(host);
+	KEEP(port);
+	KEEP(server_name);
+	KEEP(config_file);
+	KEEP(plugin_dir);
+	KEEP(io_threads);
+	KEEP(plugins);
+	KEEP(nplugins);
+	KEEP(conf);
+	KEEP(conf_free);
+	KEEP(client_transport);
+	KEEP(auth_chain);
+	KEEP(pid_file);
+#undef KEEP
+	tmp = *cur;
+	*cur = *no;
+	*no = tmp;
+}
+
 /* Applies a re-read file to what may change while running; listen
  * addresses and the server name stay. */
 int server_reload(struct server *s)
@@ -418,8 +451,9 @@ int server_reload(struct server *s)
 	int rc;
 
 	opts_init(&no);
-	if (s->opts.config_file != NULL) {
-		rc = conffile_load(s->opts.config_file, &no, err, sizeof(err));
+	if (cli_config_file(s->cli) != NULL) {
+		rc = conffile_load(cli_config_file(s->cli), &no, err,
+				   sizeof(err));
 		if (rc != 0) {
 			log_error("Failed to reload server configuration: %s",
 				  err);
@@ -442,7 +476,7 @@ int server_reload(struct server *s)
 		return NATSD_ENOTSUP;
 	}
 	pthread_mutex_lock(&s->opts_lock);
-	opts_reload_swap(&s->opts, &no);
+	reload_swap(&s->opts, &no);
 	pthread_mutex_unlock(&s->opts_lock);
 	opts_fini(&no);
 	server_configure_log(s);

@@ -581,7 +581,9 @@ static bool is_ignored_key(const char *k)
 {
 	int i;
 
-	if (strcmp(k, "git_commit") == 0)
+	/* natsd_version is natsd's own, beside the nats-server version it
+	 * reports in "version". */
+	if (strcmp(k, "git_commit") == 0 || strcmp(k, "natsd_version") == 0)
 		return true;
 	for (i = 0; i < opt_nignored; i++)
 		if (strcmp(k, opt_ignored[i]) == 0)
