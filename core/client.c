@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 
+#include <jansson.h>
 #include <openssl/rand.h>
 
 #include "account.h"
@@ -640,10 +641,28 @@ static bool client_implicit_auth(struct conn *c)
 	return true;
 }
 
+static bool client_info_valid(const struct proto_cmd *cmd)
+{
+	json_t *j;
+	bool ok;
+
+	if (cmd->arg.len == 0)
+		return false;
+	j = json_loadb(cmd->arg.p, cmd->arg.len, JSON_DECODE_ANY, NULL);
+	ok = j != NULL && (json_is_object(j) || json_is_null(j));
+	json_decref(j);
+	return ok;
+}
+
 /* Runs one parsed operation. Returns false when reading must stop (the
  * connection closed, or waits for an authenticator). */
 static bool client_run(struct conn *c, const struct proto_cmd *cmd)
 {
+	/* With authentication required, nats-server takes nothing but
+	 * CONNECT first, not even PING. */
+	if (c->acc == NULL && cmd->op != PROTO_OP_CONNECT &&
+	    (c->flags & CONN_F_AUTH_REQUIRED))
+		return client_implicit_auth(c);
 	switch (cmd->op) {
 	case PROTO_OP_PING:
 		conn_send(c, "PONG\r\n", 6);
@@ -656,6 +675,12 @@ static bool client_run(struct conn *c, const struct proto_cmd *cmd)
 		return client_connect(c, cmd) &&
 		       !(c->flags & CONN_F_AUTH_PENDING);
 	case PROTO_OP_INFO:
+		/* nats-server decodes a client's INFO and closes on bad JSON. */
+		if (!client_info_valid(cmd)) {
+			conn_close(c, CONN_CLOSE_PARSE_ERROR);
+			return false;
+		}
+		return true;
 	case PROTO_OP_OK:
 		return true;
 	case PROTO_OP_ERR:
@@ -691,10 +716,11 @@ ssize_t client_feed(struct conn *c, char *buf, size_t len, size_t *need)
 	int n;
 
 	lim.max_control_line = (uint32_t)server_opts(c->srv)->max_control_line;
-	lim.max_payload = c->max_payload;
-	lim.hpub_refused = !(c->flags & CONN_F_HEADERS);
 	*need = 0;
 	while (off < len) {
+		/* A CONNECT earlier in this buffer may change these. */
+		lim.max_payload = c->max_payload;
+		lim.hpub_refused = !(c->flags & CONN_F_HEADERS);
 		n = proto_parse(buf + off, len - off, &lim, &cmd, need);
 		if (n == PROTO_MORE)
 			return (ssize_t)off;

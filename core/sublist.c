@@ -102,9 +102,10 @@ struct sublist {
 	struct node *root;
 	uint64_t seed; /* for token hashes, against chosen collisions */
 	uint64_t nsubs, ninserts, nremoves, nnodes; /* under the lock */
-	/* Every match reads gen; keep it off the lines that caches and
-	 * writers dirty. */
+	/* Every match reads these two; keep them off the lines that caches
+	 * and writers dirty. */
 	_Alignas(64) _Atomic uint64_t gen;
+	uint64_t id; /* unique in the process, unlike the address */
 	_Alignas(64) _Atomic uint64_t nmatches;
 	_Atomic uint64_t nhits;
 	/* About the results computed since the last change. */
@@ -144,7 +145,7 @@ struct qscratch {
 };
 
 struct sublist_cache {
-	const struct sublist *sl; /* the entries' index */
+	uint64_t sl_id; /* the entries' index; 0 = none yet */
 	uint64_t seed;
 	uint32_t setmask;
 	uint32_t tick; /* picks a victim when a set is full */
@@ -170,6 +171,10 @@ struct sublist_cache {
 };
 
 static const struct sublist_result empty_result;
+
+/* Ids tell a cache which index its entries came from: a new sublist can
+ * have the address, and the generation, of one freed before. */
+static _Atomic uint64_t last_sublist_id;
 
 /* ---- hashing ---- */
 
@@ -735,6 +740,7 @@ struct sublist *sublist_new(void)
 	}
 	pthread_rwlockattr_destroy(&attr);
 	sl->seed = random_seed();
+	sl->id = atomic_fetch_add(&last_sublist_id, 1) + 1;
 	atomic_init(&sl->gen, 1);
 	return sl;
 
@@ -967,7 +973,7 @@ static void cache_reset(struct sublist_cache *c, const struct sublist *sl)
 		c->ents[i].gen = 0;
 		c->tags[i] = 0;
 	}
-	c->sl = sl;
+	c->sl_id = sl->id;
 	c->pend_matches = 0;
 	c->pend_hits = 0;
 }
@@ -1399,7 +1405,7 @@ const struct sublist_result *sublist_match(struct sublist *sl,
 	size_t base, w;
 	uint64_t h;
 
-	if (c->sl != sl)
+	if (c->sl_id != sl->id)
 		cache_reset(c, sl);
 	if (len == 0 || len > UINT32_MAX) {
 		if (++c->pend_matches >= STATS_BATCH)
