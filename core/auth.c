@@ -294,8 +294,9 @@ int host_auth_set_responses(struct natsd_auth_req *r, int64_t max,
 	if (p == NULL)
 		return NATSD_ENOMEM;
 	p->resp = true;
-	p->resp_max = max > 0 ? max : 1;
-	p->resp_expires = expires_ns > 0 ? expires_ns : 120000000000LL;
+	/* 0 takes nats-server's default; negative means unlimited. */
+	p->resp_max = max != 0 ? max : 1;
+	p->resp_expires = expires_ns != 0 ? expires_ns : 120000000000LL;
 	/* With allow_responses and no publish allow list, nats-server
 	 * allows publishing to nothing else. */
 	p->pub_allow.set = true;

@@ -107,7 +107,8 @@ static int perms_from_opts(const struct opts_perms *op, struct perms **out)
 #undef ADD_LIST
 	if (op->has_resp) {
 		p->resp = true;
-		p->resp_max = op->resp_max > 0 ? op->resp_max : 1;
+		/* A negative max means unlimited, as in nats-server. */
+		p->resp_max = op->resp_max != 0 ? op->resp_max : 1;
 		p->resp_expires = op->resp_expires > 0 ? op->resp_expires
 						       : 120000000000LL;
 		/* allow_responses without a publish allow list: only

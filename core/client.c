@@ -179,6 +179,8 @@ static void client_ping_timer(struct loop *l, void *arg)
 		return;
 	}
 	c->pings_out++;
+	if (conn_tracing())
+		conn_trace(c, "->>", "PING", 4);
 	conn_send(c, "PING\r\n", 6);
 	loop_timer_arm(l, &c->ping_timer, interval, client_ping_timer, c);
 }
@@ -195,8 +197,34 @@ void client_closed(struct conn *c)
 
 static void client_ok(struct conn *c)
 {
-	if (c->flags & CONN_F_VERBOSE)
-		conn_send(c, "+OK\r\n", 5);
+	if (!(c->flags & CONN_F_VERBOSE))
+		return;
+	if (conn_tracing())
+		conn_trace(c, "->>", "OK", 2);
+	conn_send(c, "+OK\r\n", 5);
+}
+
+/* Traces an operation read from the client: its control line, and the
+ * payload of a PUB/HPUB as nats-server shows it. */
+static void client_trace_in(struct conn *c, const char *op, size_t n,
+			    const struct proto_cmd *cmd)
+{
+	const char *nl = memchr(op, '\n', n);
+	int max = server_opts(c->srv)->max_traced_msg_len;
+	int len;
+
+	conn_trace(c, "<<-", op, nl ? (size_t)(nl - op) : n);
+	if (cmd->op != PROTO_OP_PUB && cmd->op != PROTO_OP_HPUB)
+		return;
+	len = (int)cmd->size;
+	if (max > 0 && len > max)
+		log_trace("%s:%d - cid:%llu - <<- MSG_PAYLOAD: [\"%.*s...\"]",
+			  c->ip, c->port, (unsigned long long)c->cid, max,
+			  cmd->payload);
+	else
+		log_trace("%s:%d - cid:%llu - <<- MSG_PAYLOAD: [\"%.*s\"]",
+			  c->ip, c->port, (unsigned long long)c->cid, len,
+			  cmd->payload);
 }
 
 /* Sends a permissions error, as nats-server does: logged and answered,
@@ -242,10 +270,13 @@ void client_resp_grant(struct conn *c, const char *reply, size_t len)
 		free(e);
 		goto out;
 	}
-	e->left = p->resp_max > 0 ? p->resp_max : 1;
-	e->expires_ms = loop_now_ms() + (p->resp_expires > 0
-						 ? p->resp_expires / 1000000
-						 : 120000);
+	/* Negative limits are unlimited. */
+	e->left = p->resp_max < 0 ? INT64_MAX : p->resp_max > 0 ? p->resp_max : 1;
+	e->expires_ms = p->resp_expires < 0
+				? INT64_MAX
+				: loop_now_ms() + (p->resp_expires > 0
+							   ? p->resp_expires / 1000000
+							   : 120000);
 	e->next = m->head;
 	m->head = e;
 	m->n++;
@@ -665,6 +696,8 @@ static bool client_run(struct conn *c, const struct proto_cmd *cmd)
 		return client_implicit_auth(c);
 	switch (cmd->op) {
 	case PROTO_OP_PING:
+		if (conn_tracing())
+			conn_trace(c, "->>", "PONG", 4);
 		conn_send(c, "PONG\r\n", 6);
 		c->flags |= CONN_F_GOT_PING;
 		return true;
@@ -745,6 +778,8 @@ ssize_t client_feed(struct conn *c, char *buf, size_t len, size_t *need)
 			}
 			return (ssize_t)off;
 		}
+		if (conn_tracing())
+			client_trace_in(c, buf + off, (size_t)n, &cmd);
 		off += (size_t)n;
 		if (!client_run(c, &cmd))
 			return (ssize_t)off;

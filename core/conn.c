@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -184,8 +185,23 @@ int conn_send(struct conn *c, const void *buf, size_t len)
 	return conn_sendv(c, &iov, 1);
 }
 
+void conn_trace(const struct conn *c, const char *dir, const char *text,
+		size_t len)
+{
+	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+		len--;
+	log_trace("%s:%d - cid:%llu - %s [%.*s]", c->ip, c->port,
+		  (unsigned long long)c->cid, dir, (int)len, text);
+}
+
 void conn_send_err(struct conn *c, const char *text)
 {
+	if (conn_tracing()) {
+		char line[600];
+		int n = snprintf(line, sizeof(line), "-ERR %s", text);
+
+		conn_trace(c, "->>", line, n > 0 ? (size_t)n : 0);
+	}
 	struct iovec iov[3] = {
 		{ .iov_base = "-ERR '", .iov_len = 6 },
 		{ .iov_base = (void *)text, .iov_len = strlen(text) },

@@ -17,6 +17,7 @@
 
 #include <natsd/plugin.h>
 
+#include "log.h"
 #include "loop.h"
 #include "outq.h"
 
@@ -165,6 +166,12 @@ void conn_start(struct conn *c);
  * queue would pass max_pending is cut off as a slow consumer. */
 int conn_sendv(struct conn *c, const struct iovec *iov, int iovcnt);
 int conn_send(struct conn *c, const void *buf, size_t len);
+
+/* Logs a protocol trace line, as nats-server's -V does: dir is "<<-"
+ * (received) or "->>" (sent); text is the operation without its CRLF. */
+void conn_trace(const struct conn *c, const char *dir, const char *text,
+		size_t len);
+#define conn_tracing() log_enabled(LOG_LEVEL_TRACE)
 
 /* Owner thread: -ERR '<text>' and, with close_after, close. */
 void conn_send_err(struct conn *c, const char *text);

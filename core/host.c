@@ -96,6 +96,17 @@ void registry_free(struct registry *r)
 	free(r);
 }
 
+void registry_truncate(struct registry *r, size_t ntransports,
+		       size_t nauths, size_t nlinks)
+{
+	while (r->ntransports > ntransports)
+		free(r->transports[--r->ntransports]);
+	while (r->nauths > nauths)
+		free(r->auths[--r->nauths]);
+	while (r->nlinks > nlinks)
+		free(r->links[--r->nlinks]);
+}
+
 struct transport *registry_transport(struct registry *r, const char *name)
 {
 	size_t i;

@@ -48,6 +48,10 @@ struct registry {
 
 struct registry *registry_new(void);
 void registry_free(struct registry *r);
+/* Drops what was registered after the registry had these counts (a
+ * plugin whose init failed is unloaded: nothing may point into it). */
+void registry_truncate(struct registry *r, size_t ntransports,
+		       size_t nauths, size_t nlinks);
 struct transport *registry_transport(struct registry *r, const char *name);
 struct authn *registry_auth(struct registry *r, const char *name);
 struct link *registry_link(struct registry *r, const char *name);

@@ -41,10 +41,8 @@ int main(int argc, char **argv)
 		return 1;
 	rc = cli_parse(argc, argv, &s->cli, err, sizeof(err));
 	if (rc != 0) {
-		fprintf(stderr, "%s\n", err);
-		cli_usage(stderr);
 		free(s);
-		return 2;
+		return cli_report_error(rc, err, stdout, stderr);
 	}
 	if (cli_want_help(s->cli)) {
 		cli_usage(stdout);

@@ -130,6 +130,8 @@ void router_deliver(struct sub *s, const struct pubmsg *m)
 			return;
 	}
 	len = format_line(line, need, s, m, hdr);
+	if (conn_tracing())
+		conn_trace(c, "->>", line, (size_t)len);
 	iov[cnt].iov_base = line;
 	iov[cnt++].iov_len = (size_t)len;
 	if (hdr) {

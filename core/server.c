@@ -213,7 +213,7 @@ static int load_plugins(struct server *s)
 	const struct opts *o = &s->opts;
 	char path[4096], err[1024];
 	struct plugin *p, **nv;
-	size_t i;
+	size_t i, nt, na, nl;
 	int rc;
 
 	for (i = 0; i <= o->nplugins; i++) {
@@ -235,10 +235,14 @@ static int load_plugins(struct server *s)
 			log_fatal("plugin %s: path too long", load);
 			return rc;
 		}
+		nt = s->reg->ntransports;
+		na = s->reg->nauths;
+		nl = s->reg->nlinks;
 		rc = plugin_load(path, host_handle(s), host_api(), settings,
 				 s->plugins, s->nplugins, &p, err,
 				 sizeof(err));
 		if (rc != 0) {
+			registry_truncate(s->reg, nt, na, nl);
 			if (i < o->nplugins && o->plugins[i].file != NULL)
 				log_fatal("%s:%d: %s", o->plugins[i].file,
 					  o->plugins[i].line, err);
@@ -328,9 +332,29 @@ static int setup_signals(struct server *s)
 			   signal_event, s);
 }
 
+/* Options natsd reads but does not serve yet stop start-up rather than
+ * being silently ignored. */
+static int check_unsupported(const struct opts *o)
+{
+	if (o->http_port != 0 || o->https_port != 0) {
+		log_fatal("Monitoring (http_port, https_port, -m, -ms) is not "
+			  "supported yet");
+		return NATSD_ENOTSUP;
+	}
+	if (o->ports_file_dir != NULL) {
+		log_fatal("ports_file_dir is not supported yet");
+		return NATSD_ENOTSUP;
+	}
+	return 0;
+}
+
 int server_start(struct server *s)
 {
 	int rc;
+
+	rc = check_unsupported(&s->opts);
+	if (rc != 0)
+		return rc;
 
 	pthread_mutex_init(&s->opts_lock, NULL);
 	pthread_mutex_init(&s->info_lock, NULL);

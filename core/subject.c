@@ -13,9 +13,9 @@
 #include "subject.h"
 
 struct tokens {
-	const char *p;	 /* start of the next token */
+	const char *p;   /* start of the next token */
 	const char *end; /* end of the subject */
-	bool more;	 /* another token follows (it may be empty) */
+	bool more;       /* another token follows (it may be empty) */
 };
 
 static void tok_init(struct tokens *t, const char *s, size_t len)

@@ -36,8 +36,7 @@ bool subject_subset(const char *sub, size_t sublen, const char *pattern,
 
 /* Is there a subject that both a and b match ("foo.*" and "foo.bar",
  * "foo.>" and "*.bar")? False when either is not valid. */
-bool subject_overlap(const char *a, size_t alen, const char *b,
-		     size_t blen);
+bool subject_overlap(const char *a, size_t alen, const char *b, size_t blen);
 
 /* The number of '.'-separated tokens in s (0 for an empty string); the
  * tokens are not checked. */

@@ -3,10 +3,11 @@
  * A node stands for a subject prefix. It holds its literal children (a
  * small array scanned linearly, plus an open-addressing hash index once
  * there are more than a few), a "*" child and a ">" child apart, and the
- * plain subscriptions and queue groups of the pattern that ends there. The same array-plus-optional-index shape
- * ("struct vec") holds the subs of a node and of a queue group, so adding
- * and removing one sub among many costs O(1): removal swaps the last
- * element into the hole and fixes its index slot. The index only speeds
+ * plain subscriptions and queue groups of the pattern that ends there.
+ * The same array-plus-optional-index shape ("struct vec") holds the subs
+ * of a node and of a queue group, so adding and removing one sub among
+ * many costs O(1): removal swaps the last element into the hole and fixes
+ * its index slot. The index only speeds
  * lookups up: if it cannot be allocated, a linear scan stays correct.
  *
  * Matching walks the literal path iteratively and keeps the "*" branches
@@ -47,11 +48,11 @@
 #include "subject.h"
 #include "sublist.h"
 
-#define QG_LINEAR_MAX	8  /* queue groups merged without an index */
-#define CACHE_WAYS	8 /* the tags of a set fill one cache line */
+#define QG_LINEAR_MAX     8    /* queue groups merged without an index */
+#define CACHE_WAYS        8    /* the tags of a set fill one cache line */
 #define CACHE_ENTRY_BYTES 1024 /* average budget per cache entry */
-#define CACHE_MIN_BUDGET (256 * 1024)
-#define STATS_BATCH	64 /* matches a cache counts before reporting */
+#define CACHE_MIN_BUDGET  (256 * 1024)
+#define STATS_BATCH       64 /* matches a cache counts before reporting */
 
 #define HASH_K1 0x9e3779b97f4a7c15ull
 #define HASH_K2 0xd6e8feb86659fd93ull
@@ -84,15 +85,15 @@ struct node {
 	struct vec kids;     /* literal children, struct node * */
 	struct vec psubs;    /* plain subscriptions, struct sub * */
 	struct vec qgroups;  /* struct qgroup *, one per queue name */
-	uint32_t hash;	     /* of tok */
-	uint32_t pos;	     /* index in parent->kids, if a literal child */
+	uint32_t hash;       /* of tok */
+	uint32_t pos;        /* index in parent->kids, if a literal child */
 	uint32_t len;
 	char tok[];
 };
 
 struct qgroup {
 	struct vec subs; /* struct sub * */
-	uint32_t hash;	 /* of name */
+	uint32_t hash;   /* of name */
 	uint32_t len;
 	char name[];
 };
@@ -148,11 +149,11 @@ struct sublist_cache {
 	uint64_t sl_id; /* the entries' index; 0 = none yet */
 	uint64_t seed;
 	uint32_t setmask;
-	uint32_t tick; /* picks a victim when a set is full */
+	uint32_t tick;  /* picks a victim when a set is full */
 	uint64_t *tags; /* subject hash per entry, checked first */
 	struct entry *ents;
 	struct entry big; /* results over budget, not kept */
-	size_t bytes;	  /* held by the blocks of ents */
+	size_t bytes;     /* held by the blocks of ents */
 	size_t budget;
 	uint32_t pend_matches, pend_hits; /* not yet added to sl */
 	/* Scratch space of a miss, kept for the next one. */
@@ -491,8 +492,8 @@ static inline struct node *kid_find(const struct node *nd, const char *p,
 
 /* ---- nodes ---- */
 
-static struct node *node_new(struct node *parent, const char *tok,
-			     uint32_t len, uint32_t h)
+static struct node *node_new(struct node *parent, const char *tok, uint32_t len,
+			     uint32_t h)
 {
 	struct node *nd;
 
@@ -602,8 +603,8 @@ static struct node *node_child(struct sublist *sl, struct node *nd,
 /* Walks (or, with create, builds) the path of subject s. Returns 0 and
  * sets *out to its node; on failure *out is the deepest node reached, for
  * prune(). */
-static int node_path(struct sublist *sl, const char *s, size_t len,
-		     bool create, struct node **out)
+static int node_path(struct sublist *sl, const char *s, size_t len, bool create,
+		     struct node **out)
 {
 	const char *end = s + len, *dot;
 	struct node *nd = sl->root, *k;
@@ -681,7 +682,8 @@ static int queue_add(struct sublist *sl, struct node *nd, struct sub *s)
 
 	pos = qgroup_find(nd, s, sl->seed);
 	if (pos >= 0)
-		return subs_add(&((struct qgroup *)nd->qgroups.v[pos])->subs, s);
+		return subs_add(&((struct qgroup *)nd->qgroups.v[pos])->subs,
+				s);
 	g = calloc(1, sizeof(*g) + s->queue_len);
 	if (g == NULL)
 		return NATSD_ENOMEM;
@@ -803,8 +805,8 @@ int sublist_insert(struct sublist *sl, struct sub *s)
 	pthread_rwlock_wrlock(&sl->lock);
 	rc = node_path(sl, s->subject, s->subject_len, true, &nd);
 	if (rc == 0)
-		rc = s->queue != NULL ? queue_add(sl, nd, s) :
-					subs_add(&nd->psubs, s);
+		rc = s->queue != NULL ? queue_add(sl, nd, s)
+				      : subs_add(&nd->psubs, s);
 	if (rc == 0) {
 		sl->nsubs++;
 		sl->ninserts++;
@@ -826,8 +828,8 @@ int sublist_remove(struct sublist *sl, struct sub *s)
 	pthread_rwlock_wrlock(&sl->lock);
 	rc = node_path(sl, s->subject, s->subject_len, false, &nd);
 	if (rc == 0)
-		rc = s->queue != NULL ? queue_del(sl, nd, s) :
-					subs_del(&nd->psubs, s);
+		rc = s->queue != NULL ? queue_del(sl, nd, s)
+				      : subs_del(&nd->psubs, s);
 	if (rc == 0) {
 		sl->nsubs--;
 		sl->nremoves++;
@@ -853,16 +855,20 @@ void sublist_stats(struct sublist *sl, struct sublist_stats *st)
 	st->nremoves = sl->nremoves;
 	st->nnodes = sl->nnodes;
 	pthread_rwlock_unlock(&sl->lock);
-	st->nmatches = atomic_load_explicit(&sl->nmatches, memory_order_relaxed);
-	st->ncache_hits = atomic_load_explicit(&sl->nhits, memory_order_relaxed);
+	st->nmatches =
+		atomic_load_explicit(&sl->nmatches, memory_order_relaxed);
+	st->ncache_hits =
+		atomic_load_explicit(&sl->nhits, memory_order_relaxed);
 	st->ncache_entries =
 		atomic_load_explicit(&sl->ncached, memory_order_relaxed);
 	st->max_fanout =
 		atomic_load_explicit(&sl->fanout_max, memory_order_relaxed);
 	n = atomic_load_explicit(&sl->nresults, memory_order_relaxed);
-	st->avg_fanout = n == 0 ? 0.0 :
-		(double)atomic_load_explicit(&sl->fanout_sum,
-					     memory_order_relaxed) / (double)n;
+	st->avg_fanout =
+		n == 0 ? 0.0
+		       : (double)atomic_load_explicit(&sl->fanout_sum,
+						      memory_order_relaxed) /
+				 (double)n;
 }
 
 static int visit_node(const struct node *nd,
@@ -1155,8 +1161,7 @@ static int qidx_build(struct sublist_cache *c)
 	return 0;
 }
 
-static int qg_add(struct sublist_cache *c, const struct qgroup *g,
-		  uint32_t *k)
+static int qg_add(struct sublist_cache *c, const struct qgroup *g, uint32_t *k)
 {
 	struct qscratch *q;
 
@@ -1220,8 +1225,7 @@ struct shape {
 	size_t need;  /* bytes of the whole block */
 };
 
-static void measure(const struct sublist_cache *c, size_t len,
-		    struct shape *sh)
+static void measure(const struct sublist_cache *c, size_t len, struct shape *sh)
 {
 	uint32_t i;
 
@@ -1368,13 +1372,15 @@ static const struct sublist_result *store(struct sublist_cache *c,
 	e->gen = gen;
 	c->tags[slot] = h;
 	if (!live)
-		atomic_fetch_add_explicit(&sl->ncached, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&sl->ncached, 1,
+					  memory_order_relaxed);
 	return &e->res;
 }
 
-static const struct sublist_result *
-match_miss(struct sublist *sl, const char *subj, size_t len,
-	   struct sublist_cache *c, uint64_t h)
+static const struct sublist_result *match_miss(struct sublist *sl,
+					       const char *subj, size_t len,
+					       struct sublist_cache *c,
+					       uint64_t h)
 {
 	const struct sublist_result *r = NULL;
 	uint32_t ntoks;
@@ -1396,9 +1402,8 @@ match_miss(struct sublist *sl, const char *subj, size_t len,
 	return r;
 }
 
-const struct sublist_result *sublist_match(struct sublist *sl,
-					   const char *subj, size_t len,
-					   struct sublist_cache *c)
+const struct sublist_result *sublist_match(struct sublist *sl, const char *subj,
+					   size_t len, struct sublist_cache *c)
 {
 	uint64_t gen = atomic_load_explicit(&sl->gen, memory_order_acquire);
 	const struct entry *e;

@@ -65,9 +65,8 @@ void sublist_cache_free(struct sublist_cache *c);
  * as the caller's own rules keep them. A result is never older than the
  * generation read at the start of the call. A subject with an empty token
  * matches nothing. Returns NULL only when out of memory. */
-const struct sublist_result *sublist_match(struct sublist *sl,
-					   const char *subj, size_t len,
-					   struct sublist_cache *c);
+const struct sublist_result *sublist_match(struct sublist *sl, const char *subj,
+					   size_t len, struct sublist_cache *c);
 
 /* The change counter: starts at 1, grows by one per insert and remove. */
 uint64_t sublist_generation(const struct sublist *sl);

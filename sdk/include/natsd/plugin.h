@@ -342,6 +342,8 @@ struct natsd_host_api {
 	int (*auth_set_account)(struct natsd_auth_req *r, const char *acc);
 	int (*auth_permit)(struct natsd_auth_req *r, int list,
 			   const char *subject);
+	/* allow_responses: max replies per request within expires_ns; 0
+	 * takes the defaults (1, 2 minutes), negative is unlimited. */
 	int (*auth_set_responses)(struct natsd_auth_req *r, int64_t max,
 				  int64_t expires_ns);
 	int (*auth_limit)(struct natsd_auth_req *r, int limit, int64_t value);
