@@ -68,16 +68,16 @@ void sublist_cache_free(struct sublist_cache *c);
 const struct sublist_result *sublist_match(struct sublist *sl, const char *subj,
 					   size_t len, struct sublist_cache *c);
 
-/* The change counter: starts at 1, grows by one per insert and remove. */
+/* The change counter: starts at 1, grows by one per successful insert
+ * and remove. */
 uint64_t sublist_generation(const struct sublist *sl);
 
-/* Counters for monitoring. nsubs and nnodes (trie nodes, not counting
- * the root) are exact. nmatches and ncache_hits count
- * every sublist_match(), but a cache reports its hits in batches, so they
- * may trail by up to 63 per cache. ncache_entries, max_fanout and
- * avg_fanout describe the results computed since the last insert or
- * remove, by all caches (fanout: subs in one result, queue members
- * included). */
+/* Counters for monitoring. nsubs and nnodes (trie nodes, the root not
+ * counted) are exact. nmatches and ncache_hits count every
+ * sublist_match(), but a cache reports its hits in batches, so they may
+ * trail by up to 63 per cache. ncache_entries, max_fanout and avg_fanout
+ * describe the results that all caches computed since the last insert or
+ * remove (fanout: subs in one result, queue members included). */
 struct sublist_stats {
 	uint64_t nsubs;
 	uint64_t ninserts;
@@ -92,9 +92,10 @@ struct sublist_stats {
 
 void sublist_stats(struct sublist *sl, struct sublist_stats *st);
 
-/* Calls fn for every sub in sl, under the read lock: fn must not insert
- * into or remove from sl. Stops when fn returns non-zero, and returns that
- * value; 0 when every sub was visited. */
+/* Calls fn for every sub in sl, under the read lock: fn must not call
+ * any sublist function on sl (a writer waiting for the lock would make
+ * even a match deadlock). Stops when fn returns non-zero, and returns
+ * that value; 0 when every sub was visited. */
 int sublist_foreach(struct sublist *sl, int (*fn)(struct sub *s, void *arg),
 		    void *arg);
 
