@@ -268,7 +268,9 @@ void conn_flush(struct conn *c)
 	if (n == NATSD_EAGAIN)
 		n = 0;
 	if (n < 0) {
-		conn_close(c, CONN_CLOSE_WRITE_ERROR);
+		/* While closing, a failed last flush just ends it. */
+		if (!(c->flags & CONN_F_CLOSING))
+			conn_close(c, CONN_CLOSE_WRITE_ERROR);
 		return;
 	}
 	pthread_mutex_lock(&c->out_lock);
@@ -379,13 +381,12 @@ void conn_close(struct conn *c, enum conn_close_reason r)
 {
 	struct loop *l = c->w->loop;
 
-	if (c->flags & CONN_F_CLOSED)
+	if (c->flags & (CONN_F_CLOSED | CONN_F_CLOSING))
 		return;
+	c->flags |= CONN_F_CLOSING;
 	/* Best effort: what is queued (an -ERR) goes out if it fits. */
 	if (!(c->flags & CONN_F_WANT_WRITE) && !(c->flags & CONN_F_DIALING))
 		conn_flush(c);
-	if (c->flags & CONN_F_CLOSED)
-		return;
 	c->flags |= CONN_F_CLOSED;
 	c->reason = r;
 	pthread_mutex_lock(&c->out_lock);

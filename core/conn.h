@@ -45,7 +45,7 @@ enum conn_flag {
 	CONN_F_HEADERS = 1u << 4,
 	CONN_F_NO_RESPONDERS = 1u << 5,
 	CONN_F_AUTH_PENDING = 1u << 6, /* authenticator answers later */
-	CONN_F_CLOSING = 1u << 7,      /* flush what is queued, then close */
+	CONN_F_CLOSING = 1u << 7,      /* conn_close() is running */
 	CONN_F_CLOSED = 1u << 8,
 	CONN_F_WANT_WRITE = 1u << 9,   /* socket full: EPOLLOUT armed */
 	CONN_F_LINK_UP = 1u << 10,     /* link handshake done */

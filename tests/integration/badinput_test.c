@@ -1,0 +1,301 @@
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+/*
+ * Bad input over raw sockets: whatever one client sends, the server answers
+ * it as nats-server does and keeps serving everyone else. Each test ends by
+ * checking that a fresh client still gets a PONG and a message round trip,
+ * and the log is checked for sanitizer reports when the server stops.
+ */
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+
+#include "harness.h"
+
+#define WAIT_MS	   2000
+#define WATCHDOG_S 60
+
+static struct hserver srv;
+
+static void watchdog_fire(int sig)
+{
+	static const char msg[] = "badinput_test: watchdog expired\n";
+
+	(void)sig;
+	if (srv.pid > 0)
+		kill(srv.pid, SIGKILL);
+	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+		_exit(1);
+	_exit(1);
+}
+
+/* Connects and reads INFO; returns the fd or -1. */
+static int raw_client(void)
+{
+	char buf[4096];
+	bool eof = false;
+	int fd = harness_connect(srv.port);
+
+	if (fd < 0)
+		return -1;
+	if (harness_read_until(fd, buf, sizeof(buf), "\r\n", WAIT_MS, &eof) <=
+		    0 ||
+	    strncmp(buf, "INFO ", 5) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The server still works: a new client subscribes, publishes to itself
+ * and gets the message and a PONG. */
+static void assert_serving(void)
+{
+	char buf[4096];
+	bool eof = false;
+	int fd = raw_client();
+
+	CU_ASSERT_FATAL(fd >= 0);
+	harness_sendstr(fd, "CONNECT {\"verbose\":false}\r\nSUB ok 1\r\n"
+			    "PUB ok 2\r\nhi\r\nPING\r\n");
+	harness_read_until(fd, buf, sizeof(buf), "PONG\r\n", WAIT_MS, &eof);
+	CU_ASSERT_STRING_EQUAL(buf, "MSG ok 1 2\r\nhi\r\nPONG\r\n");
+	close(fd);
+}
+
+static int start_default(void)
+{
+	return harness_start(&srv, harness_kind(), NULL, NULL);
+}
+
+static bool log_clean(void)
+{
+	const char *log = harness_log(&srv);
+
+	return strstr(log, "Sanitizer") == NULL &&
+	       strstr(log, "runtime error") == NULL;
+}
+
+static void stop_server(void)
+{
+	harness_stop(&srv);
+	CU_ASSERT(log_clean());
+}
+
+/* A client that half-closes after its requests still gets its answers,
+ * then the server closes it. */
+static void test_half_closed(void)
+{
+	char buf[4096];
+	bool eof = false;
+	int fd;
+
+	CU_ASSERT_FATAL(start_default() == 0);
+	fd = raw_client();
+	CU_ASSERT_FATAL(fd >= 0);
+	harness_sendstr(fd, "CONNECT {\"verbose\":false}\r\nSUB a 1\r\n"
+			    "PUB a 2\r\nhi\r\nPING\r\n");
+	shutdown(fd, SHUT_WR);
+	harness_read_until(fd, buf, sizeof(buf), "PONG\r\n", WAIT_MS, &eof);
+	CU_ASSERT_STRING_EQUAL(buf, "MSG a 1 2\r\nhi\r\nPONG\r\n");
+	CU_ASSERT(harness_is_closed(fd, WAIT_MS));
+	close(fd);
+	assert_serving();
+	stop_server();
+}
+
+/* Random bytes: the client is dropped, the others are not. */
+static void test_garbage(void)
+{
+	unsigned char junk[8192];
+	unsigned int seed = 12345;
+	size_t i;
+	int fd, k;
+
+	CU_ASSERT_FATAL(start_default() == 0);
+	for (k = 0; k < 20; k++) {
+		fd = raw_client();
+		CU_ASSERT_FATAL(fd >= 0);
+		for (i = 0; i < sizeof(junk); i++)
+			junk[i] = (unsigned char)(rand_r(&seed) & 0xff);
+		harness_send(fd, junk, sizeof(junk));
+		CU_ASSERT(harness_is_closed(fd, WAIT_MS));
+		close(fd);
+	}
+	assert_serving();
+	stop_server();
+}
+
+/* A control line that never ends is cut at max_control_line, even in
+ * pieces. */
+static void test_endless_line(void)
+{
+	char buf[4096], chunk[1024];
+	bool eof = false;
+	int fd, i;
+
+	CU_ASSERT_FATAL(start_default() == 0);
+	fd = raw_client();
+	CU_ASSERT_FATAL(fd >= 0);
+	harness_sendstr(fd, "CONNECT {\"verbose\":false}\r\nSUB ");
+	memset(chunk, 'x', sizeof(chunk));
+	for (i = 0; i < 8; i++)
+		harness_send(fd, chunk, sizeof(chunk));
+	harness_read_until(fd, buf, sizeof(buf), "\r\n", WAIT_MS, &eof);
+	CU_ASSERT_STRING_EQUAL(buf, "-ERR 'maximum control line exceeded'\r\n");
+	CU_ASSERT(harness_is_closed(fd, WAIT_MS));
+	close(fd);
+	assert_serving();
+	stop_server();
+}
+
+/* A payload larger than max_payload is refused on its control line,
+ * before any of it is buffered. */
+static void test_oversize_payload(void)
+{
+	char buf[4096];
+	bool eof = false;
+	int fd;
+
+	CU_ASSERT_FATAL(start_default() == 0);
+	fd = raw_client();
+	CU_ASSERT_FATAL(fd >= 0);
+	harness_sendstr(fd, "CONNECT {\"verbose\":false}\r\n"
+			    "PUB big 104857600\r\n");
+	harness_read_until(fd, buf, sizeof(buf), "\r\n", WAIT_MS, &eof);
+	CU_ASSERT_STRING_EQUAL(buf, "-ERR 'Maximum Payload Violation'\r\n");
+	CU_ASSERT(harness_is_closed(fd, WAIT_MS));
+	close(fd);
+	assert_serving();
+	stop_server();
+}
+
+/* More connections than max_connections: the extra ones get INFO, the
+ * -ERR and are closed; those admitted keep working, and a slot freed is
+ * usable again. */
+static void test_connection_flood(void)
+{
+	static const char natsd_conf[] = "max_connections = 10;\n";
+	static const char nats_conf[] = "max_connections: 10\n";
+	int fds[60], i, admitted = 0, refused = 0;
+	char buf[4096];
+	bool eof;
+
+	CU_ASSERT_FATAL(harness_start(&srv, harness_kind(),
+				      strcmp(harness_kind(), "natsd") == 0
+					      ? natsd_conf
+					      : nats_conf,
+				      NULL) == 0);
+	/* Let the harness's readiness probe go away first. */
+	usleep(200000);
+	for (i = 0; i < 60; i++) {
+		fds[i] = harness_connect(srv.port);
+		CU_ASSERT_FATAL(fds[i] >= 0);
+		harness_sendstr(fds[i], "CONNECT {\"verbose\":false}\r\nPING\r\n");
+	}
+	/* INFO and the answer may come in one read: look at all of it. */
+	for (i = 0; i < 60; i++) {
+		eof = false;
+		harness_read_until(fds[i], buf, sizeof(buf), "PONG\r\n",
+				   WAIT_MS, &eof);
+		if (strstr(buf, "PONG\r\n") != NULL) {
+			admitted++;
+		} else {
+			CU_ASSERT_PTR_NOT_NULL(strstr(
+				buf, "\r\n-ERR 'maximum connections exceeded'"
+				     "\r\n"));
+			CU_ASSERT(eof || harness_is_closed(fds[i], WAIT_MS));
+			refused++;
+			close(fds[i]);
+			fds[i] = -1;
+		}
+	}
+	CU_ASSERT_EQUAL(admitted, 10);
+	CU_ASSERT_EQUAL(refused, 50);
+	for (i = 0; i < 60; i++) {
+		if (fds[i] < 0)
+			continue;
+		eof = false;
+		harness_sendstr(fds[i], "PING\r\n");
+		harness_read_until(fds[i], buf, sizeof(buf), "\r\n", WAIT_MS,
+				   &eof);
+		CU_ASSERT_STRING_EQUAL(buf, "PONG\r\n");
+	}
+	/* Free one slot: a new client gets in. */
+	for (i = 0; i < 60 && fds[i] < 0; i++)
+		;
+	close(fds[i]);
+	fds[i] = -1;
+	usleep(200000);
+	assert_serving();
+	for (i = 0; i < 60; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	stop_server();
+}
+
+/* Clients that vanish with a reset while messages flow to them. */
+static void test_reset_while_receiving(void)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	char payload[1024 + 64];
+	int subs[10], pub, i, k;
+
+	CU_ASSERT_FATAL(start_default() == 0);
+	for (i = 0; i < 10; i++) {
+		subs[i] = raw_client();
+		CU_ASSERT_FATAL(subs[i] >= 0);
+		harness_sendstr(subs[i],
+				"CONNECT {\"verbose\":false}\r\nSUB flow 1\r\n");
+	}
+	pub = raw_client();
+	CU_ASSERT_FATAL(pub >= 0);
+	harness_sendstr(pub, "CONNECT {\"verbose\":false}\r\n");
+	memcpy(payload, "PUB flow 1024\r\n", 15);
+	memset(payload + 15, 'p', 1024);
+	memcpy(payload + 15 + 1024, "\r\n", 2);
+	for (k = 0; k < 200; k++) {
+		harness_send(pub, payload, 15 + 1024 + 2);
+		if (k % 20 == 0 && k / 20 < 10) {
+			i = k / 20;
+			setsockopt(subs[i], SOL_SOCKET, SO_LINGER, &lg,
+				   sizeof(lg));
+			close(subs[i]);
+		}
+	}
+	close(pub);
+	assert_serving();
+	stop_server();
+}
+
+int main(void)
+{
+	CU_pSuite s;
+	unsigned int failed;
+
+	signal(SIGALRM, watchdog_fire);
+	alarm(WATCHDOG_S);
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite("badinput", NULL, NULL);
+	CU_add_test(s, "half-closed client", test_half_closed);
+	CU_add_test(s, "garbage bytes", test_garbage);
+	CU_add_test(s, "endless control line", test_endless_line);
+	CU_add_test(s, "oversize payload", test_oversize_payload);
+	CU_add_test(s, "connection flood", test_connection_flood);
+	CU_add_test(s, "reset while receiving", test_reset_while_receiving);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	CU_cleanup_registry();
+	return failed ? 1 : 0;
+}
