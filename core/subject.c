@@ -55,10 +55,11 @@ static bool is_fwc(const char *t, size_t n)
 	return n == 1 && t[0] == '>';
 }
 
+/* The separators nats-server refuses in a subject. It accepts form feed
+ * and vertical tab (SUB foo\fbar is delivered to), so they are allowed. */
 static bool is_space(unsigned char c)
 {
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' ||
-	       c == '\v';
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
 /* Checks the syntax of s; sets *wild when it has a wildcard token. */

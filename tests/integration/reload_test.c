@@ -1,0 +1,216 @@
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+/*
+ * Signals: SIGHUP reloads users and permissions from the config file
+ * without dropping connected clients; a broken file keeps the running
+ * config; SIGUSR1 reopens the log file after it was moved away (log
+ * rotation). Runs against natsd or nats-server (harness_kind()).
+ */
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+
+#include "harness.h"
+
+#define WAIT_MS	   2000
+#define WATCHDOG_S 60
+
+static struct hserver srv;
+
+static void watchdog_fire(int sig)
+{
+	static const char msg[] = "reload_test: watchdog expired\n";
+
+	(void)sig;
+	if (srv.pid > 0)
+		kill(srv.pid, SIGKILL);
+	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+		_exit(1);
+	_exit(1);
+}
+
+static bool is_natsd(void)
+{
+	return strcmp(harness_kind(), "natsd") == 0;
+}
+
+/* Config text with the given users ("name:pass:pubsubject" entries). */
+static void make_conf(char *buf, size_t len, const char *const *users,
+		      int n)
+{
+	size_t off = 0;
+	int i;
+
+	if (is_natsd())
+		off += (size_t)snprintf(buf + off, len - off,
+					"authorization = { users = (");
+	else
+		off += (size_t)snprintf(buf + off, len - off,
+					"authorization { users = [");
+	for (i = 0; i < n; i++) {
+		char name[64], pass[64], pub[64];
+
+		if (sscanf(users[i], "%63[^:]:%63[^:]:%63s", name, pass,
+			   pub) != 3)
+			abort();
+		if (is_natsd())
+			off += (size_t)snprintf(
+				buf + off, len - off,
+				"%s{ user = \"%s\"; password = \"%s\"; "
+				"permissions = { publish = [\"%s\"]; }; }",
+				i ? "," : "", name, pass, pub);
+		else
+			off += (size_t)snprintf(
+				buf + off, len - off,
+				"%s{ user: %s, password: %s, "
+				"permissions: { publish: [\"%s\"] } }",
+				i ? "," : "", name, pass, pub);
+	}
+	snprintf(buf + off, len - off, is_natsd() ? "); };\n" : "] }\n");
+}
+
+static void write_conf(const char *text)
+{
+	FILE *f = fopen(srv.conf_path, "w");
+
+	CU_ASSERT_FATAL(f != NULL);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Logs in and publishes to subj; returns the first reply line. */
+static void login_pub(const char *user, const char *pass, const char *subj,
+		      char *out, size_t outlen)
+{
+	char cmd[512];
+	bool eof = false;
+	int fd = harness_connect(srv.port);
+
+	out[0] = '\0';
+	CU_ASSERT_FATAL(fd >= 0);
+	harness_read_until(fd, out, outlen, "\r\n", WAIT_MS, &eof);
+	snprintf(cmd, sizeof(cmd),
+		 "CONNECT {\"verbose\":false,\"user\":\"%s\",\"pass\":\"%s\"}"
+		 "\r\nPUB %s 0\r\n\r\nPING\r\n",
+		 user, pass, subj);
+	harness_sendstr(fd, cmd);
+	harness_read_until(fd, out, outlen, "\r\n", WAIT_MS, &eof);
+	close(fd);
+}
+
+static void wait_log(const char *needle)
+{
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		if (strstr(harness_log(&srv), needle) != NULL)
+			return;
+		usleep(20000);
+	}
+}
+
+static void test_reload_users(void)
+{
+	static const char *const v1[] = { "alice:pa:a.>" };
+	static const char *const v2[] = { "alice:pa:b.>", "bob:pb:b.>" };
+	char conf[2048], line[4096];
+	bool eof = false;
+	int keep;
+
+	make_conf(conf, sizeof(conf), v1, 1);
+	CU_ASSERT_FATAL(harness_start(&srv, harness_kind(), conf, NULL) == 0);
+	login_pub("alice", "pa", "a.x", line, sizeof(line));
+	CU_ASSERT_STRING_EQUAL(line, "PONG\r\n");
+	login_pub("bob", "pb", "b.x", line, sizeof(line));
+	CU_ASSERT_STRING_EQUAL(line, "-ERR 'Authorization Violation'\r\n");
+
+	/* A client connected before the reload stays connected. */
+	keep = harness_connect(srv.port);
+	CU_ASSERT_FATAL(keep >= 0);
+	harness_read_until(keep, line, sizeof(line), "\r\n", WAIT_MS, &eof);
+	harness_sendstr(keep, "CONNECT {\"verbose\":false,\"user\":\"alice\","
+			      "\"pass\":\"pa\"}\r\nPING\r\n");
+	harness_read_until(keep, line, sizeof(line), "PONG\r\n", WAIT_MS, &eof);
+	CU_ASSERT_STRING_EQUAL(line, "PONG\r\n");
+
+	make_conf(conf, sizeof(conf), v2, 2);
+	write_conf(conf);
+	kill(srv.pid, SIGHUP);
+	wait_log("eloaded server configuration");
+	CU_ASSERT_PTR_NOT_NULL(strstr(harness_log(&srv),
+				      "eloaded server configuration"));
+	login_pub("bob", "pb", "b.x", line, sizeof(line));
+	CU_ASSERT_STRING_EQUAL(line, "PONG\r\n");
+	login_pub("alice", "pa", "a.x", line, sizeof(line));
+	/* The -ERR may come in one read with the PONG that follows it. */
+	CU_ASSERT(strncmp(line,
+			  "-ERR 'Permissions Violation for Publish to \"a.x\"'"
+			  "\r\n",
+			  52) == 0);
+
+	harness_sendstr(keep, "PING\r\n");
+	harness_read_until(keep, line, sizeof(line), "\r\n", WAIT_MS, &eof);
+	CU_ASSERT_STRING_EQUAL(line, "PONG\r\n");
+	close(keep);
+
+	/* A broken file is refused and the running config stays. */
+	write_conf(is_natsd() ? "authorization = { users = ( { user = ; } ); };\n"
+			      : "authorization { users = [ { user: } ] \n");
+	kill(srv.pid, SIGHUP);
+	usleep(300000);
+	login_pub("bob", "pb", "b.x", line, sizeof(line));
+	CU_ASSERT_STRING_EQUAL(line, "PONG\r\n");
+	harness_stop(&srv);
+}
+
+static void test_reopen_log(void)
+{
+	char dir[] = "/tmp/natsd-reload-XXXXXX", logf[256], moved[256];
+	const char *args[] = { "-l", logf, NULL };
+	struct stat st;
+	int i;
+
+	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+	snprintf(logf, sizeof(logf), "%s/server.log", dir);
+	snprintf(moved, sizeof(moved), "%s/server.log.1", dir);
+	CU_ASSERT_FATAL(harness_start(&srv, harness_kind(), NULL, args) == 0);
+	CU_ASSERT(stat(logf, &st) == 0);
+	CU_ASSERT(rename(logf, moved) == 0);
+	kill(srv.pid, SIGUSR1);
+	for (i = 0; i < 100 && stat(logf, &st) != 0; i++)
+		usleep(20000);
+	CU_ASSERT(stat(logf, &st) == 0);
+	harness_stop(&srv);
+	unlink(logf);
+	unlink(moved);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	CU_pSuite s;
+	unsigned int failed;
+
+	signal(SIGALRM, watchdog_fire);
+	alarm(WATCHDOG_S);
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite("reload", NULL, NULL);
+	CU_add_test(s, "SIGHUP reloads users and permissions",
+		    test_reload_users);
+	CU_add_test(s, "SIGUSR1 reopens the log file", test_reopen_log);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	CU_cleanup_registry();
+	return failed ? 1 : 0;
+}
