@@ -29,6 +29,7 @@ enum auth_state {
 	AUTH_RUNNING = 0,
 	AUTH_WAITING = 1, /* an authenticator answers later */
 	AUTH_ANSWERED = 2,
+	AUTH_CANCELLED = 3, /* the client went away first */
 };
 
 struct natsd_auth_req {
@@ -214,20 +215,27 @@ void auth_cancel(struct conn *c)
 	if (r == NULL)
 		return;
 	c->auth = NULL;
-	if (atomic_load(&r->state) == AUTH_ANSWERED) {
-		r->c = NULL; /* the answer task frees it */
-		return;
+	if (atomic_load(&r->state) != AUTH_ANSWERED) {
+		a = c->srv->reg->chain[r->pos];
+		/* Once cancel() returns the plugin answers no more... */
+		if (a->ops.cancel != NULL)
+			a->ops.cancel(a->pctx, r);
+		/* ...but it may have answered just before. */
+		if (atomic_exchange(&r->state, AUTH_CANCELLED) != AUTH_ANSWERED) {
+			auth_req_free(r);
+			return;
+		}
 	}
-	a = c->srv->reg->chain[r->pos];
-	if (a->ops.cancel != NULL)
-		a->ops.cancel(a->pctx, r);
-	auth_req_free(r);
+	r->c = NULL; /* the answer task, already posted, frees it */
 }
 
 /* Host API: an answer-later authenticator's verdict, from any thread. */
 void host_auth_done(struct natsd_auth_req *r, int verdict);
 void host_auth_done(struct natsd_auth_req *r, int verdict)
 {
+	/* Read before the exchange: afterwards the client's thread may
+	 * cancel and forget the connection. */
+	struct loop *l = r->c->w->loop;
 	int prev;
 
 	r->verdict = verdict;
@@ -235,7 +243,7 @@ void host_auth_done(struct natsd_auth_req *r, int verdict)
 	/* Still inside authenticate(): auth_run picks the verdict up. */
 	if (prev == AUTH_RUNNING)
 		return;
-	loop_post(r->c->w->loop, auth_answer_task, r);
+	loop_post(l, auth_answer_task, r);
 }
 
 const char *host_auth_field(struct natsd_auth_req *r, int field);

@@ -643,7 +643,9 @@ static bool client_connect(struct conn *c, const struct proto_cmd *cmd)
 		c->pending_connect = true;
 		c->flags |= CONN_F_AUTH_PENDING;
 		loop_io_mod(c->w->loop, &c->io,
-			    (c->flags & CONN_F_WANT_WRITE) ? EPOLLOUT : 0);
+			    EPOLLRDHUP |
+				    ((c->flags & CONN_F_WANT_WRITE) ? EPOLLOUT
+								    : 0));
 		return true;
 	}
 	client_connect_done(c);

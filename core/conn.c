@@ -240,7 +240,7 @@ static void conn_want_write(struct conn *c, bool want)
 		loop_timer_cancel(c->w->loop, &c->write_timer);
 	}
 	if (c->flags & CONN_F_AUTH_PENDING)
-		ev &= ~(uint32_t)EPOLLIN;
+		ev = (ev & ~(uint32_t)EPOLLIN) | EPOLLRDHUP;
 	loop_io_mod(c->w->loop, &c->io, ev);
 }
 
@@ -563,6 +563,13 @@ static void conn_io(struct loop *l, void *arg, uint32_t events)
 			conn_want_write(c, false);
 			host_link_dialed(c);
 		}
+		return;
+	}
+	/* Not reading while an authenticator answers later, but a client
+	 * that hangs up meanwhile is closed (and its request cancelled). */
+	if ((c->flags & CONN_F_AUTH_PENDING) &&
+	    (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+		conn_close(c, CONN_CLOSE_CLIENT_CLOSED);
 		return;
 	}
 	if (events & EPOLLOUT)

@@ -900,13 +900,25 @@ struct plugin_timer {
 	struct loop_timer t;
 	natsd_timer_fn fn;
 	void *arg;
+	struct server *srv;
+	struct plugin_timer *next, **prevp;
 };
+
+static void plugin_timer_unlink(struct plugin_timer *pt)
+{
+	pthread_mutex_lock(&pt->srv->timers_lock);
+	*pt->prevp = pt->next;
+	if (pt->next != NULL)
+		pt->next->prevp = pt->prevp;
+	pthread_mutex_unlock(&pt->srv->timers_lock);
+}
 
 static void plugin_timer_fire(struct loop *l, void *arg)
 {
 	struct plugin_timer *pt = arg;
 
 	(void)l;
+	plugin_timer_unlink(pt);
 	pt->fn(pt->arg);
 	free(pt);
 }
@@ -921,6 +933,7 @@ static void plugin_timer_arm(struct loop *l, void *arg)
 static int api_timer_add(struct natsd_host *h, int64_t delay_ms,
 			 natsd_timer_fn fn, void *arg)
 {
+	struct server *s = srv_of(h);
 	struct plugin_timer *pt;
 	int rc;
 
@@ -929,11 +942,34 @@ static int api_timer_add(struct natsd_host *h, int64_t delay_ms,
 		return NATSD_ENOMEM;
 	pt->fn = fn;
 	pt->arg = arg;
+	pt->srv = s;
 	pt->t.when = delay_ms < 0 ? 0 : delay_ms; /* delay until armed */
-	rc = loop_post(srv_of(h)->main_loop, plugin_timer_arm, pt);
-	if (rc != 0)
+	/* Kept on a list so that those still pending at shutdown are
+	 * freed. */
+	pthread_mutex_lock(&s->timers_lock);
+	pt->next = s->timers;
+	if (pt->next != NULL)
+		pt->next->prevp = &pt->next;
+	pt->prevp = &s->timers;
+	s->timers = pt;
+	pthread_mutex_unlock(&s->timers_lock);
+	rc = loop_post(s->main_loop, plugin_timer_arm, pt);
+	if (rc != 0) {
+		plugin_timer_unlink(pt);
 		free(pt);
+	}
 	return rc;
+}
+
+void host_timers_free(struct server *s)
+{
+	struct plugin_timer *pt, *next;
+
+	for (pt = s->timers; pt != NULL; pt = next) {
+		next = pt->next;
+		free(pt);
+	}
+	s->timers = NULL;
 }
 
 static const struct natsd_host_api host_table = {

@@ -80,6 +80,9 @@ void host_links_interest(struct server *s, struct conn *skip,
 /* Sends one interest event to link connection c. */
 void host_link_interest_one(struct conn *c, const struct natsd_interest *ev);
 
+/* Frees plugin timers that never fired (after the loops stopped). */
+void host_timers_free(struct server *s);
+
 /* Starts every registered link (after listeners are up). */
 int host_links_start(struct server *s);
 

@@ -358,6 +358,7 @@ int server_start(struct server *s)
 
 	pthread_mutex_init(&s->opts_lock, NULL);
 	pthread_mutex_init(&s->info_lock, NULL);
+	pthread_mutex_init(&s->timers_lock, NULL);
 	s->sigfd = -1;
 	s->start_ns = host_wall_ns();
 	rc = nkey_new_server_id(s->server_id, sizeof(s->server_id));
@@ -622,6 +623,7 @@ void server_free(struct server *s)
 		plugin_unload(s->plugins[i - 1]);
 	free(s->plugins);
 	auth_builtin_fini();
+	host_timers_free(s);
 	for (k = 0; s->workers != NULL && k < s->nworkers; k++) {
 		loop_free(s->workers[k].loop);
 		free(s->workers[k].scratch);
@@ -638,6 +640,7 @@ void server_free(struct server *s)
 	free(s->info_prefix);
 	pthread_mutex_destroy(&s->opts_lock);
 	pthread_mutex_destroy(&s->info_lock);
+	pthread_mutex_destroy(&s->timers_lock);
 	opts_fini(&s->opts);
 	cli_free(s->cli);
 }

@@ -22,6 +22,7 @@ struct plugin;
 struct registry;
 struct listener;
 struct cli;
+struct plugin_timer;
 
 #define WORKER_SCRATCH (64 * 1024)
 
@@ -83,6 +84,9 @@ struct server {
 	bool auth_enforced;	/* unclaimed clients are refused */
 	bool nonce_required;
 
+	/* Plugin timers not yet fired, freed at shutdown. */
+	pthread_mutex_t timers_lock;
+	struct plugin_timer *timers;
 	int sigfd;
 	struct loop_io sig_io;
 	int exit_code;
