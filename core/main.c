@@ -65,9 +65,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (cli_check_config(s->cli)) {
-		printf("natsd: configuration file %s is valid\n",
-		       cli_config_file(s->cli) ? cli_config_file(s->cli)
-					       : "(none)");
+		fprintf(stderr, "natsd: configuration file %s is valid\n",
+			cli_config_file(s->cli) ? cli_config_file(s->cli)
+						: "(none)");
 		server_free(s);
 		free(s);
 		return 0;
