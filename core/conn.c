@@ -62,7 +62,14 @@ static void conn_peer_addr(struct conn *c, int fd)
 	} else if (ss.ss_family == AF_INET6) {
 		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
 
-		inet_ntop(AF_INET6, &in6->sin6_addr, c->ip, sizeof(c->ip));
+		/* An IPv4 client of a dual-stack listener is shown as IPv4,
+		 * as nats-server shows it. */
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+			inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], c->ip,
+				  sizeof(c->ip));
+		else
+			inet_ntop(AF_INET6, &in6->sin6_addr, c->ip,
+				  sizeof(c->ip));
 		c->port = ntohs(in6->sin6_port);
 	}
 }

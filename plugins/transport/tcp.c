@@ -315,19 +315,33 @@ static int tcp_listen(void *pctx, const struct natsd_listen_spec *spec,
 	rc = tcp_read_keepalive(tp->api, spec->cfg, &ka, err, errlen);
 	if (rc != 0)
 		return rc;
-	rc = tcp_resolve(spec->host, spec->port, AI_PASSIVE, &res, err, errlen);
-	if (rc != 0)
-		return rc;
-	/* A name may have several addresses but a listener has one socket.
-	 * Like Go, prefer IPv4 for a name; an empty host means everything,
-	 * which a dual-stack IPv6 socket covers. */
-	prefer = spec->host[0] == '\0' ? AF_INET6 : AF_INET;
 	backlog = spec->backlog > 0 ? spec->backlog : SOMAXCONN;
-	rc = NATSD_ENOENT; /* getaddrinfo() never returns an empty list */
-	s = tcp_listen_family(res, prefer, AF_UNSPEC, backlog, &rc);
-	if (s < 0)
-		s = tcp_listen_family(res, AF_UNSPEC, prefer, backlog, &rc);
-	freeaddrinfo(res);
+	s = -1;
+	/* nats-server (Go) serves "0.0.0.0" with one dual-stack socket, so
+	 * IPv6 clients reach it too: do the same, and fall back to IPv4 alone
+	 * where the machine has no IPv6. */
+	if (strcmp(spec->host, "0.0.0.0") == 0 &&
+	    tcp_resolve("::", spec->port, AI_PASSIVE, &res, err, errlen) == 0) {
+		rc = NATSD_ENOENT;
+		s = tcp_listen_family(res, AF_INET6, AF_UNSPEC, backlog, &rc);
+		freeaddrinfo(res);
+	}
+	if (s < 0) {
+		rc = tcp_resolve(spec->host, spec->port, AI_PASSIVE, &res, err,
+				 errlen);
+		if (rc != 0)
+			return rc;
+		/* A name may have several addresses but a listener has one
+		 * socket. Like Go, prefer IPv4 for a name; an empty host
+		 * means everything, which a dual-stack IPv6 socket covers. */
+		prefer = spec->host[0] == '\0' ? AF_INET6 : AF_INET;
+		rc = NATSD_ENOENT; /* getaddrinfo() never returns an empty list */
+		s = tcp_listen_family(res, prefer, AF_UNSPEC, backlog, &rc);
+		if (s < 0)
+			s = tcp_listen_family(res, AF_UNSPEC, prefer, backlog,
+					      &rc);
+		freeaddrinfo(res);
+	}
 	if (s < 0) {
 		tcp_hostport(where, sizeof(where), spec->host, spec->port);
 		snprintf(err, errlen, "tcp: cannot listen on %s: %s", where,
