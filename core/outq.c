@@ -69,6 +69,8 @@ int outq_appendv(struct outq *q, const struct iovec *iov, int iovcnt)
 
 	for (i = 0; i < iovcnt; i++)
 		need += iov[i].iov_len;
+	if (need == 0)
+		return 0; /* an idle queue keeps no chunk */
 	c = outq_room(q, need);
 	if (c == NULL)
 		return NATSD_ENOMEM;
