@@ -33,9 +33,6 @@ struct pubmsg {
 int router_publish(struct conn *from, struct account *acc,
 		   const struct pubmsg *m);
 
-/* Queues one MSG/HMSG for subscription s (any thread). */
-void router_deliver(struct sub *s, const struct pubmsg *m);
-
 /* May a message that came in on a connection of kind `from` go out on a
  * connection of kind `to`? */
 bool router_may_forward(int from, int to);
