@@ -46,6 +46,7 @@ const char *conn_close_text(enum conn_close_reason r)
 }
 
 static void conn_io(struct loop *l, void *arg, uint32_t events);
+static void conn_to_owner(struct conn *c);
 
 static void conn_peer_addr(struct conn *c, int fd)
 {
@@ -86,6 +87,7 @@ struct conn *conn_new(struct worker *w, int kind, int fd,
 	c->w = w;
 	c->kind = kind;
 	c->top = top;
+	c->direct_ok = top->below == NULL;
 	c->cid = atomic_fetch_add(&w->srv->next_cid, 1) + 1;
 	c->io.fd = -1;
 	pthread_mutex_init(&c->out_lock, NULL);
@@ -177,11 +179,12 @@ int conn_sendv(struct conn *c, const struct iovec *iov, int iovcnt)
 		cur->flush_head = c;
 		return rc;
 	}
-	c->flush_next = atomic_load(&c->w->remote_flush);
-	while (!atomic_compare_exchange_weak(&c->w->remote_flush,
-					     &c->flush_next, c))
-		;
-	worker_wake_later(c->w);
+	if (cur != NULL && c->direct_ok && !slow) {
+		c->flush_next = cur->direct_head;
+		cur->direct_head = c;
+		return rc;
+	}
+	conn_to_owner(c);
 	return rc;
 }
 
@@ -251,14 +254,14 @@ static void conn_want_write(struct conn *c, bool want)
 	loop_io_mod(c->w->loop, &c->io, ev);
 }
 
-/* One writev of what is queued. Producers only append past what we
- * write and only the owner frees chunks, so the writev itself runs
- * without the lock. */
+/* One writev of what is queued, under out_lock: other threads append
+ * meanwhile only after it, and may write to the socket themselves
+ * (conn_flush_direct), so the lock keeps writes whole and in order. */
 void conn_flush(struct conn *c)
 {
 	struct iovec iov[CONN_IOV_MAX];
 	struct natsd_stream *s = c->top;
-	ssize_t n;
+	ssize_t n = 0;
 	int cnt;
 	bool empty;
 
@@ -266,25 +269,67 @@ void conn_flush(struct conn *c)
 		return;
 	pthread_mutex_lock(&c->out_lock);
 	cnt = outq_peek(&c->out, iov, CONN_IOV_MAX);
-	pthread_mutex_unlock(&c->out_lock);
-	if (cnt == 0) {
-		conn_want_write(c, false);
-		return;
+	if (cnt > 0) {
+		n = s->ops->writev(s->sctx, s->below, iov, cnt);
+		if (n == NATSD_EAGAIN)
+			n = 0;
+		if (n > 0)
+			outq_consume(&c->out, (size_t)n);
 	}
-	n = s->ops->writev(s->sctx, s->below, iov, cnt);
-	if (n == NATSD_EAGAIN)
-		n = 0;
+	empty = c->out.pending == 0;
+	c->blocked = !empty;
+	pthread_mutex_unlock(&c->out_lock);
 	if (n < 0) {
 		/* While closing, a failed last flush just ends it. */
 		if (!(c->flags & CONN_F_CLOSING))
 			conn_close(c, CONN_CLOSE_WRITE_ERROR);
 		return;
 	}
-	pthread_mutex_lock(&c->out_lock);
-	outq_consume(&c->out, (size_t)n);
-	empty = c->out.pending == 0;
-	pthread_mutex_unlock(&c->out_lock);
 	conn_want_write(c, !empty);
+}
+
+/* Hands c to its owner (to flush what remains, or to close it). */
+static void conn_to_owner(struct conn *c)
+{
+	c->flush_next = atomic_load(&c->w->remote_flush);
+	while (!atomic_compare_exchange_weak(&c->w->remote_flush,
+					     &c->flush_next, c))
+		;
+	worker_wake_later(c->w);
+}
+
+/* Another worker writes what it queued for c straight to the socket,
+ * when the owner is not waiting for the socket itself. What is left, an
+ * error, or a slow consumer goes to the owner. */
+static void conn_flush_direct(struct conn *c)
+{
+	struct iovec iov[CONN_IOV_MAX];
+	struct natsd_stream *s = c->top;
+	ssize_t n = 0;
+	bool owner;
+	int cnt;
+
+	pthread_mutex_lock(&c->out_lock);
+	c->flush_queued = false;
+	if (c->blocked) {
+		pthread_mutex_unlock(&c->out_lock);
+		return; /* the owner flushes on EPOLLOUT */
+	}
+	owner = c->slow;
+	if (!owner) {
+		cnt = outq_peek(&c->out, iov, CONN_IOV_MAX);
+		if (cnt > 0) {
+			n = s->ops->writev(s->sctx, s->below, iov, cnt);
+			if (n > 0)
+				outq_consume(&c->out, (size_t)n);
+		}
+		owner = n < 0 || c->out.pending > 0;
+	}
+	if (owner)
+		c->flush_queued = true;
+	pthread_mutex_unlock(&c->out_lock);
+	if (owner)
+		conn_to_owner(c);
 }
 
 static void conn_flush_one(struct conn *c)
@@ -325,6 +370,12 @@ void conn_flush_pending(struct worker *w)
 	for (; c != NULL; c = next) {
 		next = c->flush_next;
 		conn_flush_one(c);
+	}
+	c = w->direct_head;
+	w->direct_head = NULL;
+	for (; c != NULL; c = next) {
+		next = c->flush_next;
+		conn_flush_direct(c);
 	}
 }
 

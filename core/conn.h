@@ -113,7 +113,12 @@ struct conn {
 	pthread_mutex_t out_lock;
 	struct outq out;	/* under out_lock */
 	bool flush_queued;	/* under out_lock: on the owner's list */
-	bool slow;		/* under out_lock: hit max_pending */
+	bool slow;		/* under out_lock: hit max_pending, or closed */
+	bool blocked;		/* under out_lock: socket full, owner waits */
+	/* Other threads may write to the socket directly (under out_lock):
+	 * true while the stream is a bare socket, whose writev is
+	 * thread-safe (a TLS layer is not). */
+	bool direct_ok;
 	struct conn *flush_next;
 	/* Reply subjects this connection may publish to (allow_responses),
 	 * recorded as requests are delivered to it; under out_lock. */
@@ -184,7 +189,8 @@ void conn_close_async(struct conn *c, enum conn_close_reason r);
 /* Owner thread: flush queued bytes (one writev). */
 void conn_flush(struct conn *c);
 
-/* Worker turn end: flush every connection that got bytes. */
+/* Worker turn end: flush every connection that got bytes, its own and
+ * those of other workers it queued bytes for. */
 void conn_flush_pending(struct worker *w);
 
 /* Re-offers bytes kept while reading was paused (answer-later auth). */

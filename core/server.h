@@ -33,7 +33,11 @@ struct worker {
 	pthread_t thread;
 	/* Connections with queued bytes, flushed at the end of the turn. */
 	struct conn *flush_head;
-	/* Same, pushed by other threads (lock-free stack). */
+	/* Other workers' connections this one queued bytes for: written
+	 * directly at the end of the turn, which saves waking their owner. */
+	struct conn *direct_head;
+	/* Own connections with bytes, pushed by other threads (lock-free
+	 * stack). */
 	struct conn *_Atomic remote_flush;
 	/* Workers this one queued bytes for during the turn: woken once. */
 	uint64_t wake_mask;
