@@ -281,11 +281,15 @@ int accounts_foreach(struct accounts *as,
 }
 
 /* Only interest of local origin is announced to links; what a link
- * registered is that peer's business. */
-static bool local_origin(const struct sub *s)
+ * registered is that peer's business. Without any link kind loaded there
+ * is nobody to tell, and the counts (a copy of every subject) are not
+ * kept at all. */
+static bool counted(const struct account *a, const struct sub *s)
 {
 	int k = s->conn->kind;
 
+	if (a->srv->reg->nlinks == 0)
+		return false;
 	return k == NATSD_KIND_CLIENT || k == NATSD_KIND_SYSTEM ||
 	       k == NATSD_KIND_LEAF;
 }
@@ -319,7 +323,7 @@ int account_sub_add(struct account *a, struct sub *s)
 	rc = sublist_insert(a->sl, s);
 	if (rc != 0)
 		return rc;
-	if (!local_origin(s))
+	if (!counted(a, s))
 		return 0;
 	pthread_mutex_lock(&a->interest_lock);
 	n = interest_update(a->interest, s->subject, s->queue, 1);
@@ -335,7 +339,7 @@ void account_sub_remove(struct account *a, struct sub *s)
 
 	if (sublist_remove(a->sl, s) != 0)
 		return;
-	if (!local_origin(s))
+	if (!counted(a, s))
 		return;
 	pthread_mutex_lock(&a->interest_lock);
 	n = interest_update(a->interest, s->subject, s->queue, -1);
