@@ -24,14 +24,14 @@
 #include "natsd/error.h"
 #include "outq.h"
 
-#define CHUNK 16384 /* outq.c's usual chunk size */
+#define CHUNK  16384 /* outq.c's usual chunk size */
 #define MAXIOV 1024
 
 void *__real_malloc(size_t n);
 void *__wrap_malloc(size_t n);
 
-static int fail_mallocs;	/* the next this many mallocs fail */
-static unsigned long nmallocs;	/* mallocs that went through */
+static int fail_mallocs;       /* the next this many mallocs fail */
+static unsigned long nmallocs; /* mallocs that went through */
 
 void *__wrap_malloc(size_t n)
 {
@@ -309,7 +309,7 @@ static void test_random_stream(void)
 		if (r % 3 != 0) {
 			/* Mostly small, sometimes bigger than a chunk. */
 			n = (r >> 8) % 16 == 0 ? (r >> 12) % (2 * CHUNK)
-						: (r >> 12) % 300;
+					       : (r >> 12) % 300;
 			fill(buf, n, (uint32_t)step);
 			if (r & 0x80) {
 				size_t a = n / 3, b = n / 2;
@@ -484,7 +484,8 @@ int main(void)
 		CU_TestFunc fn;
 	} tests[] = {
 		{ "empty queue", test_empty },
-		{ "small appends share a chunk", test_small_appends_share_a_chunk },
+		{ "small appends share a chunk",
+		  test_small_appends_share_a_chunk },
 		{ "appendv is one run", test_appendv },
 		{ "across chunk boundaries", test_across_chunks },
 		{ "big appends", test_big_appends },
