@@ -1,0 +1,314 @@
+/* Tests for core/nkey.c: the CRC-16 nkeys use and the public-key text.
+ *
+ * The key strings are the published vectors of PROTOCOL.md section 2.2
+ * (seed bytes 0x00..0x1F, whose keys nats-server 2.9.10 accepted); the
+ * public key is derived here with OpenSSL, so the test checks the whole
+ * path from raw key to text. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+#include <openssl/evp.h>
+
+#include "natsd/error.h"
+#include "nkey.h"
+
+static const char vec_user[] =
+	"UAB2CB576PHBBPQ5ODORRZ2LYCMWPZGWGCN2KDK7DXOIMZASKUY3RLKK";
+static const char vec_account[] =
+	"AAB2CB576PHBBPQ5ODORRZ2LYCMWPZGWGCN2KDK7DXOIMZASKUY3QPZV";
+static const char vec_operator[] =
+	"OAB2CB576PHBBPQ5ODORRZ2LYCMWPZGWGCN2KDK7DXOIMZASKUY3QZVT";
+static const char vec_server[] =
+	"NAB2CB576PHBBPQ5ODORRZ2LYCMWPZGWGCN2KDK7DXOIMZASKUY3RSWB";
+
+/* The Ed25519 public key of the vector seed 0x00..0x1F. */
+static bool vector_public_key(unsigned char pub[32])
+{
+	unsigned char seed[32];
+	EVP_PKEY *pk;
+	size_t len = 32;
+	bool ok;
+	int i;
+
+	for (i = 0; i < 32; i++)
+		seed[i] = (unsigned char)i;
+	pk = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
+	if (pk == NULL)
+		return false;
+	ok = EVP_PKEY_get_raw_public_key(pk, pub, &len) == 1 && len == 32;
+	EVP_PKEY_free(pk);
+	return ok;
+}
+
+static void test_crc16(void)
+{
+	unsigned char all[256];
+	int i;
+
+	/* The catalogue check value of CRC-16/XMODEM. */
+	CU_ASSERT_EQUAL(nkey_crc16((const unsigned char *)"123456789", 9),
+			0x31C3);
+	CU_ASSERT_EQUAL(nkey_crc16((const unsigned char *)"", 0), 0);
+	/* Values from Python's binascii.crc_hqx(data, 0). */
+	CU_ASSERT_EQUAL(nkey_crc16((const unsigned char *)"A", 1), 0x58E5);
+	for (i = 0; i < 256; i++)
+		all[i] = (unsigned char)i;
+	CU_ASSERT_EQUAL(nkey_crc16(all, sizeof(all)), 0x7E55);
+}
+
+static void check_encode(enum nkey_type type, const unsigned char pub[32],
+			 const char *want)
+{
+	char out[NKEY_PUBLIC_LEN + 1];
+
+	memset(out, 'x', sizeof(out));
+	CU_ASSERT_EQUAL_FATAL(nkey_encode_public(type, pub, out, sizeof(out)),
+			      0);
+	CU_ASSERT_EQUAL(strlen(out), NKEY_PUBLIC_LEN);
+	CU_ASSERT_STRING_EQUAL(out, want);
+}
+
+static void test_vectors_encode(void)
+{
+	unsigned char pub[32];
+
+	CU_ASSERT_FATAL(vector_public_key(pub));
+	check_encode(NKEY_USER, pub, vec_user);
+	check_encode(NKEY_ACCOUNT, pub, vec_account);
+	check_encode(NKEY_OPERATOR, pub, vec_operator);
+	check_encode(NKEY_SERVER, pub, vec_server);
+}
+
+static void check_decode(enum nkey_type type, const char *text,
+			 const unsigned char pub[32])
+{
+	unsigned char key[32];
+
+	memset(key, 0, sizeof(key));
+	CU_ASSERT_EQUAL_FATAL(nkey_decode_public(type, text, key), 0);
+	CU_ASSERT(memcmp(key, pub, 32) == 0);
+}
+
+static void test_vectors_decode(void)
+{
+	unsigned char pub[32], key[32];
+
+	CU_ASSERT_FATAL(vector_public_key(pub));
+	check_decode(NKEY_USER, vec_user, pub);
+	check_decode(NKEY_ACCOUNT, vec_account, pub);
+	check_decode(NKEY_OPERATOR, vec_operator, pub);
+	check_decode(NKEY_SERVER, vec_server, pub);
+	/* The right text with the wrong expected type. */
+	CU_ASSERT_EQUAL(nkey_decode_public(NKEY_ACCOUNT, vec_user, key),
+			NATSD_EINVAL);
+	CU_ASSERT_EQUAL(nkey_decode_public(NKEY_USER, vec_server, key),
+			NATSD_EINVAL);
+	CU_ASSERT_EQUAL(nkey_decode_public(NKEY_SERVER, vec_operator, key),
+			NATSD_EINVAL);
+}
+
+static void test_encode_buffer(void)
+{
+	unsigned char pub[32];
+	char out[NKEY_PUBLIC_LEN + 1];
+
+	memset(pub, 0x5a, sizeof(pub));
+	CU_ASSERT_EQUAL(
+		nkey_encode_public(NKEY_USER, pub, out, NKEY_PUBLIC_LEN),
+		NATSD_ERANGE);
+	CU_ASSERT_EQUAL(nkey_encode_public(NKEY_USER, pub, out, 0),
+			NATSD_ERANGE);
+	CU_ASSERT_EQUAL(nkey_encode_public(NKEY_USER, pub, out, sizeof(out)),
+			0);
+	CU_ASSERT_EQUAL(out[0], 'U');
+}
+
+/* Every type letter of the PROTOCOL.md table, and a round trip for keys
+ * with all-zero and all-one bits. */
+static void test_prefix_letters(void)
+{
+	static const struct {
+		enum nkey_type type;
+		char letter;
+	} t[] = {
+		{ NKEY_SERVER, 'N' },   { NKEY_CLUSTER, 'C' },
+		{ NKEY_OPERATOR, 'O' }, { NKEY_ACCOUNT, 'A' },
+		{ NKEY_USER, 'U' },     { NKEY_CURVE, 'X' },
+	};
+	unsigned char pub[32], key[32];
+	char out[NKEY_PUBLIC_LEN + 1];
+	size_t i;
+	int fill;
+
+	for (fill = 0; fill <= 0xff; fill += 0xff) {
+		memset(pub, fill, sizeof(pub));
+		for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+			CU_ASSERT_EQUAL_FATAL(nkey_encode_public(t[i].type, pub,
+								 out,
+								 sizeof(out)),
+					      0);
+			CU_ASSERT_EQUAL(out[0], t[i].letter);
+			memset(key, ~fill, sizeof(key));
+			CU_ASSERT_EQUAL(nkey_decode_public(t[i].type, out, key),
+					0);
+			CU_ASSERT(memcmp(key, pub, 32) == 0);
+		}
+	}
+}
+
+/* Expects decode to fail and leave key untouched. */
+static void check_rejected(enum nkey_type type, const char *text)
+{
+	unsigned char key[32], before[32];
+
+	memset(key, 0xa5, sizeof(key));
+	memcpy(before, key, sizeof(key));
+	CU_ASSERT_EQUAL(nkey_decode_public(type, text, key), NATSD_EINVAL);
+	CU_ASSERT(memcmp(key, before, sizeof(key)) == 0);
+}
+
+static void test_decode_bad_checksum(void)
+{
+	char s[NKEY_PUBLIC_LEN + 1];
+	size_t i;
+
+	/* Any one character changed, in the key or in the checksum. */
+	for (i = 1; i < NKEY_PUBLIC_LEN; i++) {
+		memcpy(s, vec_user, sizeof(s));
+		s[i] = s[i] == 'A' ? 'B' : 'A';
+		check_rejected(NKEY_USER, s);
+	}
+	/* Two neighbouring characters swapped. */
+	memcpy(s, vec_user, sizeof(s));
+	s[10] = vec_user[11];
+	s[11] = vec_user[10];
+	CU_ASSERT_NOT_EQUAL(s[10], s[11]);
+	check_rejected(NKEY_USER, s);
+}
+
+static void test_decode_bad_prefix(void)
+{
+	unsigned char pub[32];
+	char out[NKEY_PUBLIC_LEN + 1];
+
+	/* A valid text (checksum right) of a type that is not asked for;
+	 * a seed prefix is never a public key. */
+	CU_ASSERT_FATAL(vector_public_key(pub));
+	CU_ASSERT_EQUAL_FATAL(
+		nkey_encode_public(NKEY_SEED, pub, out, sizeof(out)), 0);
+	CU_ASSERT_EQUAL(out[0], 'S');
+	check_rejected(NKEY_USER, out);
+	CU_ASSERT_EQUAL_FATAL(
+		nkey_encode_public(NKEY_PRIVATE, pub, out, sizeof(out)), 0);
+	check_rejected(NKEY_USER, out);
+	check_rejected(NKEY_SEED, vec_user);
+}
+
+static void test_decode_bad_length(void)
+{
+	char s[NKEY_PUBLIC_LEN + 2];
+
+	check_rejected(NKEY_USER, "");
+	check_rejected(NKEY_USER, "U");
+	memcpy(s, vec_user, NKEY_PUBLIC_LEN - 1);
+	s[NKEY_PUBLIC_LEN - 1] = '\0';
+	check_rejected(NKEY_USER, s);
+	memcpy(s, vec_user, NKEY_PUBLIC_LEN);
+	s[NKEY_PUBLIC_LEN] = 'A';
+	s[NKEY_PUBLIC_LEN + 1] = '\0';
+	check_rejected(NKEY_USER, s);
+	/* Base32 padding is not part of the format. */
+	s[NKEY_PUBLIC_LEN] = '=';
+	check_rejected(NKEY_USER, s);
+}
+
+static void test_decode_bad_base32(void)
+{
+	static const char bad[] = { '0', '1', '8', '9', 'a',  'u',       '=',
+				    ' ', '-', '+', '/', '\n', (char)0xc3 };
+	char s[NKEY_PUBLIC_LEN + 1];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad); i++) {
+		memcpy(s, vec_user, sizeof(s));
+		s[20] = bad[i];
+		check_rejected(NKEY_USER, s);
+		memcpy(s, vec_user, sizeof(s));
+		s[NKEY_PUBLIC_LEN - 1] = bad[i];
+		check_rejected(NKEY_USER, s);
+	}
+	/* All lower case: the alphabet is upper case only. */
+	for (i = 0; i < NKEY_PUBLIC_LEN; i++)
+		s[i] = (vec_user[i] >= 'A' && vec_user[i] <= 'Z')
+			       ? (char)(vec_user[i] - 'A' + 'a')
+			       : vec_user[i];
+	s[NKEY_PUBLIC_LEN] = '\0';
+	check_rejected(NKEY_USER, s);
+	/* A NUL inside: the text ends there and is too short. */
+	memcpy(s, vec_user, sizeof(s));
+	s[30] = '\0';
+	check_rejected(NKEY_USER, s);
+}
+
+static void test_new_server_id(void)
+{
+	char a[NKEY_PUBLIC_LEN + 1], b[NKEY_PUBLIC_LEN + 1];
+	unsigned char key[32];
+
+	CU_ASSERT_EQUAL_FATAL(nkey_new_server_id(a, sizeof(a)), 0);
+	CU_ASSERT_EQUAL(strlen(a), NKEY_PUBLIC_LEN);
+	CU_ASSERT_EQUAL(a[0], 'N');
+	CU_ASSERT_EQUAL(nkey_decode_public(NKEY_SERVER, a, key), 0);
+	CU_ASSERT_EQUAL(nkey_decode_public(NKEY_USER, a, key), NATSD_EINVAL);
+	/* A fresh key every time. */
+	CU_ASSERT_EQUAL_FATAL(nkey_new_server_id(b, sizeof(b)), 0);
+	CU_ASSERT(strcmp(a, b) != 0);
+	CU_ASSERT_EQUAL(nkey_decode_public(NKEY_SERVER, b, key), 0);
+	CU_ASSERT_EQUAL(nkey_new_server_id(b, NKEY_PUBLIC_LEN), NATSD_ERANGE);
+}
+
+int main(void)
+{
+	static const struct {
+		const char *name;
+		CU_TestFunc fn;
+	} tests[] = {
+		{ "CRC-16/XMODEM", test_crc16 },
+		{ "vectors: encode", test_vectors_encode },
+		{ "vectors: decode", test_vectors_decode },
+		{ "encode buffer size", test_encode_buffer },
+		{ "prefix letters", test_prefix_letters },
+		{ "decode: bad checksum", test_decode_bad_checksum },
+		{ "decode: bad prefix", test_decode_bad_prefix },
+		{ "decode: bad length", test_decode_bad_length },
+		{ "decode: bad base32", test_decode_bad_base32 },
+		{ "new server id", test_new_server_id },
+	};
+	CU_pSuite suite;
+	unsigned int failed;
+	size_t i;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	suite = CU_add_suite("nkey", NULL, NULL);
+	if (suite == NULL)
+		goto out_cleanup;
+	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
+			goto out_cleanup;
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	CU_cleanup_registry();
+	return failed ? 1 : 0;
+
+out_cleanup:
+	CU_cleanup_registry();
+	return 1;
+}
