@@ -302,8 +302,7 @@ static void route_queue(struct route_state *st,
 	const struct pubmsg *m = st->m;
 	struct link_target *t;
 	struct sub *s, *pick = NULL;
-	uint64_t total = 0, r;
-	uint32_t i;
+	uint32_t total = 0, w, i;
 	bool from_link = is_link_kind(st->from->kind);
 
 	/* A link names the groups this server was picked for; routes and
@@ -311,6 +310,10 @@ static void route_queue(struct route_state *st,
 	if (from_link && (m->nqueues > 0 || st->from->kind != NATSD_KIND_LEAF) &&
 	    !queue_listed(m, g))
 		return;
+	/* One pass of weighted reservoir sampling: each eligible member
+	 * replaces the pick with probability weight / total so far, which
+	 * ends in a pick proportional to weight (a remote member stands for
+	 * as many members as its weight). */
 	for (i = 0; i < g->n; i++) {
 		s = g->subs[i];
 		if (!eligible(st, s))
@@ -318,22 +321,10 @@ static void route_queue(struct route_state *st,
 		/* What came over a link is for this server's own members. */
 		if (from_link && is_link_kind(s->conn->kind))
 			continue;
-		total += s->weight > 0 ? (uint64_t)s->weight : 1;
-	}
-	if (total == 0)
-		return;
-	r = router_rand() % total;
-	for (i = 0; i < g->n; i++) {
-		s = g->subs[i];
-		if (!eligible(st, s) ||
-		    (from_link && is_link_kind(s->conn->kind)))
-			continue;
-		total = s->weight > 0 ? (uint64_t)s->weight : 1;
-		if (r < total) {
+		w = s->weight > 0 ? (uint32_t)s->weight : 1;
+		total += w;
+		if (router_rand() % total < w)
 			pick = s;
-			break;
-		}
-		r -= total;
 	}
 	if (pick == NULL)
 		return;
