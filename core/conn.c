@@ -311,11 +311,11 @@ static void conn_flush_direct(struct conn *c)
 
 	pthread_mutex_lock(&c->out_lock);
 	c->flush_queued = false;
-	if (c->blocked) {
+	owner = c->slow; /* a slow consumer is closed by its owner */
+	if (!owner && c->blocked) {
 		pthread_mutex_unlock(&c->out_lock);
 		return; /* the owner flushes on EPOLLOUT */
 	}
-	owner = c->slow;
 	if (!owner) {
 		cnt = outq_peek(&c->out, iov, CONN_IOV_MAX);
 		if (cnt > 0) {
