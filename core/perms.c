@@ -163,10 +163,16 @@ bool perms_can_pub(const struct perms *p, const char *subj, size_t len)
 	return ok;
 }
 
+/* A queue entry matches a queue name equal to it, or one it covers as a
+ * subject pattern would (nats-server treats queue names that way). */
 static bool queue_matches(const struct perm_entry *e, const char *queue,
 			  size_t qlen)
 {
-	return subject_match(e->queue, strlen(e->queue), queue, qlen);
+	size_t elen = strlen(e->queue);
+
+	if (elen == qlen && memcmp(e->queue, queue, qlen) == 0)
+		return true;
+	return subject_subset(queue, qlen, e->queue, elen);
 }
 
 /* nats-server's canSubscribe: plain entries decide for plain and queue

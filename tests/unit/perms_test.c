@@ -329,6 +329,24 @@ static void test_sub_queue_allow(void)
 	CU_ASSERT(!qsub(p, "foo", "v1.x.y"));
 	CU_ASSERT(!qsub(p, "foo", "v2.x"));
 	CU_ASSERT(!sub(p, "foo"));
+	/* A wider queue name is not covered by a narrower pattern, and a
+	 * name equal to the entry matches even when it is no valid subject
+	 * [2.9.10]. */
+	CU_ASSERT(!qsub(p, "foo", "v1.>"));
+	perms_free(p);
+
+	p = perms_new();
+	CU_ASSERT_FATAL(p != NULL);
+	add(p, NATSD_PERM_SUB_ALLOW, "foo a..b");
+	CU_ASSERT(qsub(p, "foo", "a..b"));
+	perms_free(p);
+
+	/* The same in a deny list: v1.> is not denied by "foo v1.*". */
+	p = perms_new();
+	CU_ASSERT_FATAL(p != NULL);
+	add(p, NATSD_PERM_SUB_DENY, "foo v1.*");
+	CU_ASSERT(qsub(p, "foo", "v1.>"));
+	CU_ASSERT(!qsub(p, "foo", "v1.x"));
 	perms_free(p);
 
 	/* The separator may be spaces or tabs, several of them. */
