@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/crypto.h>
 
@@ -30,6 +31,8 @@ struct builtin_user {
 	char *password;
 	char *account;
 	struct perms *perms;
+	char **conn_types; /* allowed_connection_types; NULL: all */
+	size_t nconn_types;
 };
 
 struct builtin_snap {
@@ -50,7 +53,7 @@ static struct builtin builtin_state;
 
 static void snap_unref(struct builtin_snap *s)
 {
-	size_t i;
+	size_t i, k;
 
 	if (s == NULL || --s->refs > 0)
 		return;
@@ -70,6 +73,9 @@ static void snap_unref(struct builtin_snap *s)
 		free(s->users[i].password);
 		free(s->users[i].account);
 		perms_free(s->users[i].perms);
+		for (k = 0; k < s->users[i].nconn_types; k++)
+			free(s->users[i].conn_types[k]);
+		free(s->users[i].conn_types);
 	}
 	free(s->users);
 	perms_free(s->default_perms);
@@ -93,10 +99,10 @@ static int perms_from_opts(const struct opts_perms *op, struct perms **out)
 	p = perms_new();
 	if (p == NULL)
 		return NATSD_ENOMEM;
+	/* An empty list in the file counts as absent, as in nats-server
+	 * (publish = { allow = [] } allows everything). */
 #define ADD_LIST(field, kind)                                        \
 	do {                                                         \
-		if (op->field.set)                                   \
-			p->field.set = true;                         \
 		for (i = 0; rc == 0 && i < op->field.n; i++)         \
 			rc = perms_add(p, kind, op->field.v[i]);     \
 	} while (0)
@@ -121,6 +127,39 @@ static int perms_from_opts(const struct opts_perms *op, struct perms **out)
 	}
 	*out = p;
 	return 0;
+}
+
+static int copy_conn_types(struct builtin_user *u,
+			   const struct opts_strlist *l)
+{
+	size_t i;
+
+	if (l->n == 0)
+		return 0;
+	u->conn_types = calloc(l->n, sizeof(*u->conn_types));
+	if (u->conn_types == NULL)
+		return NATSD_ENOMEM;
+	for (i = 0; i < l->n; i++) {
+		u->conn_types[i] = strdup(l->v[i]);
+		if (u->conn_types[i] == NULL)
+			return NATSD_ENOMEM;
+		u->nconn_types++;
+	}
+	return 0;
+}
+
+/* allowed_connection_types: may this user come in over this kind of
+ * connection ("STANDARD", "WEBSOCKET", ...)? */
+static bool conn_type_allowed(const struct builtin_user *u, const char *type)
+{
+	size_t i;
+
+	if (u->nconn_types == 0)
+		return true;
+	for (i = 0; type != NULL && i < u->nconn_types; i++)
+		if (strcasecmp(u->conn_types[i], type) == 0)
+			return true;
+	return false;
 }
 
 static struct builtin_snap *snap_from_opts(const struct opts *o)
@@ -149,6 +188,8 @@ static struct builtin_snap *snap_from_opts(const struct opts *o)
 		u->user = dup_or_null(o->users[i].user);
 		u->password = dup_or_null(o->users[i].password);
 		u->account = dup_or_null(o->users[i].account);
+		if (copy_conn_types(u, &o->users[i].conn_types) != 0)
+			goto out_free;
 		if (perms_from_opts(o->users[i].perms, &u->perms) != 0)
 			goto out_free;
 		if (u->perms == NULL && s->default_perms != NULL) {
@@ -215,6 +256,8 @@ static int accept_user(struct natsd_auth_req *r,
 	char entry[1024];
 	size_t i, k;
 
+	if (!conn_type_allowed(u, api->auth_field(r, NATSD_AF_CONN_TYPE)))
+		return NATSD_AUTH_REJECT;
 	api->auth_set_user(r, u->user);
 	if (u->account != NULL)
 		api->auth_set_account(r, u->account);
