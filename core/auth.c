@@ -124,6 +124,8 @@ static int auth_apply(struct conn *c, struct natsd_auth_req *r)
 		c->max_subs = r->max_subs;
 	if (r->max_payload >= 0 && r->max_payload < c->max_payload)
 		c->max_payload = r->max_payload;
+	if (r->expiry_ns > 0)
+		client_expire_at(c, r->expiry_ns);
 	return 0;
 }
 

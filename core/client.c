@@ -21,6 +21,7 @@
 #include "auth.h"
 #include "client.h"
 #include "conn.h"
+#include "host.h"
 #include "log.h"
 #include "perms.h"
 #include "proto.h"
@@ -183,6 +184,25 @@ static void client_ping_timer(struct loop *l, void *arg)
 		conn_trace(c, "->>", "PING", 4);
 	conn_send(c, "PING\r\n", 6);
 	loop_timer_arm(l, &c->ping_timer, interval, client_ping_timer, c);
+}
+
+static void client_expired(struct loop *l, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)l;
+	log_debug("%s:%d - cid:%llu - User Authentication Expired", c->ip,
+		  c->port, (unsigned long long)c->cid);
+	conn_send_err(c, "User Authentication Expired");
+	conn_close(c, CONN_CLOSE_AUTH_EXPIRED);
+}
+
+void client_expire_at(struct conn *c, int64_t unix_ns)
+{
+	int64_t ms = (unix_ns - host_wall_ns()) / 1000000;
+
+	loop_timer_arm(c->w->loop, &c->expiry_timer, ms > 0 ? ms : 0,
+		       client_expired, c);
 }
 
 void client_closed(struct conn *c)

@@ -5,6 +5,7 @@
 #define NATSD_CLIENT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct conn;
@@ -24,6 +25,10 @@ void client_closed(struct conn *c);
 /* Authentication finished (owner thread): verdict is enum
  * natsd_auth_verdict. */
 void client_auth_finished(struct conn *c, int verdict);
+
+/* Disconnects c at unix_ns (wall clock) with "User Authentication
+ * Expired", as nats-server does when credentials run out. */
+void client_expire_at(struct conn *c, int64_t unix_ns);
 
 /* allow_responses: the connection received a request with this reply
  * subject and may publish to it (any thread). */

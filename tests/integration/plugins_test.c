@@ -335,6 +335,7 @@ static int start_auth_server(int later_ms, const char *extra)
 		 "  { load = \"%s\";\n"
 		 "    settings = { user = \"pu\"; password = \"pp\";\n"
 		 "      account = \"PA\"; later_user = \"late\";\n"
+		 "      expire_user = \"brief\";\n"
 		 "      later_ms = %d; };\n"
 		 "  }\n"
 		 ");\n",
@@ -461,6 +462,25 @@ static void test_auth_wrong_password(void)
 	CU_ASSERT_FATAL(fd >= 0);
 	harness_read_until(fd, reply, sizeof(reply), "\r\n", WAIT_MS, &eof);
 	CU_ASSERT_STRING_EQUAL(reply, "-ERR 'Authorization Violation'\r\n");
+	CU_ASSERT(eof || harness_is_closed(fd, WAIT_MS));
+	close(fd);
+}
+
+/* Credentials with an expiry (auth_set_expiry): the client is told and
+ * closed when they run out, as nats-server does for an expiring JWT. */
+static void test_auth_expiry(void)
+{
+	char buf[512];
+	bool eof = false;
+	int fd;
+
+	fd = raw_connect("brief", "x", NULL, 0);
+	CU_ASSERT_FATAL(fd >= 0);
+	harness_read_until(fd, buf, sizeof(buf), "PONG\r\n", WAIT_MS, &eof);
+	CU_ASSERT_STRING_EQUAL(buf, "PONG\r\n");
+	eof = false;
+	harness_read_until(fd, buf, sizeof(buf), "\r\n", WAIT_MS, &eof);
+	CU_ASSERT_STRING_EQUAL(buf, "-ERR 'User Authentication Expired'\r\n");
 	CU_ASSERT(eof || harness_is_closed(fd, WAIT_MS));
 	close(fd);
 }
@@ -1094,6 +1114,7 @@ int main(void)
 		{ "unknown user: chain ends, rejected",
 		  test_auth_unknown_user },
 		{ "answer later", test_auth_later },
+		{ "credentials expire", test_auth_expiry },
 		{ "accounts are isolated", test_auth_accounts },
 		{ "stops cleanly", test_auth_stop_clean },
 	};

@@ -9,7 +9,9 @@
  *   account         the account those users land in (default: the host's);
  *   later_user      CONNECT with this user is answered later: accepted into
  *                   `account` after later_ms, from a host timer;
- *   later_ms        the delay of that answer (default 100).
+ *   later_ms        the delay of that answer (default 100);
+ *   expire_user     CONNECT with this user is accepted (any password) with
+ *                   credentials that expire AUTHTEST_EXPIRE_MS later.
  * Any other user (or none) is "not mine". Clients must authenticate.
  *
  * The host has no way to cancel a timer, so an answer-later request is a
@@ -24,12 +26,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <natsd/plugin.h>
 
 #define AUTHTEST_NAME	     "authtest"
 #define AUTHTEST_DEFAULT_MS  100
 #define AUTHTEST_MAX_MS	     600000
+#define AUTHTEST_EXPIRE_MS   400
 
 struct authtest_pending;
 
@@ -40,6 +44,7 @@ struct authtest {
 	const char *password;
 	const char *account;
 	const char *later_user;
+	const char *expire_user;
 	int64_t later_ms;
 	/* Guards pending and the records on it. */
 	pthread_mutex_t lock;
@@ -173,6 +178,17 @@ static int authtest_authenticate(void *pctx, struct natsd_auth_req *r)
 		return NATSD_AUTH_NEXT;
 	if (at->later_user != NULL && strcmp(user, at->later_user) == 0)
 		return authtest_later(at, r);
+	if (at->expire_user != NULL && strcmp(user, at->expire_user) == 0) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		if (authtest_identity(at, r, user) != 0 ||
+		    at->api->auth_set_expiry(
+			    r, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec +
+				       AUTHTEST_EXPIRE_MS * 1000000LL) != 0)
+			return NATSD_AUTH_REJECT;
+		return NATSD_AUTH_ACCEPT;
+	}
 	if (at->user == NULL || strcmp(user, at->user) != 0)
 		return NATSD_AUTH_NEXT;
 	if (!authtest_secret_equal(at->password, pass))
@@ -247,6 +263,9 @@ static int authtest_settings(struct authtest *at, const struct natsd_cfg *cfg,
 	if (rc == 0)
 		rc = authtest_str(api, cfg, "later_user", &at->later_user, err,
 				  errlen);
+	if (rc == 0)
+		rc = authtest_str(api, cfg, "expire_user", &at->expire_user,
+				  err, errlen);
 	if (rc != 0 || cfg == NULL)
 		return rc;
 	rc = api->cfg_int(cfg, "later_ms", &at->later_ms);
