@@ -135,11 +135,13 @@ struct loop *loop_new(int id)
 	if (loop_io_add(l, &l->wake_io, l->wakefd, EPOLLIN, loop_wake_read,
 			NULL) != 0)
 		goto out_wake;
-	n = atomic_fetch_add(&nloops, 1);
-	if (n >= LOOP_MAX) {
-		atomic_fetch_sub(&nloops, 1);
-		goto out_wake;
-	}
+	/* Take a slot only when one is free: nloops never passes LOOP_MAX,
+	 * since other loops index their tables with it. */
+	n = atomic_load(&nloops);
+	do {
+		if (n >= LOOP_MAX)
+			goto out_wake;
+	} while (!atomic_compare_exchange_weak(&nloops, &n, n + 1));
 	atomic_store(&loops[n], l);
 	return l;
 

@@ -121,8 +121,11 @@ static int workers_start(struct server *s)
 		if (n < 1)
 			n = 1;
 	}
-	if (n > 64)
-		n = 64;
+	/* Workers plus the main loop fit the loop table (loop.c). */
+	if (n > 63) {
+		log_warn("io_threads %d: using 63, the most natsd runs", n);
+		n = 63;
+	}
 	s->workers = calloc((size_t)n, sizeof(*s->workers));
 	if (s->workers == NULL)
 		return NATSD_ENOMEM;

@@ -325,6 +325,24 @@ static void test_write_deadline(void)
 	stop_server();
 }
 
+/* natsd's own --io_threads: one thread, and more than it runs (capped
+ * with a warning, not a failed start). */
+static void test_io_threads(void)
+{
+	static const char *const one[] = { "--io_threads", "1", NULL };
+	static const char *const many[] = { "--io_threads", "200", NULL };
+
+	if (strcmp(harness_kind(), "natsd") != 0)
+		return; /* not a nats-server flag */
+	CU_ASSERT_FATAL(harness_start(&srv, "natsd", NULL, one) == 0);
+	assert_serving();
+	stop_server();
+	CU_ASSERT_FATAL(harness_start(&srv, "natsd", NULL, many) == 0);
+	assert_serving();
+	CU_ASSERT_PTR_NOT_NULL(strstr(harness_log(&srv), "io_threads 200"));
+	stop_server();
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -342,6 +360,7 @@ int main(void)
 	CU_add_test(s, "connection flood", test_connection_flood);
 	CU_add_test(s, "reset while receiving", test_reset_while_receiving);
 	CU_add_test(s, "write deadline", test_write_deadline);
+	CU_add_test(s, "io threads", test_io_threads);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
