@@ -175,54 +175,39 @@ static bool queue_matches(const struct perm_entry *e, const char *queue,
 	return subject_subset(queue, qlen, e->queue, elen);
 }
 
-/* nats-server's canSubscribe: plain entries decide for plain and queue
- * subscriptions alike; entries with a queue decide a queue subscription
- * when one of them matches the subject. */
+/* Does the subscribe list l cover this subscription? As nats-server's
+ * canSubscribe: plain entries decide for plain and queue subscriptions
+ * alike, but when entries with a queue match the subject, they alone
+ * decide a queue subscription. */
+static bool sub_list_covers(const struct perm_list *l, const char *subj,
+			    size_t len, const char *queue, size_t qlen)
+{
+	const struct perm_entry *e;
+	bool plain = false, qhit = false, qmatch = false;
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		e = &l->v[i];
+		if (!entry_matches(e, subj, len))
+			continue;
+		if (e->queue == NULL) {
+			plain = true;
+		} else {
+			qhit = true;
+			if (queue != NULL && queue_matches(e, queue, qlen))
+				qmatch = true;
+		}
+	}
+	return queue != NULL && qhit ? qmatch : plain;
+}
+
 bool perms_can_sub(const struct perms *p, const char *subj, size_t len,
 		   const char *queue, size_t qlen)
 {
-	const struct perm_entry *e;
-	bool plain, qhit, qmatch;
-	size_t i;
-	bool ok = true;
-
 	if (p == NULL)
 		return true;
-	if (p->sub_allow.set) {
-		plain = qhit = qmatch = false;
-		for (i = 0; i < p->sub_allow.n; i++) {
-			e = &p->sub_allow.v[i];
-			if (!entry_matches(e, subj, len))
-				continue;
-			if (e->queue == NULL) {
-				plain = true;
-			} else {
-				qhit = true;
-				if (queue != NULL && queue_matches(e, queue, qlen))
-					qmatch = true;
-			}
-		}
-		ok = plain;
-		if (queue != NULL && qhit)
-			ok = qmatch;
-	}
-	if (ok && p->sub_deny.n > 0) {
-		plain = qhit = qmatch = false;
-		for (i = 0; i < p->sub_deny.n; i++) {
-			e = &p->sub_deny.v[i];
-			if (!entry_matches(e, subj, len))
-				continue;
-			if (e->queue == NULL) {
-				plain = true;
-			} else {
-				qhit = true;
-				if (queue != NULL && queue_matches(e, queue, qlen))
-					qmatch = true;
-			}
-		}
-		ok = !plain;
-		if (queue != NULL && qhit)
-			ok = !qmatch;
-	}
-	return ok;
+	if (p->sub_allow.set &&
+	    !sub_list_covers(&p->sub_allow, subj, len, queue, qlen))
+		return false;
+	return !sub_list_covers(&p->sub_deny, subj, len, queue, qlen);
 }
