@@ -102,10 +102,7 @@ static void client_auth_timeout(struct loop *l, void *arg)
 	struct conn *c = arg;
 
 	(void)l;
-	log_debug("%s:%d - cid:%llu - Authentication Timeout", c->ip,
-		  c->port, (unsigned long long)c->cid);
-	conn_send_err(c, "Authentication Timeout");
-	conn_close(c, CONN_CLOSE_AUTH_TIMEOUT);
+	conn_fail(c, "Authentication Timeout", CONN_CLOSE_AUTH_TIMEOUT);
 }
 
 static int64_t client_first_ping_ms(const struct conn *c)
@@ -140,8 +137,8 @@ void client_start(struct conn *c)
 			  "(max_connections %lld)",
 			  c->ip, c->port, (unsigned long long)c->cid,
 			  (long long)o->max_connections);
-		conn_send_err(c, "maximum connections exceeded");
-		conn_close(c, CONN_CLOSE_MAX_CONNECTIONS);
+		conn_fail(c, "maximum connections exceeded",
+			  CONN_CLOSE_MAX_CONNECTIONS);
 		return;
 	}
 	if (s->auth_required) {
@@ -165,11 +162,7 @@ static void client_ping_timer(struct loop *l, void *arg)
 	int64_t interval = o->ping_interval / 1000000;
 
 	if (c->pings_out + 1 > o->ping_max) {
-		log_debug("%s:%d - cid:%llu - Stale Client Connection - "
-			  "Closing",
-			  c->ip, c->port, (unsigned long long)c->cid);
-		conn_send_err(c, "Stale Connection");
-		conn_close(c, CONN_CLOSE_STALE);
+		conn_fail(c, "Stale Connection", CONN_CLOSE_STALE);
 		return;
 	}
 	/* Traffic from the client within the interval proves it alive. */
@@ -191,10 +184,7 @@ static void client_expired(struct loop *l, void *arg)
 	struct conn *c = arg;
 
 	(void)l;
-	log_debug("%s:%d - cid:%llu - User Authentication Expired", c->ip,
-		  c->port, (unsigned long long)c->cid);
-	conn_send_err(c, "User Authentication Expired");
-	conn_close(c, CONN_CLOSE_AUTH_EXPIRED);
+	conn_fail(c, "User Authentication Expired", CONN_CLOSE_AUTH_EXPIRED);
 }
 
 void client_expire_at(struct conn *c, int64_t unix_ns)
@@ -559,8 +549,8 @@ void client_auth_finished(struct conn *c, int verdict)
 	if (verdict != NATSD_AUTH_ACCEPT) {
 		log_error("%s:%d - cid:%llu - authentication error", c->ip,
 			  c->port, (unsigned long long)c->cid);
-		conn_send_err(c, "Authorization Violation");
-		conn_close(c, CONN_CLOSE_AUTH_FAILURE);
+		conn_fail(c, "Authorization Violation",
+			  CONN_CLOSE_AUTH_FAILURE);
 		return;
 	}
 	if (c->pending_connect) {
@@ -641,21 +631,21 @@ static bool client_connect(struct conn *c, const struct proto_cmd *cmd)
 	}
 	if (ci.account.len > 0 || (ci.has_new_account && ci.new_account)) {
 		proto_connect_fini(&ci);
-		conn_send_err(c, "Authorization Violation");
-		conn_close(c, CONN_CLOSE_AUTH_FAILURE);
+		conn_fail(c, "Authorization Violation",
+			  CONN_CLOSE_AUTH_FAILURE);
 		return false;
 	}
 	if (ci.has_protocol && (ci.protocol < 0 || ci.protocol > 1)) {
 		proto_connect_fini(&ci);
-		conn_send_err(c, "invalid client protocol");
-		conn_close(c, CONN_CLOSE_BAD_PROTOCOL);
+		conn_fail(c, "invalid client protocol",
+			  CONN_CLOSE_BAD_PROTOCOL);
 		return false;
 	}
 	if ((c->flags & CONN_F_NO_RESPONDERS) &&
 	    !(c->flags & CONN_F_HEADERS)) {
 		proto_connect_fini(&ci);
-		conn_send_err(c, "no responders requires headers support");
-		conn_close(c, CONN_CLOSE_NO_RESPONDERS_HEADERS);
+		conn_fail(c, "no responders requires headers support",
+			  CONN_CLOSE_NO_RESPONDERS_HEADERS);
 		return false;
 	}
 	proto_connect_fini(&ci);
@@ -682,8 +672,8 @@ static bool client_implicit_auth(struct conn *c)
 		log_error("%s:%d - cid:%llu - Authorization Violation: "
 			  "operation before CONNECT",
 			  c->ip, c->port, (unsigned long long)c->cid);
-		conn_send_err(c, "Authorization Violation");
-		conn_close(c, CONN_CLOSE_AUTH_FAILURE);
+		conn_fail(c, "Authorization Violation",
+			  CONN_CLOSE_AUTH_FAILURE);
 		return false;
 	}
 	verdict = auth_start(c, NULL);
@@ -782,17 +772,18 @@ ssize_t client_feed(struct conn *c, char *buf, size_t len, size_t *need)
 		if (n < 0) {
 			switch (n) {
 			case PROTO_E_UNKNOWN_OP:
-				conn_send_err(c, "Unknown Protocol Operation");
-				conn_close(c, CONN_CLOSE_PROTOCOL_VIOLATION);
+				conn_fail(c, "Unknown Protocol Operation",
+					  CONN_CLOSE_PROTOCOL_VIOLATION);
 				break;
 			case PROTO_E_CONTROL_LINE:
-				conn_send_err(c, "maximum control line "
-						 "exceeded");
-				conn_close(c, CONN_CLOSE_MAX_CONTROL_LINE);
+				conn_fail(c,
+					  "maximum control line "
+					  "exceeded",
+					  CONN_CLOSE_MAX_CONTROL_LINE);
 				break;
 			case PROTO_E_MAX_PAYLOAD:
-				conn_send_err(c, "Maximum Payload Violation");
-				conn_close(c, CONN_CLOSE_MAX_PAYLOAD);
+				conn_fail(c, "Maximum Payload Violation",
+					  CONN_CLOSE_MAX_PAYLOAD);
 				break;
 			default:
 				conn_close(c, CONN_CLOSE_PARSE_ERROR);

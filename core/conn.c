@@ -221,6 +221,14 @@ void conn_send_err(struct conn *c, const char *text)
 	conn_sendv(c, iov, 3);
 }
 
+void conn_fail(struct conn *c, const char *text, enum conn_close_reason r)
+{
+	log_debug("%s:%d - cid:%llu - %s", c->ip, c->port,
+		  (unsigned long long)c->cid, text);
+	conn_send_err(c, text);
+	conn_close(c, r);
+}
+
 static void conn_write_timeout(struct loop *l, void *arg)
 {
 	struct conn *c = arg;

@@ -181,6 +181,10 @@ void conn_trace(const struct conn *c, const char *dir, const char *text,
 /* Owner thread: -ERR '<text>' and, with close_after, close. */
 void conn_send_err(struct conn *c, const char *text);
 
+/* Owner thread: logs text, sends it as -ERR and closes with reason r:
+ * how every error that ends a connection is answered. */
+void conn_fail(struct conn *c, const char *text, enum conn_close_reason r);
+
 /* Owner thread: close now (flushes what it can first, without waiting). */
 void conn_close(struct conn *c, enum conn_close_reason r);
 /* Any thread: ask the owner to close after flushing. */
