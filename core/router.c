@@ -105,6 +105,7 @@ struct frame_parts {
 
 struct frames {
 	const struct pubmsg *m;
+	bool ready; /* built on the first local delivery */
 	struct frame_parts plain, hdr; /* hdr: only when m has headers */
 	char stack[512];
 	char *heap;
@@ -151,7 +152,6 @@ static int frames_init(struct frames *fr, const struct pubmsg *m)
 	size_t one = 5 + m->subject_len + m->reply_len + 2 * 11 + 8;
 	char *buf = fr->stack;
 
-	fr->m = m;
 	fr->heap = NULL;
 	if (2 * one > sizeof(fr->stack)) {
 		fr->heap = buf = malloc(2 * one);
@@ -161,6 +161,7 @@ static int frames_init(struct frames *fr, const struct pubmsg *m)
 	frame_build(&fr->plain, buf, m, false);
 	if (m->hdr_len > 0)
 		frame_build(&fr->hdr, buf + one, m, true);
+	fr->ready = true;
 	return 0;
 }
 
@@ -184,7 +185,7 @@ struct route_state {
 	int delivered;
 };
 
-static void router_deliver(struct sub *s, const struct frames *fr)
+static void router_deliver(struct sub *s, struct frames *fr)
 {
 	const struct pubmsg *m = fr->m;
 	struct conn *c = s->conn;
@@ -197,6 +198,9 @@ static void router_deliver(struct sub *s, const struct frames *fr)
 	n = atomic_fetch_add(&s->nmsgs, 1) + 1;
 	max = atomic_load(&s->max);
 	if (max != 0 && n > max)
+		return;
+	/* A publish nobody local receives never formats a frame. */
+	if (!fr->ready && frames_init(fr, m) != 0)
 		return;
 	f = hdr ? &fr->hdr : &fr->plain;
 	iov[cnt].iov_base = f->pre;
@@ -376,8 +380,9 @@ int router_publish(struct conn *from, struct account *acc,
 	st.m = m;
 	st.nlinks = 0;
 	st.delivered = 0;
-	if (frames_init(&st.fr, m) != 0)
-		return 0;
+	st.fr.m = m;
+	st.fr.ready = false;
+	st.fr.heap = NULL;
 	r = account_match(acc, m->subject, m->subject_len);
 	if (r != NULL) {
 		for (i = 0; i < r->npsubs; i++)
