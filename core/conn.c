@@ -30,6 +30,10 @@
 
 #define CONN_READS_PER_WAKE 8
 #define CONN_IOV_MAX	    64
+/* Messages this large are written at once when nothing is queued: the
+ * copy would cost more than the system call. */
+#define CONN_WRITE_NOW	    8192
+#define CONN_WRITE_NOW_IOV  8
 
 static const char *const close_texts[] = {
 #define CONN_CLOSE_TEXT(id, text) [CONN_CLOSE_##id] = text,
@@ -140,6 +144,42 @@ static void stream_close_all(struct natsd_stream *s)
 	}
 }
 
+/* A large message for a connection with nothing queued goes straight to
+ * the socket, from the calling thread, instead of being copied into the
+ * outbound queue first. Called under out_lock. Returns true when all of
+ * it was written; else *iov, *iovcnt and *need describe what is left. */
+static bool conn_write_now(struct conn *c, const struct iovec **iov,
+			   int *iovcnt, size_t *need)
+{
+	static __thread struct iovec rest[CONN_WRITE_NOW_IOV];
+	struct natsd_stream *s = c->top;
+	ssize_t n;
+	int i, k;
+
+	if (!c->direct_ok || c->slow || c->blocked || c->out.pending != 0 ||
+	    *iovcnt > CONN_WRITE_NOW_IOV)
+		return false;
+	n = s->ops->writev(s->sctx, s->below, *iov, *iovcnt);
+	if (n <= 0)
+		return false; /* EAGAIN, or an error the owner will meet */
+	if ((size_t)n == *need)
+		return true;
+	/* Keep the unwritten tail, from the iovec it starts in. */
+	*need -= (size_t)n;
+	for (i = 0, k = 0; i < *iovcnt; i++) {
+		if ((size_t)n >= (*iov)[i].iov_len) {
+			n -= (ssize_t)(*iov)[i].iov_len;
+			continue;
+		}
+		rest[k].iov_base = (char *)(*iov)[i].iov_base + n;
+		rest[k++].iov_len = (*iov)[i].iov_len - (size_t)n;
+		n = 0;
+	}
+	*iov = rest;
+	*iovcnt = k;
+	return false;
+}
+
 /* Queues bytes; tells the owner (now or at the end of this turn). */
 int conn_sendv(struct conn *c, const struct iovec *iov, int iovcnt)
 {
@@ -151,6 +191,10 @@ int conn_sendv(struct conn *c, const struct iovec *iov, int iovcnt)
 	for (i = 0; i < iovcnt; i++)
 		need += iov[i].iov_len;
 	pthread_mutex_lock(&c->out_lock);
+	if (need >= CONN_WRITE_NOW && conn_write_now(c, &iov, &iovcnt, &need)) {
+		pthread_mutex_unlock(&c->out_lock);
+		return 0;
+	}
 	if (c->slow) {
 		rc = NATSD_EPIPE;
 	} else if (c->kind == NATSD_KIND_CLIENT &&
