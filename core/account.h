@@ -29,6 +29,9 @@ struct account {
 	struct interest_map *interest;
 	bool is_system;
 	_Atomic int64_t nconns;
+	/* Traffic of the account's connections that have closed; live
+	 * connections keep their own counts (summed when asked), so that
+	 * publishing touches no counter shared between threads. */
 	_Atomic uint64_t in_msgs, in_bytes, out_msgs, out_bytes;
 	_Atomic uint64_t slow_consumers;
 };

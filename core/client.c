@@ -386,9 +386,8 @@ static void client_pub(struct conn *c, const struct proto_cmd *cmd)
 		conn_close(c, CONN_CLOSE_PROTOCOL_VIOLATION);
 		return;
 	}
-	atomic_fetch_add_explicit(&c->in_msgs, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&c->in_bytes, cmd->size,
-				  memory_order_relaxed);
+	CONN_STAT_ADD(c->in_msgs, 1);
+	CONN_STAT_ADD(c->in_bytes, cmd->size);
 	if ((c->flags & CONN_F_PEDANTIC) &&
 	    !subject_literal(cmd->subject.p, cmd->subject.len)) {
 		/* nats-server reports it and routes the message anyway. */

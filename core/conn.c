@@ -180,8 +180,10 @@ static bool conn_write_now(struct conn *c, const struct iovec **iov,
 	return false;
 }
 
-/* Queues bytes; tells the owner (now or at the end of this turn). */
-int conn_sendv(struct conn *c, const struct iovec *iov, int iovcnt)
+/* Queues bytes; tells the owner (now or at the end of this turn). With
+ * msg, they are one message of `bytes` payload bytes, counted. */
+static int conn_queue(struct conn *c, const struct iovec *iov, int iovcnt,
+		      bool msg, size_t bytes)
 {
 	struct worker *cur;
 	size_t need = 0;
@@ -191,6 +193,10 @@ int conn_sendv(struct conn *c, const struct iovec *iov, int iovcnt)
 	for (i = 0; i < iovcnt; i++)
 		need += iov[i].iov_len;
 	pthread_mutex_lock(&c->out_lock);
+	if (msg) {
+		CONN_STAT_ADD(c->out_msgs, 1);
+		CONN_STAT_ADD(c->out_bytes, bytes);
+	}
 	if (need >= CONN_WRITE_NOW && conn_write_now(c, &iov, &iovcnt, &need)) {
 		pthread_mutex_unlock(&c->out_lock);
 		return 0;
@@ -230,6 +236,17 @@ int conn_sendv(struct conn *c, const struct iovec *iov, int iovcnt)
 	}
 	conn_to_owner(c);
 	return rc;
+}
+
+int conn_sendv(struct conn *c, const struct iovec *iov, int iovcnt)
+{
+	return conn_queue(c, iov, iovcnt, false, 0);
+}
+
+int conn_sendmsg(struct conn *c, const struct iovec *iov, int iovcnt,
+		 size_t bytes)
+{
+	return conn_queue(c, iov, iovcnt, true, bytes);
 }
 
 int conn_send(struct conn *c, const void *buf, size_t len)
@@ -514,6 +531,13 @@ void conn_close(struct conn *c, enum conn_close_reason r)
 		host_link_closed(c, conn_close_text(r));
 	else if (c->kind == NATSD_KIND_CLIENT)
 		client_closed(c);
+	if (c->acc != NULL) {
+		atomic_fetch_add(&c->acc->in_msgs, atomic_load(&c->in_msgs));
+		atomic_fetch_add(&c->acc->in_bytes, atomic_load(&c->in_bytes));
+		atomic_fetch_add(&c->acc->out_msgs, atomic_load(&c->out_msgs));
+		atomic_fetch_add(&c->acc->out_bytes,
+				 atomic_load(&c->out_bytes));
+	}
 	stream_close_all(c->top);
 	c->top = NULL;
 	worker_del_conn(c->w, c);

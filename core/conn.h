@@ -85,6 +85,15 @@ enum conn_close_reason {
 
 const char *conn_close_text(enum conn_close_reason r);
 
+/* Adds v to a counter that only one thread (or one lock holder) writes:
+ * no locked instruction needed, readers still see whole values. */
+#define CONN_STAT_ADD(field, v)                                           \
+	atomic_store_explicit(&(field),                                   \
+			      atomic_load_explicit(&(field),              \
+						   memory_order_relaxed) + \
+				      (v),                                \
+			      memory_order_relaxed)
+
 /* Subscriptions by sid: a small open-addressing table per connection. */
 struct sidmap {
 	struct sub **slots;
@@ -140,6 +149,8 @@ struct conn {
 	int64_t last_in_ms;
 	int64_t start_ns; /* wall clock, for monitoring */
 
+	/* in_*: written by the owner only; out_*: under out_lock. Atomic
+	 * so that monitoring may read them from any thread. */
 	_Atomic uint64_t in_msgs, in_bytes, out_msgs, out_bytes;
 
 	char *name, *lang, *version, *user;
@@ -170,6 +181,10 @@ void conn_start(struct conn *c);
  * the connection is closing (the bytes are dropped). A connection whose
  * queue would pass max_pending is cut off as a slow consumer. */
 int conn_sendv(struct conn *c, const struct iovec *iov, int iovcnt);
+/* The same for one message of `bytes` payload bytes: counted in out_msgs
+ * and out_bytes under the lock it already takes. */
+int conn_sendmsg(struct conn *c, const struct iovec *iov, int iovcnt,
+		 size_t bytes);
 int conn_send(struct conn *c, const void *buf, size_t len);
 
 /* Logs a protocol trace line, as nats-server's -V does: dir is "<<-"

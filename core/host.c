@@ -795,9 +795,8 @@ static int api_inject(struct natsd_conn *nc, const struct natsd_msg *lm)
 	m.queues = lm->queues;
 	m.nqueues = lm->nqueues;
 	m.origin = lm->origin;
-	atomic_fetch_add_explicit(&c->in_msgs, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&c->in_bytes, m.hdr_len + m.data_len,
-				  memory_order_relaxed);
+	CONN_STAT_ADD(c->in_msgs, 1);
+	CONN_STAT_ADD(c->in_bytes, m.hdr_len + m.data_len);
 	router_publish(c, acc, &m);
 	return 0;
 }

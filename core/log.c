@@ -101,7 +101,7 @@ _Static_assert(sizeof(log_severity) / sizeof(log_severity[0]) == LOG_NLEVELS,
 	 1u << LOG_LEVEL_WARN | 1u << LOG_LEVEL_INFO)
 
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
-static _Atomic unsigned int log_mask = LOG_MASK_DEFAULT;
+_Atomic unsigned int log_mask = LOG_MASK_DEFAULT;
 /* Under log_mu: */
 static struct log_sink log_cur = {
 	.kind = LOG_SINK_STDERR,
@@ -110,14 +110,6 @@ static struct log_sink log_cur = {
 };
 static bool log_started; /* pid and default colours known */
 static int log_pid;
-
-bool log_enabled(enum log_level lvl)
-{
-	unsigned int l = (unsigned int)lvl;
-
-	return l < LOG_NLEVELS &&
-	       (atomic_load_explicit(&log_mask, memory_order_relaxed) >> l & 1);
-}
 
 /* Called under log_mu before the first line of the default output. */
 static void log_start(void)

@@ -17,6 +17,7 @@
 #define NATSD_LOG_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -58,7 +59,15 @@ void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 
 /* Whether lines of lvl are written now: one atomic load, for guarding the
  * formatting of trace lines on hot paths. */
-bool log_enabled(enum log_level lvl);
+/* Inline: tracing checks it for every operation. */
+extern _Atomic unsigned int log_mask;
+static inline bool log_enabled(enum log_level lvl)
+{
+	unsigned int l = (unsigned int)lvl;
+
+	return l < 32 &&
+	       (atomic_load_explicit(&log_mask, memory_order_relaxed) >> l & 1);
+}
 
 /* FTL only logs (nats-server's Fatalf also exits): the caller exits. */
 #define log_fatal(...) log_msg(LOG_LEVEL_FATAL, __VA_ARGS__)

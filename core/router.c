@@ -227,12 +227,7 @@ static void router_deliver(struct sub *s, struct frames *fr)
 	}
 	if (m->reply != NULL && c->perms != NULL && c->perms->resp)
 		client_resp_grant(c, m->reply, m->reply_len);
-	if (conn_sendv(c, iov, cnt) == 0) {
-		atomic_fetch_add_explicit(&c->out_msgs, 1,
-					  memory_order_relaxed);
-		atomic_fetch_add_explicit(&c->out_bytes, m->data_len + m->hdr_len,
-					  memory_order_relaxed);
-	}
+	conn_sendmsg(c, iov, cnt, m->data_len + (hdr ? m->hdr_len : 0));
 	/* The publisher that delivers the last allowed message removes the
 	 * sub, on its owner's thread. */
 	if (max != 0 && n == max &&
@@ -392,8 +387,5 @@ int router_publish(struct conn *from, struct account *acc,
 	}
 	route_links(&st, acc);
 	frames_fini(&st.fr);
-	atomic_fetch_add_explicit(&acc->in_msgs, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&acc->in_bytes, m->hdr_len + m->data_len,
-				  memory_order_relaxed);
 	return st.delivered;
 }
