@@ -32,8 +32,8 @@
 #define CONN_IOV_MAX	    64
 /* Messages this large are written at once when nothing is queued: the
  * copy would cost more than the system call. */
-#define CONN_WRITE_NOW	    8192
-#define CONN_WRITE_NOW_IOV  8
+#define CONN_WRITE_NOW     8192
+#define CONN_WRITE_NOW_IOV 8
 
 static const char *const close_texts[] = {
 #define CONN_CLOSE_TEXT(id, text) [CONN_CLOSE_##id] = text,

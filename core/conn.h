@@ -87,12 +87,11 @@ const char *conn_close_text(enum conn_close_reason r);
 
 /* Adds v to a counter that only one thread (or one lock holder) writes:
  * no locked instruction needed, readers still see whole values. */
-#define CONN_STAT_ADD(field, v)                                           \
-	atomic_store_explicit(&(field),                                   \
-			      atomic_load_explicit(&(field),              \
-						   memory_order_relaxed) + \
-				      (v),                                \
-			      memory_order_relaxed)
+#define CONN_STAT_ADD(field, v)                                                \
+	atomic_store_explicit(                                                 \
+		&(field),                                                      \
+		atomic_load_explicit(&(field), memory_order_relaxed) + (v),    \
+		memory_order_relaxed)
 
 /* Subscriptions by sid: a small open-addressing table per connection. */
 struct sidmap {

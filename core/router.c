@@ -105,7 +105,7 @@ struct frame_parts {
 
 struct frames {
 	const struct pubmsg *m;
-	bool ready; /* built on the first local delivery */
+	bool ready;                    /* built on the first local delivery */
 	struct frame_parts plain, hdr; /* hdr: only when m has headers */
 	char stack[512];
 	char *heap;
