@@ -11,43 +11,23 @@
  * same checks run against both servers.
  */
 
-#include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
 #include <nats/nats.h>
 
 #include "harness.h"
+#include "itest.h"
 
-#define WAIT_MS    2000 /* upper bound for anything that should work */
-#define QUIET_MS   100  /* how long "nothing more arrives" is checked */
+#define WAIT_MS    ITEST_WAIT_MS
+#define QUIET_MS   100 /* how long "nothing more arrives" is checked */
 #define WATCHDOG_S 60
 
 static struct hserver srv;
-
-static void watchdog_fire(int sig)
-{
-	static const char msg[] = "auth_test: watchdog expired\n";
-
-	(void)sig;
-	if (srv.pid > 0)
-		kill(srv.pid, SIGKILL);
-	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
-		_exit(1);
-	_exit(1);
-}
-
-/* nats-server exits with 1 on SIGTERM; natsd is expected to exit 0. */
-static bool stopped_cleanly(int rc)
-{
-	return rc == 0 || (strcmp(harness_kind(), "natsd") != 0 && rc == 1);
-}
 
 /* User "a" may publish under ok. except ok.no and subscribe to ok.> and
  * inboxes; "svc" may only subscribe under svc. (not svc.secret) and answer
@@ -96,131 +76,36 @@ static const char users_nats_server[] =
 static const char no_auth_natsd[] = "no_auth_user = \"a\";\n";
 static const char no_auth_nats_server[] = "no_auth_user: \"a\"\n";
 
-static bool is_natsd(void)
-{
-	return strcmp(harness_kind(), "natsd") == 0;
-}
-
-/* Errors the client library reported asynchronously, with the server's
- * text for each, all kept so a later error cannot hide an earlier one. */
-struct errlog {
-	pthread_mutex_t mu;
-	int n;
-	natsStatus last;
-	char text[2048];
-};
-
-static void errlog_init(struct errlog *e)
-{
-	memset(e, 0, sizeof(*e));
-	pthread_mutex_init(&e->mu, NULL);
-}
-
-static void on_async_error(natsConnection *nc, natsSubscription *sub,
-			   natsStatus err, void *closure)
-{
-	struct errlog *e = closure;
-	const char *txt = NULL;
-	size_t used;
-
-	(void)sub;
-	natsConnection_GetLastError(nc, &txt);
-	pthread_mutex_lock(&e->mu);
-	e->n++;
-	e->last = err;
-	used = strlen(e->text);
-	snprintf(e->text + used, sizeof(e->text) - used, "%s\n",
-		 txt != NULL ? txt : "");
-	pthread_mutex_unlock(&e->mu);
-}
-
-/* Waits until an error whose text contains want has been reported. */
-static bool errlog_wait(struct errlog *e, const char *want, int timeout_ms)
-{
-	int64_t end = nats_Now() + timeout_ms;
-	bool found;
-
-	for (;;) {
-		pthread_mutex_lock(&e->mu);
-		found = strstr(e->text, want) != NULL;
-		pthread_mutex_unlock(&e->mu);
-		if (found || nats_Now() >= end)
-			break;
-		nats_Sleep(5);
-	}
-	if (!found) {
-		pthread_mutex_lock(&e->mu);
-		fprintf(stderr, "wanted error \"%s\", have \"%s\"\n", want,
-			e->text);
-		pthread_mutex_unlock(&e->mu);
-	}
-	return found;
-}
-
-static int errlog_count(struct errlog *e)
-{
-	int n;
-
-	pthread_mutex_lock(&e->mu);
-	n = e->n;
-	pthread_mutex_unlock(&e->mu);
-	return n;
-}
-
 /* Connects with credentials (any may be NULL) and an optional error log.
  * On failure returns NULL and stores the status in *st if st != NULL. */
 static natsConnection *conn_auth(const char *user, const char *pass,
-				 const char *token, struct errlog *e,
+				 const char *token, struct itest_errlog *e,
 				 natsStatus *st)
 {
-	natsConnection *nc = NULL;
-	natsOptions *o = NULL;
-	natsStatus s;
-	char url[64];
+	natsOptions *o = itest_opts(srv.port);
+	natsStatus s = o != NULL ? NATS_OK : NATS_NO_MEMORY;
 
-	snprintf(url, sizeof(url), "nats://127.0.0.1:%d", srv.port);
-	s = natsOptions_Create(&o);
-	if (s == NATS_OK)
-		s = natsOptions_SetURL(o, url);
-	if (s == NATS_OK)
-		s = natsOptions_SetTimeout(o, WAIT_MS);
-	if (s == NATS_OK)
-		s = natsOptions_SetAllowReconnect(o, false);
 	if (s == NATS_OK && user != NULL)
 		s = natsOptions_SetUserInfo(o, user, pass);
 	if (s == NATS_OK && token != NULL)
 		s = natsOptions_SetToken(o, token);
 	if (s == NATS_OK && e != NULL)
-		s = natsOptions_SetErrorHandler(o, on_async_error, e);
-	if (s == NATS_OK)
-		s = natsConnection_Connect(&nc, o);
-	natsOptions_Destroy(o);
-	if (st != NULL)
-		*st = s;
-	return s == NATS_OK ? nc : NULL;
+		s = itest_errlog_attach(o, e);
+	return itest_connect(o, s, st);
 }
 
 /* Connects to a URL that carries its own credentials. */
 static natsStatus conn_url(const char *userinfo)
 {
-	natsConnection *nc = NULL;
-	natsOptions *o = NULL;
-	natsStatus s;
+	natsOptions *o = itest_opts(srv.port);
+	natsStatus s = o != NULL ? NATS_OK : NATS_NO_MEMORY;
 	char url[256];
 
 	snprintf(url, sizeof(url), "nats://%s@127.0.0.1:%d", userinfo,
 		 srv.port);
-	s = natsOptions_Create(&o);
 	if (s == NATS_OK)
 		s = natsOptions_SetURL(o, url);
-	if (s == NATS_OK)
-		s = natsOptions_SetTimeout(o, WAIT_MS);
-	if (s == NATS_OK)
-		s = natsOptions_SetAllowReconnect(o, false);
-	if (s == NATS_OK)
-		s = natsConnection_Connect(&nc, o);
-	natsOptions_Destroy(o);
-	natsConnection_Destroy(nc);
+	natsConnection_Destroy(itest_connect(o, s, &s));
 	return s;
 }
 
@@ -249,7 +134,6 @@ static void assert_refused(const char *user, const char *pass,
 static void raw_connect(const char *connect_line, char *info, size_t infocap,
 			char *reply, size_t replycap, bool *closed)
 {
-	char buf[4096];
 	char out[512];
 	bool eof = false;
 	ssize_t n;
@@ -257,13 +141,8 @@ static void raw_connect(const char *connect_line, char *info, size_t infocap,
 
 	reply[0] = '\0';
 	*closed = false;
-	fd = harness_connect(srv.port);
+	fd = itest_raw_connect(srv.port, info, infocap);
 	CU_ASSERT_FATAL(fd >= 0);
-	n = harness_read_until(fd, buf, sizeof(buf) - 1, "\r\n", WAIT_MS, &eof);
-	CU_ASSERT_FATAL(n > 0);
-	buf[n] = '\0';
-	if (info != NULL)
-		snprintf(info, infocap, "%s", buf);
 	snprintf(out, sizeof(out), "%s\r\nPING\r\n", connect_line);
 	CU_ASSERT(harness_sendstr(fd, out) == 0);
 	n = harness_read_until(fd, reply, replycap - 1, "\r\n", WAIT_MS, &eof);
@@ -275,30 +154,16 @@ static void raw_connect(const char *connect_line, char *info, size_t infocap,
 
 /* Suites: each one a server of its own. */
 
-static int start_args(const char *const *args)
-{
-	if (harness_start(&srv, harness_kind(), NULL, args) != 0) {
-		fprintf(stderr, "cannot start %s\n", harness_kind());
-		return -1;
-	}
-	return 0;
-}
-
 static int start_conf(bool no_auth_user)
 {
 	char conf[4096];
 
 	snprintf(conf, sizeof(conf), "%s%s",
-		 is_natsd() ? users_natsd : users_nats_server,
-		 !no_auth_user ? ""
-		 : is_natsd()  ? no_auth_natsd
-			       : no_auth_nats_server);
-	if (harness_start(&srv, harness_kind(), conf, NULL) != 0) {
-		fprintf(stderr, "cannot start %s with:\n%s", harness_kind(),
-			conf);
-		return -1;
-	}
-	return 0;
+		 itest_is_natsd() ? users_natsd : users_nats_server,
+		 !no_auth_user      ? ""
+		 : itest_is_natsd() ? no_auth_natsd
+				    : no_auth_nats_server);
+	return itest_start(&srv, conf, NULL);
 }
 
 static int init_userpass(void)
@@ -306,14 +171,14 @@ static int init_userpass(void)
 	static const char *const args[] = { "--user", "alice", "--pass",
 					    "s3cret", NULL };
 
-	return start_args(args);
+	return itest_start(&srv, NULL, args);
 }
 
 static int init_token(void)
 {
 	static const char *const args[] = { "--auth", "tok123", NULL };
 
-	return start_args(args);
+	return itest_start(&srv, NULL, args);
 }
 
 static int init_users(void)
@@ -328,23 +193,7 @@ static int init_no_auth_user(void)
 
 static int suite_fini(void)
 {
-	return stopped_cleanly(harness_stop(&srv)) ? 0 : -1;
-}
-
-/* Publishes on nc and checks the message comes back on a subscription of
- * the same connection: the connection is fully usable. */
-static void assert_usable(natsConnection *nc, const char *subject)
-{
-	natsSubscription *sub = NULL;
-	natsMsg *m = NULL;
-
-	CU_ASSERT_FATAL(natsConnection_SubscribeSync(&sub, nc, subject) ==
-			NATS_OK);
-	CU_ASSERT(natsConnection_PublishString(nc, subject, "hi") == NATS_OK);
-	CU_ASSERT(natsConnection_FlushTimeout(nc, WAIT_MS) == NATS_OK);
-	CU_ASSERT(natsSubscription_NextMsg(&m, sub, WAIT_MS) == NATS_OK);
-	natsMsg_Destroy(m);
-	natsSubscription_Destroy(sub);
+	return itest_stop(&srv) ? 0 : -1;
 }
 
 static void test_userpass_ok(void)
@@ -353,7 +202,7 @@ static void test_userpass_ok(void)
 
 	nc = conn_auth("alice", "s3cret", NULL, NULL, NULL);
 	CU_ASSERT_FATAL(nc != NULL);
-	assert_usable(nc, "up.x");
+	CU_ASSERT(itest_conn_usable(nc, "up.x"));
 	natsConnection_Destroy(nc);
 	CU_ASSERT_EQUAL(conn_url("alice:s3cret"), NATS_OK);
 }
@@ -389,7 +238,7 @@ static void test_token_ok(void)
 
 	nc = conn_auth(NULL, NULL, "tok123", NULL, NULL);
 	CU_ASSERT_FATAL(nc != NULL);
-	assert_usable(nc, "tok.x");
+	CU_ASSERT(itest_conn_usable(nc, "tok.x"));
 	natsConnection_Destroy(nc);
 	CU_ASSERT_EQUAL(conn_url("tok123"), NATS_OK);
 }
@@ -428,7 +277,7 @@ static void test_users_login(void)
 /* Publishing outside the allow list, or on the deny list, is reported as
  * an async error with the server's text, the message goes nowhere, and
  * the connection stays up. */
-static void check_publish_denied(natsConnection *nc, struct errlog *e)
+static void check_publish_denied(natsConnection *nc, struct itest_errlog *e)
 {
 	natsSubscription *watch = NULL;
 	natsConnection *admin;
@@ -441,16 +290,16 @@ static void check_publish_denied(natsConnection *nc, struct errlog *e)
 	CU_ASSERT(natsConnection_FlushTimeout(admin, WAIT_MS) == NATS_OK);
 
 	CU_ASSERT(natsConnection_PublishString(nc, "ok.no", "x") == NATS_OK);
-	CU_ASSERT(errlog_wait(e,
-			      "Permissions Violation for Publish to "
-			      "\"ok.no\"",
-			      WAIT_MS));
+	CU_ASSERT(itest_errlog_wait(e,
+				    "Permissions Violation for Publish to "
+				    "\"ok.no\"",
+				    WAIT_MS));
 	CU_ASSERT_EQUAL(e->last, NATS_NOT_PERMITTED);
 	CU_ASSERT(natsConnection_PublishString(nc, "other.x", "x") == NATS_OK);
-	CU_ASSERT(errlog_wait(e,
-			      "Permissions Violation for Publish to "
-			      "\"other.x\"",
-			      WAIT_MS));
+	CU_ASSERT(itest_errlog_wait(e,
+				    "Permissions Violation for Publish to "
+				    "\"other.x\"",
+				    WAIT_MS));
 	CU_ASSERT(natsConnection_PublishString(nc, "ok.yes", "y") == NATS_OK);
 	CU_ASSERT(natsConnection_FlushTimeout(nc, WAIT_MS) == NATS_OK);
 	CU_ASSERT(natsConnection_FlushTimeout(admin, WAIT_MS) == NATS_OK);
@@ -469,15 +318,15 @@ static void check_publish_denied(natsConnection *nc, struct errlog *e)
 
 static void test_publish_denied(void)
 {
-	struct errlog e;
+	struct itest_errlog e;
 	natsConnection *nc;
 
-	errlog_init(&e);
+	itest_errlog_init(&e);
 	nc = conn_auth("a", "b", NULL, &e, NULL);
 	CU_ASSERT_FATAL(nc != NULL);
 	check_publish_denied(nc, &e);
 	natsConnection_Destroy(nc);
-	pthread_mutex_destroy(&e.mu);
+	itest_errlog_fini(&e);
 }
 
 /* Subscribing outside the allow list, or on the deny list, is reported,
@@ -486,11 +335,11 @@ static void test_subscribe_denied(void)
 {
 	natsSubscription *bad = NULL, *good = NULL, *secret = NULL;
 	natsConnection *nc, *svc, *admin;
-	struct errlog e, es;
+	struct itest_errlog e, es;
 	natsMsg *m = NULL;
 
-	errlog_init(&e);
-	errlog_init(&es);
+	itest_errlog_init(&e);
+	itest_errlog_init(&es);
 	nc = conn_auth("a", "b", NULL, &e, NULL);
 	svc = conn_auth("svc", "svcpw", NULL, &es, NULL);
 	admin = conn_auth("admin", "adminpw", NULL, NULL, NULL);
@@ -501,15 +350,15 @@ static void test_subscribe_denied(void)
 	CU_ASSERT(natsConnection_SubscribeSync(&good, nc, "ok.sub") == NATS_OK);
 	CU_ASSERT(natsConnection_SubscribeSync(&secret, svc, "svc.secret") ==
 		  NATS_OK);
-	CU_ASSERT(errlog_wait(&e,
-			      "Permissions Violation for Subscription to "
-			      "\"secret.x\"",
-			      WAIT_MS));
+	CU_ASSERT(itest_errlog_wait(&e,
+				    "Permissions Violation for Subscription to "
+				    "\"secret.x\"",
+				    WAIT_MS));
 	CU_ASSERT_EQUAL(e.last, NATS_NOT_PERMITTED);
-	CU_ASSERT(errlog_wait(&es,
-			      "Permissions Violation for Subscription "
-			      "to \"svc.secret\"",
-			      WAIT_MS));
+	CU_ASSERT(itest_errlog_wait(&es,
+				    "Permissions Violation for Subscription "
+				    "to \"svc.secret\"",
+				    WAIT_MS));
 
 	CU_ASSERT(natsConnection_PublishString(admin, "secret.x", "s") ==
 		  NATS_OK);
@@ -535,8 +384,8 @@ static void test_subscribe_denied(void)
 	natsConnection_Destroy(admin);
 	natsConnection_Destroy(svc);
 	natsConnection_Destroy(nc);
-	pthread_mutex_destroy(&e.mu);
-	pthread_mutex_destroy(&es.mu);
+	itest_errlog_fini(&e);
+	itest_errlog_fini(&es);
 }
 
 /* The service answers each request on its reply subject, twice. */
@@ -558,10 +407,10 @@ static void test_allow_responses(void)
 {
 	natsSubscription *svc_sub = NULL, *inbox = NULL;
 	natsConnection *svc, *admin, *a;
-	struct errlog e;
+	struct itest_errlog e;
 	natsMsg *rep = NULL;
 
-	errlog_init(&e);
+	itest_errlog_init(&e);
 	svc = conn_auth("svc", "svcpw", NULL, &e, NULL);
 	admin = conn_auth("admin", "adminpw", NULL, NULL, NULL);
 	a = conn_auth("a", "b", NULL, NULL, NULL);
@@ -587,10 +436,10 @@ static void test_allow_responses(void)
 	if (rep != NULL)
 		CU_ASSERT_NSTRING_EQUAL(natsMsg_GetData(rep), "one", 3);
 	natsMsg_Destroy(rep);
-	CU_ASSERT(errlog_wait(&e,
-			      "Permissions Violation for Publish to "
-			      "\"reply.admin\"",
-			      WAIT_MS));
+	CU_ASSERT(itest_errlog_wait(&e,
+				    "Permissions Violation for Publish to "
+				    "\"reply.admin\"",
+				    WAIT_MS));
 	CU_ASSERT(natsConnection_FlushTimeout(svc, WAIT_MS) == NATS_OK);
 	CU_ASSERT(natsConnection_FlushTimeout(admin, WAIT_MS) == NATS_OK);
 	rep = NULL;
@@ -608,17 +457,17 @@ static void test_allow_responses(void)
 
 	/* Outside of a reply, svc may publish nothing. */
 	CU_ASSERT(natsConnection_PublishString(svc, "free.x", "x") == NATS_OK);
-	CU_ASSERT(errlog_wait(&e,
-			      "Permissions Violation for Publish to "
-			      "\"free.x\"",
-			      WAIT_MS));
+	CU_ASSERT(itest_errlog_wait(&e,
+				    "Permissions Violation for Publish to "
+				    "\"free.x\"",
+				    WAIT_MS));
 
 	natsSubscription_Destroy(inbox);
 	natsSubscription_Destroy(svc_sub);
 	natsConnection_Destroy(a);
 	natsConnection_Destroy(admin);
 	natsConnection_Destroy(svc);
-	pthread_mutex_destroy(&e.mu);
+	itest_errlog_fini(&e);
 }
 
 /* Without credentials a client is logged in as no_auth_user and gets that
@@ -627,10 +476,10 @@ static void test_no_auth_user(void)
 {
 	char info[4096], reply[512];
 	natsConnection *nc, *admin;
-	struct errlog e;
+	struct itest_errlog e;
 	bool closed;
 
-	errlog_init(&e);
+	itest_errlog_init(&e);
 	nc = conn_auth(NULL, NULL, NULL, &e, NULL);
 	CU_ASSERT_FATAL(nc != NULL);
 	check_publish_denied(nc, &e);
@@ -639,7 +488,7 @@ static void test_no_auth_user(void)
 	admin = conn_auth("admin", "adminpw", NULL, NULL, NULL);
 	CU_ASSERT(admin != NULL);
 	if (admin != NULL)
-		assert_usable(admin, "anything.at.all");
+		CU_ASSERT(itest_conn_usable(admin, "anything.at.all"));
 	natsConnection_Destroy(admin);
 	assert_refused("admin", "wrong", NULL);
 	assert_refused("nobody", "b", NULL);
@@ -650,71 +499,42 @@ static void test_no_auth_user(void)
 	CU_ASSERT(strstr(info, "\"auth_required\":true") == NULL);
 	CU_ASSERT_STRING_EQUAL(reply, "PONG\r\n");
 	CU_ASSERT(!closed);
-	CU_ASSERT(errlog_count(&e) >= 2);
-	pthread_mutex_destroy(&e.mu);
-}
-
-struct test_def {
-	const char *name;
-	void (*fn)(void);
-};
-
-static int add_suite(const char *name, CU_InitializeFunc init,
-		     const struct test_def *tests, size_t n)
-{
-	CU_pSuite suite;
-	size_t i;
-
-	suite = CU_add_suite(name, init, suite_fini);
-	if (suite == NULL)
-		return -1;
-	for (i = 0; i < n; i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			return -1;
-	return 0;
+	CU_ASSERT(itest_errlog_count(&e) >= 2);
+	itest_errlog_fini(&e);
 }
 
 int main(void)
 {
-	static const struct test_def userpass[] = {
+	static const struct itest_case userpass[] = {
 		{ "user/password accepted", test_userpass_ok },
 		{ "wrong user/password refused", test_userpass_refused },
 	};
-	static const struct test_def token[] = {
+	static const struct itest_case token[] = {
 		{ "token accepted", test_token_ok },
 		{ "wrong token refused", test_token_refused },
 	};
-	static const struct test_def users[] = {
+	static const struct itest_case users[] = {
 		{ "users log in", test_users_login },
 		{ "publish denied", test_publish_denied },
 		{ "subscribe denied", test_subscribe_denied },
 		{ "allow_responses", test_allow_responses },
 	};
-	static const struct test_def no_auth[] = {
+	static const struct itest_case no_auth[] = {
 		{ "no_auth_user", test_no_auth_user },
 	};
-	unsigned int failed;
+	static const struct itest_suite suites[] = {
+		{ "user/password", init_userpass, suite_fini, userpass,
+		  ITEST_COUNT(userpass) },
+		{ "token", init_token, suite_fini, token, ITEST_COUNT(token) },
+		{ "users and permissions", init_users, suite_fini, users,
+		  ITEST_COUNT(users) },
+		{ "no_auth_user", init_no_auth_user, suite_fini, no_auth,
+		  ITEST_COUNT(no_auth) },
+	};
+	int rc;
 
-	signal(SIGALRM, watchdog_fire);
-	alarm(WATCHDOG_S);
-	signal(SIGPIPE, SIG_IGN);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	if (add_suite("user/password", init_userpass, userpass,
-		      sizeof(userpass) / sizeof(userpass[0])) != 0 ||
-	    add_suite("token", init_token, token,
-		      sizeof(token) / sizeof(token[0])) != 0 ||
-	    add_suite("users and permissions", init_users, users,
-		      sizeof(users) / sizeof(users[0])) != 0 ||
-	    add_suite("no_auth_user", init_no_auth_user, no_auth,
-		      sizeof(no_auth) / sizeof(no_auth[0])) != 0) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
+	itest_init("auth_test", WATCHDOG_S, &srv.pid);
+	rc = itest_run(suites, ITEST_COUNT(suites));
 	nats_CloseAndWait(WAIT_MS);
-	return failed == 0 ? 0 : 1;
+	return rc == 0 ? 0 : 1;
 }

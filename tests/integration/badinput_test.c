@@ -9,7 +9,6 @@
  * and the log is checked for sanitizer reports when the server stops.
  */
 
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,40 +19,17 @@
 #include <CUnit/Basic.h>
 
 #include "harness.h"
+#include "itest.h"
 
-#define WAIT_MS	   2000
+#define WAIT_MS	   ITEST_WAIT_MS
 #define WATCHDOG_S 60
 
 static struct hserver srv;
 
-static void watchdog_fire(int sig)
-{
-	static const char msg[] = "badinput_test: watchdog expired\n";
-
-	(void)sig;
-	if (srv.pid > 0)
-		kill(srv.pid, SIGKILL);
-	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
-		_exit(1);
-	_exit(1);
-}
-
 /* Connects and reads INFO; returns the fd or -1. */
 static int raw_client(void)
 {
-	char buf[4096];
-	bool eof = false;
-	int fd = harness_connect(srv.port);
-
-	if (fd < 0)
-		return -1;
-	if (harness_read_until(fd, buf, sizeof(buf), "\r\n", WAIT_MS, &eof) <=
-		    0 ||
-	    strncmp(buf, "INFO ", 5) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return itest_raw_connect(srv.port, NULL, 0);
 }
 
 /* The server still works: a new client subscribes, publishes to itself
@@ -74,21 +50,13 @@ static void assert_serving(void)
 
 static int start_default(void)
 {
-	return harness_start(&srv, harness_kind(), NULL, NULL);
-}
-
-static bool log_clean(void)
-{
-	const char *log = harness_log(&srv);
-
-	return strstr(log, "Sanitizer") == NULL &&
-	       strstr(log, "runtime error") == NULL;
+	return itest_start(&srv, NULL, NULL);
 }
 
 static void stop_server(void)
 {
 	harness_stop(&srv);
-	CU_ASSERT(log_clean());
+	CU_ASSERT(itest_log_clean(&srv));
 }
 
 /* A client that half-closes after its requests still gets its answers,
@@ -190,11 +158,9 @@ static void test_connection_flood(void)
 	char buf[4096];
 	bool eof;
 
-	CU_ASSERT_FATAL(harness_start(&srv, harness_kind(),
-				      strcmp(harness_kind(), "natsd") == 0
-					      ? natsd_conf
-					      : nats_conf,
-				      NULL) == 0);
+	CU_ASSERT_FATAL(itest_start(&srv,
+				    itest_is_natsd() ? natsd_conf : nats_conf,
+				    NULL) == 0);
 	/* Let the harness's readiness probe go away first. */
 	usleep(200000);
 	for (i = 0; i < 60; i++) {
@@ -288,11 +254,9 @@ static void test_write_deadline(void)
 	char payload[4096 + 64], buf[256];
 	bool eof = false;
 
-	CU_ASSERT_FATAL(harness_start(&srv, harness_kind(),
-				      strcmp(harness_kind(), "natsd") == 0
-					      ? natsd_conf
-					      : nats_conf,
-				      NULL) == 0);
+	CU_ASSERT_FATAL(itest_start(&srv,
+				    itest_is_natsd() ? natsd_conf : nats_conf,
+				    NULL) == 0);
 	sub = raw_client();
 	CU_ASSERT_FATAL(sub >= 0);
 	setsockopt(sub, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
@@ -314,7 +278,7 @@ static void test_write_deadline(void)
 	close(sub);
 	/* natsd never stalls a publisher for a slow subscriber (nats-server
 	 * slows fast producers down instead, so this is natsd's own). */
-	if (strcmp(harness_kind(), "natsd") == 0) {
+	if (itest_is_natsd()) {
 		harness_sendstr(pub, "PING\r\n");
 		eof = false;
 		harness_read_until(pub, buf, sizeof(buf), "PONG\r\n", WAIT_MS,
@@ -332,7 +296,7 @@ static void test_io_threads(void)
 	static const char *const one[] = { "--io_threads", "1", NULL };
 	static const char *const many[] = { "--io_threads", "200", NULL };
 
-	if (strcmp(harness_kind(), "natsd") != 0)
+	if (!itest_is_natsd())
 		return; /* not a nats-server flag */
 	CU_ASSERT_FATAL(harness_start(&srv, "natsd", NULL, one) == 0);
 	assert_serving();
@@ -345,25 +309,20 @@ static void test_io_threads(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	unsigned int failed;
+	static const struct itest_case tests[] = {
+		{ "half-closed client", test_half_closed },
+		{ "garbage bytes", test_garbage },
+		{ "endless control line", test_endless_line },
+		{ "oversize payload", test_oversize_payload },
+		{ "connection flood", test_connection_flood },
+		{ "reset while receiving", test_reset_while_receiving },
+		{ "write deadline", test_write_deadline },
+		{ "io threads", test_io_threads },
+	};
+	static const struct itest_suite suite = {
+		"badinput", NULL, NULL, tests, ITEST_COUNT(tests),
+	};
 
-	signal(SIGALRM, watchdog_fire);
-	alarm(WATCHDOG_S);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("badinput", NULL, NULL);
-	CU_add_test(s, "half-closed client", test_half_closed);
-	CU_add_test(s, "garbage bytes", test_garbage);
-	CU_add_test(s, "endless control line", test_endless_line);
-	CU_add_test(s, "oversize payload", test_oversize_payload);
-	CU_add_test(s, "connection flood", test_connection_flood);
-	CU_add_test(s, "reset while receiving", test_reset_while_receiving);
-	CU_add_test(s, "write deadline", test_write_deadline);
-	CU_add_test(s, "io threads", test_io_threads);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	itest_init("badinput_test", WATCHDOG_S, &srv.pid);
+	return itest_run(&suite, 1) == 0 ? 0 : 1;
 }

@@ -41,6 +41,7 @@
 #include <natsd/plugin.h>
 
 #include "harness.h"
+#include "itest.h"
 
 #define EXIT_WAIT_MS 10000 /* "quickly", with room for a sanitizer build */
 #define OUT_MAX	     (64 * 1024)
@@ -49,26 +50,6 @@
 
 static char plugin_dir[PATH_MAX];
 static pid_t child = -1;
-
-static void watchdog_fire(int sig)
-{
-	static const char msg[] = "plugin_refusal_test: watchdog expired\n";
-
-	(void)sig;
-	if (child > 0)
-		kill(child, SIGKILL);
-	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
-		_exit(1);
-	_exit(1);
-}
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* What one run of natsd did. */
 struct run {
@@ -138,7 +119,7 @@ static void collect(int fd, struct run *r, long long end)
 	int left;
 
 	for (;;) {
-		left = (int)(end - mono_ms());
+		left = (int)(end - itest_mono_ms());
 		if (left <= 0)
 			return;
 		if (poll(&p, 1, left) <= 0)
@@ -178,7 +159,7 @@ static int run_natsd(const char *conf, struct run *r)
 		free(conf_path);
 		return -1;
 	}
-	start = mono_ms();
+	start = itest_mono_ms();
 	child = fork();
 	if (child == 0) {
 		/* A test that dies must not leave a server behind. */
@@ -200,7 +181,7 @@ static int run_natsd(const char *conf, struct run *r)
 		w = waitpid(child, &r->status, WNOHANG);
 		if (w == child || (w == -1 && errno != EINTR))
 			break;
-		if (mono_ms() >= end) {
+		if (itest_mono_ms() >= end) {
 			kill(child, SIGKILL);
 			waitpid(child, &r->status, 0);
 			w = -1;
@@ -209,7 +190,7 @@ static int run_natsd(const char *conf, struct run *r)
 		nanosleep(&(struct timespec){ .tv_nsec = 10000000 }, NULL);
 	}
 	r->exited = w == child && child > 0;
-	r->ms = mono_ms() - start;
+	r->ms = itest_mono_ms() - start;
 	child = -1;
 	unlink(conf_path);
 	free(conf_path);
@@ -385,10 +366,7 @@ static void test_good_starts(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} tests[] = {
+	static const struct itest_case tests[] = {
 		{ "missing plugin", test_missing },
 		{ "not a plugin", test_not_a_plugin },
 		{ "ABI major mismatch", test_abi_major },
@@ -397,12 +375,13 @@ int main(void)
 		{ "same plugin twice", test_twice },
 		{ "a good plugin starts", test_good_starts },
 	};
+	static const struct itest_suite suite = {
+		"plugin refusals", NULL, NULL, tests, ITEST_COUNT(tests),
+	};
 	const char *dir = getenv("NATSD_TEST_PLUGIN_DIR");
-	unsigned int failed;
-	CU_pSuite suite;
-	size_t i;
+	int rc;
 
-	if (strcmp(harness_kind(), "natsd") != 0) {
+	if (!itest_is_natsd()) {
 		printf("plugin_refusal_test: natsd plugins only, skipped\n");
 		return 77;
 	}
@@ -413,25 +392,7 @@ int main(void)
 			dir, strerror(errno));
 		return 99;
 	}
-	signal(SIGALRM, watchdog_fire);
-	alarm(WATCHDOG_S);
-	signal(SIGPIPE, SIG_IGN);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 99;
-	suite = CU_add_suite("plugin refusals", NULL, NULL);
-	if (suite == NULL)
-		goto out_registry;
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto out_registry;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() +
-		 CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failed == 0 ? 0 : 1;
-
-out_registry:
-	CU_cleanup_registry();
-	return 99;
+	itest_init("plugin_refusal_test", WATCHDOG_S, &child);
+	rc = itest_run(&suite, 1);
+	return rc < 0 ? 99 : rc;
 }

@@ -37,8 +37,9 @@
 #include <nats/nats.h>
 
 #include "harness.h"
+#include "itest.h"
 
-#define WAIT_MS		2000  /* bound for anything that should work */
+#define WAIT_MS		ITEST_WAIT_MS
 #define QUIET_MS	150   /* how long "nothing more arrives" is checked */
 #define PROBE_MS	100   /* a probe request's timeout */
 #define LINK_WAIT_MS	10000
@@ -65,25 +66,6 @@ static void kill_all(void)
 		kill(lsrv_b.pid, SIGKILL);
 }
 
-static void watchdog_fire(int sig)
-{
-	static const char msg[] = "plugins_test: watchdog expired\n";
-
-	(void)sig;
-	kill_all();
-	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
-		_exit(1);
-	_exit(1);
-}
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Server logs. */
 
 static bool log_has(struct hserver *s, const char *text)
@@ -93,43 +75,7 @@ static bool log_has(struct hserver *s, const char *text)
 
 static int log_count(struct hserver *s, const char *text)
 {
-	const char *p = harness_log(s);
-	size_t n = strlen(text);
-	int count = 0;
-
-	while ((p = strstr(p, text)) != NULL) {
-		count++;
-		p += n;
-	}
-	return count;
-}
-
-/* Waits until the log contains text. */
-static bool log_wait(struct hserver *s, const char *text, int timeout_ms)
-{
-	long long end = mono_ms() + timeout_ms;
-
-	for (;;) {
-		if (log_has(s, text))
-			return true;
-		if (mono_ms() >= end)
-			break;
-		nats_Sleep(10);
-	}
-	fprintf(stderr, "log of pid %ld lacks \"%s\"\n", (long)s->pid, text);
-	return false;
-}
-
-/* Whether a sanitizer reported anything. */
-static bool log_clean(struct hserver *s)
-{
-	const char *log = harness_log(s);
-	bool clean = strstr(log, "Sanitizer") == NULL &&
-		     strstr(log, "runtime error:") == NULL;
-
-	if (!clean)
-		fprintf(stderr, "--- sanitizer report ---\n%s\n", log);
-	return clean;
+	return itest_count(harness_log(s), text);
 }
 
 /* Stops s with SIGTERM and waits for it, reading its log before the
@@ -137,7 +83,7 @@ static bool log_clean(struct hserver *s)
  * when it exited with 0 and the log has no sanitizer report. */
 static bool stop_checked(struct hserver *s)
 {
-	long long end = mono_ms() + STOP_WAIT_MS;
+	long long end = itest_mono_ms() + STOP_WAIT_MS;
 	int status = 0;
 	bool ok = false;
 	pid_t w;
@@ -149,7 +95,7 @@ static bool stop_checked(struct hserver *s)
 		w = waitpid(s->pid, &status, WNOHANG);
 		if (w == s->pid || (w == -1 && errno != EINTR))
 			break;
-		if (mono_ms() >= end) {
+		if (itest_mono_ms() >= end) {
 			fprintf(stderr, "pid %ld ignored SIGTERM\n",
 				(long)s->pid);
 			kill(s->pid, SIGKILL);
@@ -163,105 +109,25 @@ static bool stop_checked(struct hserver *s)
 		ok = true;
 	else
 		fprintf(stderr, "server exit status 0x%x\n", status);
-	ok = log_clean(s) && ok;
+	ok = itest_log_clean(s) && ok;
 	s->pid = 0;
 	harness_stop(s); /* removes the files */
 	return ok;
 }
 
-/* Errors the client library reported asynchronously, all kept. */
-struct errlog {
-	pthread_mutex_t mu;
-	char text[4096];
-};
-
-static void errlog_init(struct errlog *e)
-{
-	memset(e, 0, sizeof(*e));
-	pthread_mutex_init(&e->mu, NULL);
-}
-
-static void on_async_error(natsConnection *nc, natsSubscription *sub,
-			   natsStatus err, void *closure)
-{
-	struct errlog *e = closure;
-	const char *txt = NULL;
-	size_t used;
-
-	(void)sub;
-	(void)err;
-	natsConnection_GetLastError(nc, &txt);
-	pthread_mutex_lock(&e->mu);
-	used = strlen(e->text);
-	snprintf(e->text + used, sizeof(e->text) - used, "%s\n",
-		 txt != NULL ? txt : "");
-	pthread_mutex_unlock(&e->mu);
-}
-
-static bool errlog_wait(struct errlog *e, const char *want, int timeout_ms)
-{
-	long long end = mono_ms() + timeout_ms;
-	bool found;
-
-	for (;;) {
-		pthread_mutex_lock(&e->mu);
-		found = strstr(e->text, want) != NULL;
-		pthread_mutex_unlock(&e->mu);
-		if (found || mono_ms() >= end)
-			break;
-		nats_Sleep(5);
-	}
-	if (!found)
-		fprintf(stderr, "wanted error \"%s\", have \"%s\"\n", want,
-			e->text);
-	return found;
-}
-
 /* Connects to 127.0.0.1:port with optional credentials and error log,
  * without reconnecting. NULL on failure, with the status in *st. */
 static natsConnection *conn_to(int port, const char *user, const char *pass,
-			       struct errlog *e, natsStatus *st)
+			       struct itest_errlog *e, natsStatus *st)
 {
-	natsConnection *nc = NULL;
-	natsOptions *o = NULL;
-	natsStatus s;
-	char url[64];
+	natsOptions *o = itest_opts(port);
+	natsStatus s = o != NULL ? NATS_OK : NATS_NO_MEMORY;
 
-	snprintf(url, sizeof(url), "nats://127.0.0.1:%d", port);
-	s = natsOptions_Create(&o);
-	if (s == NATS_OK)
-		s = natsOptions_SetURL(o, url);
-	if (s == NATS_OK)
-		s = natsOptions_SetTimeout(o, WAIT_MS);
-	if (s == NATS_OK)
-		s = natsOptions_SetAllowReconnect(o, false);
 	if (s == NATS_OK && user != NULL)
 		s = natsOptions_SetUserInfo(o, user, pass);
 	if (s == NATS_OK && e != NULL)
-		s = natsOptions_SetErrorHandler(o, on_async_error, e);
-	if (s == NATS_OK)
-		s = natsConnection_Connect(&nc, o);
-	natsOptions_Destroy(o);
-	if (st != NULL)
-		*st = s;
-	return s == NATS_OK ? nc : NULL;
-}
-
-/* A subscription on nc gets what nc publishes: the connection works. */
-static bool conn_usable(natsConnection *nc, const char *subject)
-{
-	natsSubscription *sub = NULL;
-	natsMsg *m = NULL;
-	bool ok;
-
-	if (natsConnection_SubscribeSync(&sub, nc, subject) != NATS_OK)
-		return false;
-	ok = natsConnection_PublishString(nc, subject, "hi") == NATS_OK &&
-	     natsConnection_FlushTimeout(nc, WAIT_MS) == NATS_OK &&
-	     natsSubscription_NextMsg(&m, sub, WAIT_MS) == NATS_OK;
-	natsMsg_Destroy(m);
-	natsSubscription_Destroy(sub);
-	return ok;
+		s = itest_errlog_attach(o, e);
+	return itest_connect(o, s, st);
 }
 
 static bool is_probe(natsMsg *m)
@@ -273,12 +139,12 @@ static bool is_probe(natsMsg *m)
 /* Next message on sub that is not a probe, or NULL after timeout_ms. */
 static natsMsg *next_real(natsSubscription *sub, int timeout_ms)
 {
-	long long end = mono_ms() + timeout_ms;
+	long long end = itest_mono_ms() + timeout_ms;
 	natsMsg *m = NULL;
 	long long left;
 
 	for (;;) {
-		left = end - mono_ms();
+		left = end - itest_mono_ms();
 		if (left < 1)
 			left = 1;
 		if (natsSubscription_NextMsg(&m, sub, left) != NATS_OK)
@@ -287,7 +153,7 @@ static natsMsg *next_real(natsSubscription *sub, int timeout_ms)
 			return m;
 		natsMsg_Destroy(m);
 		m = NULL;
-		if (mono_ms() >= end)
+		if (itest_mono_ms() >= end)
 			return NULL;
 	}
 }
@@ -297,7 +163,7 @@ static natsMsg *next_real(natsSubscription *sub, int timeout_ms)
 static bool wait_interest(natsConnection *nc, const char *subject, bool want,
 			  int timeout_ms)
 {
-	long long end = mono_ms() + timeout_ms;
+	long long end = itest_mono_ms() + timeout_ms;
 	natsMsg *reply = NULL;
 	natsStatus s;
 	bool has;
@@ -310,7 +176,7 @@ static bool wait_interest(natsConnection *nc, const char *subject, bool want,
 		has = s != NATS_NO_RESPONDERS;
 		if (has == want)
 			return true;
-		if (mono_ms() >= end)
+		if (itest_mono_ms() >= end)
 			break;
 		nats_Sleep(10);
 	}
@@ -365,7 +231,7 @@ static int fini_auth(void)
 }
 
 static natsConnection *aconn(const char *user, const char *pass,
-			     struct errlog *e, natsStatus *st)
+			     struct itest_errlog *e, natsStatus *st)
 {
 	return conn_to(asrv.port, user, pass, e, st);
 }
@@ -375,20 +241,12 @@ static natsConnection *aconn(const char *user, const char *pass,
 static int raw_connect(const char *user, const char *pass, char *info,
 		       size_t infocap)
 {
-	char buf[4096], line[512];
-	ssize_t n;
+	char line[512];
 	int fd;
 
-	fd = harness_connect(asrv.port);
+	fd = itest_raw_connect(asrv.port, info, infocap);
 	if (fd == -1)
 		return -1;
-	n = harness_read_until(fd, buf, sizeof(buf), "\r\n", WAIT_MS, NULL);
-	if (n <= 0 || strncmp(buf, "INFO ", 5) != 0) {
-		close(fd);
-		return -1;
-	}
-	if (info != NULL)
-		snprintf(info, infocap, "%s", buf);
 	snprintf(line, sizeof(line),
 		 "CONNECT {\"verbose\":false,\"user\":\"%s\",\"pass\":\"%s\"}"
 		 "\r\nPING\r\n",
@@ -404,10 +262,10 @@ static void test_auth_accept(void)
 {
 	natsSubscription *sub = NULL, *bad = NULL;
 	natsConnection *nc;
-	struct errlog e;
+	struct itest_errlog e;
 	natsMsg *m = NULL;
 
-	errlog_init(&e);
+	itest_errlog_init(&e);
 	nc = aconn("pu", "pp", &e, NULL);
 	CU_ASSERT_FATAL(nc != NULL);
 	/* allowed.> both ways */
@@ -425,20 +283,22 @@ static void test_auth_accept(void)
 	/* Anything else is refused, and the connection stays. */
 	CU_ASSERT(natsConnection_PublishString(nc, "other.x", "no") ==
 		  NATS_OK);
-	CU_ASSERT(errlog_wait(&e, "Permissions Violation for Publish to "
-				  "\"other.x\"",
-			      WAIT_MS));
+	CU_ASSERT(itest_errlog_wait(&e,
+				    "Permissions Violation for Publish to "
+				    "\"other.x\"",
+				    WAIT_MS));
 	CU_ASSERT(natsConnection_SubscribeSync(&bad, nc, "other.>") ==
 		  NATS_OK);
-	CU_ASSERT(errlog_wait(&e, "Permissions Violation for Subscription to "
-				  "\"other.>\"",
-			      WAIT_MS));
+	CU_ASSERT(itest_errlog_wait(&e,
+				    "Permissions Violation for Subscription to "
+				    "\"other.>\"",
+				    WAIT_MS));
 	CU_ASSERT(natsConnection_FlushTimeout(nc, WAIT_MS) == NATS_OK);
 	CU_ASSERT_EQUAL(natsConnection_Status(nc), NATS_CONN_STATUS_CONNECTED);
 	natsSubscription_Destroy(bad);
 	natsSubscription_Destroy(sub);
 	natsConnection_Destroy(nc);
-	pthread_mutex_destroy(&e.mu);
+	itest_errlog_fini(&e);
 }
 
 static void test_auth_wrong_password(void)
@@ -516,7 +376,7 @@ static void test_auth_unknown_user(void)
 	nc = aconn("g", "g", NULL, NULL);
 	CU_ASSERT(nc != NULL);
 	if (nc != NULL)
-		CU_ASSERT(conn_usable(nc, "g.unknown"));
+		CU_ASSERT(itest_conn_usable(nc, "g.unknown"));
 	natsConnection_Destroy(nc);
 }
 
@@ -535,15 +395,15 @@ static void test_auth_later(void)
 			NATS_OK);
 	CU_ASSERT(natsConnection_FlushTimeout(pu, WAIT_MS) == NATS_OK);
 
-	t0 = mono_ms();
+	t0 = itest_mono_ms();
 	nc = aconn("late", "whatever", NULL, NULL);
-	dt = mono_ms() - t0;
+	dt = itest_mono_ms() - t0;
 	CU_ASSERT_FATAL(nc != NULL);
 	CU_ASSERT(dt >= LATER_MS - 50);
 	CU_ASSERT(dt < LATER_MS + WAIT_MS);
 	CU_ASSERT(log_has(&asrv, "authtest: answering \"late\" later: "
 				 "accept"));
-	CU_ASSERT(conn_usable(nc, "late.own"));
+	CU_ASSERT(itest_conn_usable(nc, "late.own"));
 
 	/* Its account was set from the timer: it shares PA with pu. */
 	CU_ASSERT(natsConnection_PublishString(nc, "allowed.late", "hi") ==
@@ -577,8 +437,8 @@ static void later_gone(bool reset)
 
 	/* Past the timer: the request was cancelled, never answered. */
 	nats_Sleep(LATER_MS + 200);
-	CU_ASSERT(log_wait(&asrv, "authtest: timer fired for a cancelled",
-			   WAIT_MS));
+	CU_ASSERT(itest_log_wait(&asrv, "authtest: timer fired for a cancelled",
+				 WAIT_MS));
 	CU_ASSERT_EQUAL(log_count(&asrv, "authtest: request cancelled"),
 			cancelled + 1);
 	CU_ASSERT_EQUAL(log_count(&asrv,
@@ -590,9 +450,9 @@ static void later_gone(bool reset)
 	nc = aconn("pu", "pp", NULL, NULL);
 	CU_ASSERT(nc != NULL);
 	if (nc != NULL)
-		CU_ASSERT(conn_usable(nc, "allowed.after"));
+		CU_ASSERT(itest_conn_usable(nc, "allowed.after"));
 	natsConnection_Destroy(nc);
-	CU_ASSERT(log_clean(&asrv));
+	CU_ASSERT(itest_log_clean(&asrv));
 }
 
 static void test_auth_later_gone(void)
@@ -679,24 +539,25 @@ static void test_cancel_on_timeout(void)
 	long long t0;
 	int fd;
 
-	t0 = mono_ms();
+	t0 = itest_mono_ms();
 	fd = raw_connect("late", "x", NULL, 0);
 	CU_ASSERT_FATAL(fd >= 0);
 	harness_read_until(fd, reply, sizeof(reply), "\r\n", WAIT_MS, &eof);
 	CU_ASSERT_STRING_EQUAL(reply, "-ERR 'Authentication Timeout'\r\n");
 	CU_ASSERT(eof || harness_is_closed(fd, WAIT_MS));
 	close(fd);
-	CU_ASSERT(mono_ms() - t0 < CANCEL_LATER_MS);
-	CU_ASSERT(log_wait(&asrv, "authtest: request cancelled", WAIT_MS));
+	CU_ASSERT(itest_mono_ms() - t0 < CANCEL_LATER_MS);
+	CU_ASSERT(
+		itest_log_wait(&asrv, "authtest: request cancelled", WAIT_MS));
 	CU_ASSERT(!log_has(&asrv, "(unknown request)"));
-	CU_ASSERT(log_wait(&asrv, "authtest: timer fired for a cancelled",
-			   CANCEL_LATER_MS + WAIT_MS));
+	CU_ASSERT(itest_log_wait(&asrv, "authtest: timer fired for a cancelled",
+				 CANCEL_LATER_MS + WAIT_MS));
 	CU_ASSERT(!log_has(&asrv, "authtest: answering"));
 
 	nc = aconn("pu", "pp", NULL, NULL);
 	CU_ASSERT(nc != NULL);
 	if (nc != NULL)
-		CU_ASSERT(conn_usable(nc, "allowed.after"));
+		CU_ASSERT(itest_conn_usable(nc, "allowed.after"));
 	natsConnection_Destroy(nc);
 }
 
@@ -721,7 +582,7 @@ static natsConnection *link_a_nc, *link_b_nc;
 /* Reads the port linktest wrote, waiting for the file to appear. */
 static int read_port_file(const char *path, int timeout_ms)
 {
-	long long end = mono_ms() + timeout_ms;
+	long long end = itest_mono_ms() + timeout_ms;
 	char buf[32], *endp;
 	long v;
 	FILE *f;
@@ -738,7 +599,7 @@ static int read_port_file(const char *path, int timeout_ms)
 			if (errno == 0 && endp != buf && v > 0 && v < 65536)
 				return (int)v;
 		}
-		if (mono_ms() >= end)
+		if (itest_mono_ms() >= end)
 			return -1;
 		nats_Sleep(10);
 	}
@@ -777,8 +638,8 @@ static int init_link(void)
 		fprintf(stderr, "cannot start server B with:\n%s", conf);
 		return -1;
 	}
-	if (!log_wait(&lsrv_a, "linktest: link up with", LINK_WAIT_MS) ||
-	    !log_wait(&lsrv_b, "linktest: link up with", LINK_WAIT_MS))
+	if (!itest_log_wait(&lsrv_a, "linktest: link up with", LINK_WAIT_MS) ||
+	    !itest_log_wait(&lsrv_b, "linktest: link up with", LINK_WAIT_MS))
 		return -1;
 	link_a_nc = conn_to(lsrv_a.port, NULL, NULL, NULL, NULL);
 	link_b_nc = conn_to(lsrv_b.port, NULL, NULL, NULL, NULL);
@@ -912,11 +773,11 @@ static void test_link_plain(void)
 static int drain_queue(natsSubscription **subs, int nsubs, int *got,
 		       int *seen, int want)
 {
-	long long end = mono_ms() + WAIT_MS * 2;
+	long long end = itest_mono_ms() + WAIT_MS * 2;
 	int total = 0, i, idx;
 	natsMsg *m;
 
-	while (total < want && mono_ms() < end) {
+	while (total < want && itest_mono_ms() < end) {
 		for (i = 0; i < nsubs; i++) {
 			m = next_real(subs[i], 20);
 			if (m == NULL)
@@ -1046,10 +907,11 @@ static void test_link_peer_killed(void)
 	link_b_nc = NULL;
 	harness_kill(&lsrv_b);
 
-	CU_ASSERT(log_wait(&lsrv_a, "linktest: link closed", LINK_WAIT_MS));
+	CU_ASSERT(
+		itest_log_wait(&lsrv_a, "linktest: link closed", LINK_WAIT_MS));
 	CU_ASSERT(wait_interest(link_a_nc, "k.onb", false, LINK_WAIT_MS));
-	CU_ASSERT(conn_usable(link_a_nc, "k.local"));
-	CU_ASSERT(log_clean(&lsrv_a));
+	CU_ASSERT(itest_conn_usable(link_a_nc, "k.local"));
+	CU_ASSERT(itest_log_clean(&lsrv_a));
 }
 
 static void test_link_stop_clean(void)
@@ -1060,27 +922,6 @@ static void test_link_stop_clean(void)
 }
 
 /* ------------------------------------------------------------------ */
-
-struct test_def {
-	const char *name;
-	void (*fn)(void);
-};
-
-static int add_suite(const char *name, CU_InitializeFunc init,
-		     CU_CleanupFunc fini, const struct test_def *tests,
-		     size_t n)
-{
-	CU_pSuite suite;
-	size_t i;
-
-	suite = CU_add_suite(name, init, fini);
-	if (suite == NULL)
-		return -1;
-	for (i = 0; i < n; i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			return -1;
-	return 0;
-}
 
 /* Finds the plugins; returns 0, or -1 with a message. */
 static int find_plugins(void)
@@ -1108,7 +949,7 @@ static int find_plugins(void)
 
 int main(void)
 {
-	static const struct test_def auth[] = {
+	static const struct itest_case auth[] = {
 		{ "accepted user and its permissions", test_auth_accept },
 		{ "wrong password rejected", test_auth_wrong_password },
 		{ "unknown user: chain ends, rejected",
@@ -1118,53 +959,46 @@ int main(void)
 		{ "accounts are isolated", test_auth_accounts },
 		{ "stops cleanly", test_auth_stop_clean },
 	};
-	static const struct test_def gone[] = {
+	static const struct itest_case gone[] = {
 		{ "client closes before the answer", test_auth_later_gone },
 		{ "client resets before the answer", test_auth_later_reset },
 		{ "stops cleanly", test_auth_stop_clean },
 	};
-	static const struct test_def cancel[] = {
+	static const struct itest_case cancel[] = {
 		{ "auth timeout cancels a pending answer",
 		  test_cancel_on_timeout },
 		{ "shutdown with an answer pending", test_cancel_on_shutdown },
 	};
-	static const struct test_def link[] = {
+	static const struct itest_case link[] = {
 		{ "plain interest, both directions", test_link_plain },
 		{ "queue group across servers", test_link_queue },
 		{ "unsubscribe withdraws interest", test_link_unsubscribe },
 		{ "killed peer's interest removed", test_link_peer_killed },
 		{ "stops cleanly", test_link_stop_clean },
 	};
-	unsigned int failed;
+	static const struct itest_suite suites[] = {
+		{ "authtest", init_auth, fini_auth, auth, ITEST_COUNT(auth) },
+		{ "authtest: client gone", init_auth, fini_auth, gone,
+		  ITEST_COUNT(gone) },
+		{ "authtest: cancel", init_auth_cancel, fini_auth, cancel,
+		  ITEST_COUNT(cancel) },
+		{ "linktest", init_link, fini_link, link, ITEST_COUNT(link) },
+	};
+	int rc;
 
-	if (strcmp(harness_kind(), "natsd") != 0) {
+	if (!itest_is_natsd()) {
 		printf("plugins_test: natsd plugins only, skipped\n");
 		return 77;
 	}
 	if (find_plugins() != 0)
 		return 99;
-	signal(SIGALRM, watchdog_fire);
-	alarm(WATCHDOG_S);
-	signal(SIGPIPE, SIG_IGN);
-	if (CU_initialize_registry() != CUE_SUCCESS)
+	itest_init("plugins_test", WATCHDOG_S, &asrv.pid);
+	itest_watch_pid(&lsrv_a.pid);
+	itest_watch_pid(&lsrv_b.pid);
+	rc = itest_run(suites, ITEST_COUNT(suites));
+	if (rc < 0)
 		return 99;
-	if (add_suite("authtest", init_auth, fini_auth, auth,
-		      sizeof(auth) / sizeof(auth[0])) != 0 ||
-	    add_suite("authtest: client gone", init_auth, fini_auth, gone,
-		      sizeof(gone) / sizeof(gone[0])) != 0 ||
-	    add_suite("authtest: cancel", init_auth_cancel, fini_auth, cancel,
-		      sizeof(cancel) / sizeof(cancel[0])) != 0 ||
-	    add_suite("linktest", init_link, fini_link, link,
-		      sizeof(link) / sizeof(link[0])) != 0) {
-		CU_cleanup_registry();
-		return 99;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() +
-		 CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
 	nats_CloseAndWait(WAIT_MS);
 	kill_all();
-	return failed == 0 ? 0 : 1;
+	return rc;
 }

@@ -16,146 +16,28 @@
  * local queue, and counting needs no sleeps.
  */
 
-#include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
 #include <nats/nats.h>
 
 #include "harness.h"
+#include "itest.h"
 
-#define WAIT_MS    2000 /* upper bound for anything that should work */
-#define QUIET_MS   100  /* how long "nothing more arrives" is checked */
+#define WAIT_MS    ITEST_WAIT_MS
+#define QUIET_MS   100 /* how long "nothing more arrives" is checked */
 #define WATCHDOG_S 60
 
+/* A raw client's CONNECT: headers on. */
+#define RAW_CONNECT                                                            \
+	"{\"verbose\":false,\"pedantic\":false,"                               \
+	"\"headers\":true,\"protocol\":1}"
+
 static struct hserver srv;
-
-static void watchdog_fire(int sig)
-{
-	static const char msg[] = "pubsub_test: watchdog expired\n";
-
-	(void)sig;
-	if (srv.pid > 0)
-		kill(srv.pid, SIGKILL);
-	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
-		_exit(1);
-	_exit(1);
-}
-
-/* nats-server exits with 1 on SIGTERM; natsd is expected to exit 0. */
-static bool stopped_cleanly(int rc)
-{
-	return rc == 0 || (strcmp(harness_kind(), "natsd") != 0 && rc == 1);
-}
-
-/* A counter that callbacks bump and the test thread waits on. */
-struct tally {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int n;
-};
-
-static void tally_init(struct tally *t)
-{
-	pthread_condattr_t a;
-
-	pthread_mutex_init(&t->mu, NULL);
-	pthread_condattr_init(&a);
-	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-	pthread_cond_init(&t->cv, &a);
-	pthread_condattr_destroy(&a);
-	t->n = 0;
-}
-
-static void tally_fini(struct tally *t)
-{
-	pthread_cond_destroy(&t->cv);
-	pthread_mutex_destroy(&t->mu);
-}
-
-static void tally_add(struct tally *t, int k)
-{
-	pthread_mutex_lock(&t->mu);
-	t->n += k;
-	pthread_cond_broadcast(&t->cv);
-	pthread_mutex_unlock(&t->mu);
-}
-
-static int tally_get(struct tally *t)
-{
-	int n;
-
-	pthread_mutex_lock(&t->mu);
-	n = t->n;
-	pthread_mutex_unlock(&t->mu);
-	return n;
-}
-
-/* Waits until the count reaches target or timeout_ms pass; returns it. */
-static int tally_wait(struct tally *t, int target, int timeout_ms)
-{
-	struct timespec end;
-	int n;
-
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	end.tv_sec += timeout_ms / 1000;
-	end.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (end.tv_nsec >= 1000000000L) {
-		end.tv_sec++;
-		end.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&t->mu);
-	while (t->n < target &&
-	       pthread_cond_timedwait(&t->cv, &t->mu, &end) == 0)
-		;
-	n = t->n;
-	pthread_mutex_unlock(&t->mu);
-	return n;
-}
-
-/* Options for a client of the test server, with short bounded timeouts and
- * no reconnect. NULL on failure. */
-static natsOptions *opts_new(void)
-{
-	natsOptions *o = NULL;
-	char url[64];
-
-	snprintf(url, sizeof(url), "nats://127.0.0.1:%d", srv.port);
-	if (natsOptions_Create(&o) != NATS_OK)
-		return NULL;
-	if (natsOptions_SetURL(o, url) != NATS_OK ||
-	    natsOptions_SetTimeout(o, WAIT_MS) != NATS_OK ||
-	    natsOptions_SetAllowReconnect(o, false) != NATS_OK) {
-		natsOptions_Destroy(o);
-		return NULL;
-	}
-	return o;
-}
-
-/* Connects with o (which may be NULL for the defaults) and destroys o. */
-static natsConnection *conn_open(natsOptions *o)
-{
-	natsConnection *nc = NULL;
-	natsStatus s;
-
-	if (o == NULL)
-		o = opts_new();
-	if (o == NULL)
-		return NULL;
-	s = natsConnection_Connect(&nc, o);
-	natsOptions_Destroy(o);
-	if (s != NATS_OK) {
-		fprintf(stderr, "connect: %s\n", natsStatus_GetText(s));
-		return NULL;
-	}
-	return nc;
-}
 
 /* Takes up to max messages from a synchronous subscription, stopping at the
  * first wait longer than QUIET_MS. Returns how many were taken; each is
@@ -176,68 +58,14 @@ static int drain_sync(natsSubscription *sub, int max,
 	return n;
 }
 
-/* Reads the server's INFO on a raw socket and sends CONNECT plus extra
- * protocol, then waits for the PONG that answers the trailing PING.
- * Returns the socket, or -1. */
-static int raw_open(const char *extra)
-{
-	char buf[4096];
-	char out[1024];
-	bool eof = false;
-	ssize_t n;
-	int fd;
-
-	fd = harness_connect(srv.port);
-	if (fd < 0)
-		return -1;
-	n = harness_read_until(fd, buf, sizeof(buf) - 1, "\r\n", WAIT_MS, &eof);
-	if (n <= 0 || strncmp(buf, "INFO ", 5) != 0)
-		goto out_close;
-	snprintf(out, sizeof(out),
-		 "CONNECT {\"verbose\":false,\"pedantic\":false,"
-		 "\"headers\":true,\"protocol\":1}\r\n%sPING\r\n",
-		 extra);
-	if (harness_sendstr(fd, out) != 0)
-		goto out_close;
-	n = harness_read_until(fd, buf, sizeof(buf) - 1, "PONG\r\n", WAIT_MS,
-			       &eof);
-	if (n <= 0)
-		goto out_close;
-	buf[n] = '\0';
-	if (strstr(buf, "PONG\r\n") == NULL)
-		goto out_close;
-	return fd;
-
-out_close:
-	close(fd);
-	return -1;
-}
-
-/* Counts non-overlapping occurrences of needle in hay. */
-static int count_str(const char *hay, const char *needle)
-{
-	size_t len = strlen(needle);
-	int n = 0;
-
-	while ((hay = strstr(hay, needle)) != NULL) {
-		n++;
-		hay += len;
-	}
-	return n;
-}
-
 static int suite_init(void)
 {
-	if (harness_start(&srv, harness_kind(), NULL, NULL) != 0) {
-		fprintf(stderr, "cannot start %s\n", harness_kind());
-		return -1;
-	}
-	return 0;
+	return itest_start(&srv, NULL, NULL);
 }
 
 static int suite_fini(void)
 {
-	return stopped_cleanly(harness_stop(&srv)) ? 0 : -1;
+	return itest_stop(&srv) ? 0 : -1;
 }
 
 /* Messages arrive in publish order with subject and payload intact; after
@@ -250,7 +78,7 @@ static void test_basic(void)
 	char want[32];
 	int i;
 
-	nc = conn_open(NULL);
+	nc = itest_client(srv.port);
 	CU_ASSERT_FATAL(nc != NULL);
 	CU_ASSERT_FATAL(natsConnection_SubscribeSync(&a, nc, "basic.s") ==
 			NATS_OK);
@@ -326,8 +154,8 @@ static void test_wildcards(void)
 	natsConnection *nc, *pub;
 	size_t i;
 
-	nc = conn_open(NULL);
-	pub = conn_open(NULL);
+	nc = itest_client(srv.port);
+	pub = itest_client(srv.port);
 	CU_ASSERT_FATAL(nc != NULL && pub != NULL);
 	for (i = 0; i < NCASES; i++)
 		CU_ASSERT_FATAL(natsConnection_SubscribeSync(&subs[i], nc,
@@ -403,11 +231,11 @@ static void test_queue_groups(void)
 	s2 = calloc(1, sizeof(*s2));
 	sp = calloc(1, sizeof(*sp));
 	CU_ASSERT_FATAL(s1 != NULL && s2 != NULL && sp != NULL);
-	pub = conn_open(NULL);
-	other = conn_open(NULL);
+	pub = itest_client(srv.port);
+	other = itest_client(srv.port);
 	CU_ASSERT_FATAL(pub != NULL && other != NULL);
 	for (i = 0; i < QG_MEMBERS; i++) {
-		members[i] = conn_open(NULL);
+		members[i] = itest_client(srv.port);
 		CU_ASSERT_FATAL(members[i] != NULL);
 		CU_ASSERT_FATAL(natsConnection_QueueSubscribeSync(
 					&q1[i], members[i], "qg.work", "q1") ==
@@ -482,7 +310,7 @@ static void test_auto_unsubscribe(void)
 	ssize_t n;
 	int i, got = 0, fd;
 
-	nc = conn_open(NULL);
+	nc = itest_client(srv.port);
 	CU_ASSERT_FATAL(nc != NULL);
 	CU_ASSERT_FATAL(natsConnection_SubscribeSync(&sub, nc, "au.lib") ==
 			NATS_OK);
@@ -502,7 +330,8 @@ static void test_auto_unsubscribe(void)
 	CU_ASSERT(!natsSubscription_IsValid(sub));
 	natsSubscription_Destroy(sub);
 
-	fd = raw_open("SUB au.raw 1\r\nUNSUB 1 3\r\n");
+	fd = itest_raw_open(srv.port, RAW_CONNECT,
+			    "SUB au.raw 1\r\nUNSUB 1 3\r\n");
 	CU_ASSERT_FATAL(fd >= 0);
 	for (i = 0; i < 10; i++)
 		CU_ASSERT(natsConnection_PublishString(nc, "au.raw", "y") ==
@@ -513,14 +342,14 @@ static void test_auto_unsubscribe(void)
 			       &eof);
 	CU_ASSERT_FATAL(n > 0);
 	buf[n] = '\0';
-	CU_ASSERT_EQUAL(count_str(buf, "MSG au.raw 1 1\r\ny\r\n"), 3);
+	CU_ASSERT_EQUAL(itest_count(buf, "MSG au.raw 1 1\r\ny\r\n"), 3);
 	CU_ASSERT(strstr(buf, "PONG\r\n") != NULL);
 	close(fd);
 	natsConnection_Destroy(nc);
 }
 
 struct slow_counter {
-	struct tally t;
+	struct itest_tally t;
 	int delay_us;
 };
 
@@ -534,7 +363,7 @@ static void on_slow_msg(natsConnection *nc, natsSubscription *sub, natsMsg *m,
 	if (c->delay_us > 0)
 		usleep((useconds_t)c->delay_us);
 	natsMsg_Destroy(m);
-	tally_add(&c->t, 1);
+	itest_tally_add(&c->t, 1);
 }
 
 #define DRAIN_MSGS 200
@@ -548,9 +377,9 @@ static void test_drain_subscription(void)
 	natsConnection *nc, *pub;
 	int i;
 
-	tally_init(&c.t);
-	nc = conn_open(NULL);
-	pub = conn_open(NULL);
+	itest_tally_init(&c.t);
+	nc = itest_client(srv.port);
+	pub = itest_client(srv.port);
 	CU_ASSERT_FATAL(nc != NULL && pub != NULL);
 	CU_ASSERT_FATAL(natsConnection_Subscribe(&sub, nc, "drain.s",
 						 on_slow_msg, &c) == NATS_OK);
@@ -565,25 +394,25 @@ static void test_drain_subscription(void)
 	CU_ASSERT(natsSubscription_WaitForDrainCompletion(sub, 5000) ==
 		  NATS_OK);
 	CU_ASSERT(natsSubscription_DrainCompletionStatus(sub) == NATS_OK);
-	CU_ASSERT_EQUAL(tally_get(&c.t), DRAIN_MSGS);
+	CU_ASSERT_EQUAL(itest_tally_get(&c.t), DRAIN_MSGS);
 
 	for (i = 0; i < 10; i++)
 		CU_ASSERT(natsConnection_PublishString(pub, "drain.s", "e") ==
 			  NATS_OK);
 	CU_ASSERT(natsConnection_FlushTimeout(pub, WAIT_MS) == NATS_OK);
 	CU_ASSERT(natsConnection_FlushTimeout(nc, WAIT_MS) == NATS_OK);
-	CU_ASSERT_EQUAL(tally_get(&c.t), DRAIN_MSGS);
+	CU_ASSERT_EQUAL(itest_tally_get(&c.t), DRAIN_MSGS);
 
 	natsSubscription_Destroy(sub);
 	natsConnection_Destroy(pub);
 	natsConnection_Destroy(nc);
-	tally_fini(&c.t);
+	itest_tally_fini(&c.t);
 }
 
 static void on_closed(natsConnection *nc, void *closure)
 {
 	(void)nc;
-	tally_add(closure, 1);
+	itest_tally_add(closure, 1);
 }
 
 /* Draining a connection delivers everything pending on all of its
@@ -592,19 +421,19 @@ static void test_drain_connection(void)
 {
 	struct slow_counter c1 = { .delay_us = 300 }, c2 = { .delay_us = 0 };
 	natsSubscription *s1 = NULL, *s2 = NULL;
-	struct tally closed;
+	struct itest_tally closed;
 	natsConnection *nc, *pub;
 	natsOptions *o;
 	int i;
 
-	tally_init(&c1.t);
-	tally_init(&c2.t);
-	tally_init(&closed);
-	o = opts_new();
+	itest_tally_init(&c1.t);
+	itest_tally_init(&c2.t);
+	itest_tally_init(&closed);
+	o = itest_opts(srv.port);
 	CU_ASSERT_FATAL(o != NULL);
 	CU_ASSERT(natsOptions_SetClosedCB(o, on_closed, &closed) == NATS_OK);
-	nc = conn_open(o);
-	pub = conn_open(NULL);
+	nc = itest_connect(o, NATS_OK, NULL);
+	pub = itest_client(srv.port);
 	CU_ASSERT_FATAL(nc != NULL && pub != NULL);
 	CU_ASSERT_FATAL(natsConnection_Subscribe(&s1, nc, "cdrain.a",
 						 on_slow_msg, &c1) == NATS_OK);
@@ -617,18 +446,18 @@ static void test_drain_connection(void)
 	CU_ASSERT(natsConnection_FlushTimeout(pub, WAIT_MS) == NATS_OK);
 	CU_ASSERT(natsConnection_FlushTimeout(nc, WAIT_MS) == NATS_OK);
 	CU_ASSERT(natsConnection_DrainTimeout(nc, 5000) == NATS_OK);
-	CU_ASSERT_EQUAL(tally_wait(&closed, 1, 6000), 1);
+	CU_ASSERT_EQUAL(itest_tally_wait(&closed, 1, 6000), 1);
 	CU_ASSERT(natsConnection_IsClosed(nc));
-	CU_ASSERT_EQUAL(tally_get(&c1.t), DRAIN_MSGS);
-	CU_ASSERT_EQUAL(tally_get(&c2.t), DRAIN_MSGS);
+	CU_ASSERT_EQUAL(itest_tally_get(&c1.t), DRAIN_MSGS);
+	CU_ASSERT_EQUAL(itest_tally_get(&c2.t), DRAIN_MSGS);
 
 	natsSubscription_Destroy(s1);
 	natsSubscription_Destroy(s2);
 	natsConnection_Destroy(nc);
 	natsConnection_Destroy(pub);
-	tally_fini(&c1.t);
-	tally_fini(&c2.t);
-	tally_fini(&closed);
+	itest_tally_fini(&c1.t);
+	itest_tally_fini(&c2.t);
+	itest_tally_fini(&closed);
 }
 
 /* PING gets PONG: through the client's flush, and byte for byte. */
@@ -641,7 +470,7 @@ static void test_flush_ping(void)
 	ssize_t n;
 	int i, fd;
 
-	nc = conn_open(NULL);
+	nc = itest_client(srv.port);
 	CU_ASSERT_FATAL(nc != NULL);
 	start = nats_Now();
 	for (i = 0; i < 200; i++)
@@ -651,7 +480,7 @@ static void test_flush_ping(void)
 	CU_ASSERT(nats_Now() - start < 2000);
 	natsConnection_Destroy(nc);
 
-	fd = raw_open("");
+	fd = itest_raw_open(srv.port, RAW_CONNECT, "");
 	CU_ASSERT_FATAL(fd >= 0);
 	CU_ASSERT(harness_sendstr(fd, "PING\r\nPING\r\n") == 0);
 	n = harness_read_until(fd, buf, sizeof(buf) - 1, "PONG\r\nPONG\r\n",
@@ -683,7 +512,7 @@ static void test_large_payload(void)
 	CU_ASSERT_FATAL(data != NULL);
 	for (i = 0; i < MAX_PAYLOAD + 1; i++)
 		data[i] = (char)('a' + (i * 7 + i / 251) % 26);
-	nc = conn_open(NULL);
+	nc = itest_client(srv.port);
 	CU_ASSERT_FATAL(nc != NULL);
 	CU_ASSERT_EQUAL(natsConnection_GetMaxPayload(nc), MAX_PAYLOAD);
 	CU_ASSERT_FATAL(natsConnection_SubscribeSync(&sub, nc, "big.s") ==
@@ -708,7 +537,7 @@ static void test_large_payload(void)
 
 	/* The server checks the size on the control line, before any
 	 * payload byte, then closes. */
-	fd = raw_open("");
+	fd = itest_raw_open(srv.port, RAW_CONNECT, "");
 	CU_ASSERT_FATAL(fd >= 0);
 	CU_ASSERT(harness_sendstr(fd, "PUB big.raw 1048577\r\n") == 0);
 	n = harness_read_until(fd, buf, sizeof(buf) - 1,
@@ -730,11 +559,11 @@ static void test_no_echo(void)
 	natsOptions *o;
 	int i;
 
-	o = opts_new();
+	o = itest_opts(srv.port);
 	CU_ASSERT_FATAL(o != NULL);
 	CU_ASSERT(natsOptions_SetNoEcho(o, true) == NATS_OK);
-	quiet = conn_open(o);
-	loud = conn_open(NULL);
+	quiet = itest_connect(o, NATS_OK, NULL);
+	loud = itest_client(srv.port);
 	CU_ASSERT_FATAL(quiet != NULL && loud != NULL);
 	CU_ASSERT_FATAL(natsConnection_SubscribeSync(&quiet_sub, quiet,
 						     "echo.t") == NATS_OK);
@@ -769,10 +598,7 @@ static void test_no_echo(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} tests[] = {
+	static const struct itest_case tests[] = {
 		{ "basic pub/sub and unsubscribe", test_basic },
 		{ "wildcards * and >", test_wildcards },
 		{ "queue groups", test_queue_groups },
@@ -783,29 +609,13 @@ int main(void)
 		{ "payload near and over max_payload", test_large_payload },
 		{ "echo off", test_no_echo },
 	};
-	CU_pSuite suite;
-	unsigned int failed;
-	size_t i;
+	static const struct itest_suite suite = {
+		"pubsub", suite_init, suite_fini, tests, ITEST_COUNT(tests),
+	};
+	int rc;
 
-	signal(SIGALRM, watchdog_fire);
-	alarm(WATCHDOG_S);
-	signal(SIGPIPE, SIG_IGN);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("pubsub", suite_init, suite_fini);
-	if (suite == NULL)
-		goto out_registry;
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto out_registry;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
+	itest_init("pubsub_test", WATCHDOG_S, &srv.pid);
+	rc = itest_run(&suite, 1);
 	nats_CloseAndWait(WAIT_MS);
-	return failed == 0 ? 0 : 1;
-
-out_registry:
-	CU_cleanup_registry();
-	return 1;
+	return rc == 0 ? 0 : 1;
 }

@@ -20,28 +20,12 @@
 #include <CUnit/Basic.h>
 
 #include "harness.h"
+#include "itest.h"
 
-#define WAIT_MS	   2000
+#define WAIT_MS	   ITEST_WAIT_MS
 #define WATCHDOG_S 60
 
 static struct hserver srv;
-
-static void watchdog_fire(int sig)
-{
-	static const char msg[] = "reload_test: watchdog expired\n";
-
-	(void)sig;
-	if (srv.pid > 0)
-		kill(srv.pid, SIGKILL);
-	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
-		_exit(1);
-	_exit(1);
-}
-
-static bool is_natsd(void)
-{
-	return strcmp(harness_kind(), "natsd") == 0;
-}
 
 /* Config text with the given users ("name:pass:pubsubject" entries). */
 static void make_conf(char *buf, size_t len, const char *const *users,
@@ -50,7 +34,7 @@ static void make_conf(char *buf, size_t len, const char *const *users,
 	size_t off = 0;
 	int i;
 
-	if (is_natsd())
+	if (itest_is_natsd())
 		off += (size_t)snprintf(buf + off, len - off,
 					"authorization = { users = (");
 	else
@@ -62,7 +46,7 @@ static void make_conf(char *buf, size_t len, const char *const *users,
 		if (sscanf(users[i], "%63[^:]:%63[^:]:%63s", name, pass,
 			   pub) != 3)
 			abort();
-		if (is_natsd())
+		if (itest_is_natsd())
 			off += (size_t)snprintf(
 				buf + off, len - off,
 				"%s{ user = \"%s\"; password = \"%s\"; "
@@ -75,7 +59,7 @@ static void make_conf(char *buf, size_t len, const char *const *users,
 				"permissions: { publish: [\"%s\"] } }",
 				i ? "," : "", name, pass, pub);
 	}
-	snprintf(buf + off, len - off, is_natsd() ? "); };\n" : "] }\n");
+	snprintf(buf + off, len - off, itest_is_natsd() ? "); };\n" : "] }\n");
 }
 
 static void write_conf(const char *text)
@@ -93,11 +77,10 @@ static void login_pub(const char *user, const char *pass, const char *subj,
 {
 	char cmd[512];
 	bool eof = false;
-	int fd = harness_connect(srv.port);
+	int fd = itest_raw_connect(srv.port, NULL, 0);
 
 	out[0] = '\0';
 	CU_ASSERT_FATAL(fd >= 0);
-	harness_read_until(fd, out, outlen, "\r\n", WAIT_MS, &eof);
 	snprintf(cmd, sizeof(cmd),
 		 "CONNECT {\"verbose\":false,\"user\":\"%s\",\"pass\":\"%s\"}"
 		 "\r\nPUB %s 0\r\n\r\nPING\r\n",
@@ -105,17 +88,6 @@ static void login_pub(const char *user, const char *pass, const char *subj,
 	harness_sendstr(fd, cmd);
 	harness_read_until(fd, out, outlen, "\r\n", WAIT_MS, &eof);
 	close(fd);
-}
-
-static void wait_log(const char *needle)
-{
-	int i;
-
-	for (i = 0; i < 100; i++) {
-		if (strstr(harness_log(&srv), needle) != NULL)
-			return;
-		usleep(20000);
-	}
 }
 
 static void test_reload_users(void)
@@ -129,16 +101,15 @@ static void test_reload_users(void)
 	int keep;
 
 	make_conf(conf, sizeof(conf), v1, 1);
-	CU_ASSERT_FATAL(harness_start(&srv, harness_kind(), conf, NULL) == 0);
+	CU_ASSERT_FATAL(itest_start(&srv, conf, NULL) == 0);
 	login_pub("alice", "pa", "a.x", line, sizeof(line));
 	CU_ASSERT_STRING_EQUAL(line, "PONG\r\n");
 	login_pub("bob", "pb", "b.x", line, sizeof(line));
 	CU_ASSERT_STRING_EQUAL(line, "-ERR 'Authorization Violation'\r\n");
 
 	/* A client connected before the reload stays connected. */
-	keep = harness_connect(srv.port);
+	keep = itest_raw_connect(srv.port, NULL, 0);
 	CU_ASSERT_FATAL(keep >= 0);
-	harness_read_until(keep, line, sizeof(line), "\r\n", WAIT_MS, &eof);
 	harness_sendstr(keep, "CONNECT {\"verbose\":false,\"user\":\"alice\","
 			      "\"pass\":\"pa\"}\r\nPING\r\n");
 	harness_read_until(keep, line, sizeof(line), "PONG\r\n", WAIT_MS, &eof);
@@ -147,9 +118,8 @@ static void test_reload_users(void)
 	make_conf(conf, sizeof(conf), v2, 2);
 	write_conf(conf);
 	kill(srv.pid, SIGHUP);
-	wait_log("eloaded server configuration");
-	CU_ASSERT_PTR_NOT_NULL(strstr(harness_log(&srv),
-				      "eloaded server configuration"));
+	CU_ASSERT(
+		itest_log_wait(&srv, "eloaded server configuration", WAIT_MS));
 	login_pub("bob", "pb", "b.x", line, sizeof(line));
 	CU_ASSERT_STRING_EQUAL(line, "PONG\r\n");
 	login_pub("alice", "pa", "a.x", line, sizeof(line));
@@ -162,8 +132,9 @@ static void test_reload_users(void)
 	close(keep);
 
 	/* A broken file is refused and the running config stays. */
-	write_conf(is_natsd() ? "authorization = { users = ( { user = ; } ); };\n"
-			      : "authorization { users = [ { user: } ] \n");
+	write_conf(itest_is_natsd()
+			   ? "authorization = { users = ( { user = ; } ); };\n"
+			   : "authorization { users = [ { user: } ] \n");
 	kill(srv.pid, SIGHUP);
 	usleep(300000);
 	login_pub("bob", "pb", "b.x", line, sizeof(line));
@@ -181,7 +152,7 @@ static void test_reopen_log(void)
 	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
 	snprintf(logf, sizeof(logf), "%s/server.log", dir);
 	snprintf(moved, sizeof(moved), "%s/server.log.1", dir);
-	CU_ASSERT_FATAL(harness_start(&srv, harness_kind(), NULL, args) == 0);
+	CU_ASSERT_FATAL(itest_start(&srv, NULL, args) == 0);
 	CU_ASSERT(stat(logf, &st) == 0);
 	CU_ASSERT(rename(logf, moved) == 0);
 	kill(srv.pid, SIGUSR1);
@@ -196,20 +167,14 @@ static void test_reopen_log(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	unsigned int failed;
+	static const struct itest_case tests[] = {
+		{ "SIGHUP reloads users and permissions", test_reload_users },
+		{ "SIGUSR1 reopens the log file", test_reopen_log },
+	};
+	static const struct itest_suite suite = {
+		"reload", NULL, NULL, tests, ITEST_COUNT(tests),
+	};
 
-	signal(SIGALRM, watchdog_fire);
-	alarm(WATCHDOG_S);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("reload", NULL, NULL);
-	CU_add_test(s, "SIGHUP reloads users and permissions",
-		    test_reload_users);
-	CU_add_test(s, "SIGUSR1 reopens the log file", test_reopen_log);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	itest_init("reload_test", WATCHDOG_S, &srv.pid);
+	return itest_run(&suite, 1) == 0 ? 0 : 1;
 }

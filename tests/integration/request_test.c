@@ -9,8 +9,6 @@
  * own connections and subjects.
  */
 
-#include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,111 +19,39 @@
 #include <nats/nats.h>
 
 #include "harness.h"
+#include "itest.h"
 
-#define WAIT_MS    2000 /* upper bound for anything that should work */
-#define QUIET_MS   100  /* how long "nothing more arrives" is checked */
+#define WAIT_MS    ITEST_WAIT_MS
 #define WATCHDOG_S 60
 
 static struct hserver srv;
 
-static void watchdog_fire(int sig)
-{
-	static const char msg[] = "request_test: watchdog expired\n";
-
-	(void)sig;
-	if (srv.pid > 0)
-		kill(srv.pid, SIGKILL);
-	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
-		_exit(1);
-	_exit(1);
-}
-
-/* nats-server exits with 1 on SIGTERM; natsd is expected to exit 0. */
-static bool stopped_cleanly(int rc)
-{
-	return rc == 0 || (strcmp(harness_kind(), "natsd") != 0 && rc == 1);
-}
-
-/* Connects a client with short bounded timeouts and no reconnect. */
-static natsConnection *conn_open(void)
-{
-	natsConnection *nc = NULL;
-	natsOptions *o = NULL;
-	natsStatus s;
-	char url[64];
-
-	snprintf(url, sizeof(url), "nats://127.0.0.1:%d", srv.port);
-	if (natsOptions_Create(&o) != NATS_OK)
-		return NULL;
-	s = natsOptions_SetURL(o, url);
-	if (s == NATS_OK)
-		s = natsOptions_SetTimeout(o, WAIT_MS);
-	if (s == NATS_OK)
-		s = natsOptions_SetAllowReconnect(o, false);
-	if (s == NATS_OK)
-		s = natsConnection_Connect(&nc, o);
-	natsOptions_Destroy(o);
-	if (s != NATS_OK) {
-		fprintf(stderr, "connect: %s\n", natsStatus_GetText(s));
-		return NULL;
-	}
-	return nc;
-}
-
-/* Reads INFO on a raw socket, sends CONNECT (with the given headers flag)
- * and extra protocol, and waits for the PONG of a trailing PING. */
+/* A raw client that sent CONNECT (with the given headers flag) and
+ * extra, and had them processed. Returns the socket, or -1. */
 static int raw_open(bool headers, const char *extra)
 {
-	char buf[4096];
-	char out[1024];
-	bool eof = false;
-	ssize_t n;
-	int fd;
+	char json[128];
 
-	fd = harness_connect(srv.port);
-	if (fd < 0)
-		return -1;
-	n = harness_read_until(fd, buf, sizeof(buf) - 1, "\r\n", WAIT_MS, &eof);
-	if (n <= 0 || strncmp(buf, "INFO ", 5) != 0)
-		goto out_close;
-	snprintf(out, sizeof(out),
-		 "CONNECT {\"verbose\":false,\"pedantic\":false,"
-		 "\"headers\":%s,\"protocol\":1}\r\n%sPING\r\n",
-		 headers ? "true" : "false", extra);
-	if (harness_sendstr(fd, out) != 0)
-		goto out_close;
-	n = harness_read_until(fd, buf, sizeof(buf) - 1, "PONG\r\n", WAIT_MS,
-			       &eof);
-	if (n <= 0)
-		goto out_close;
-	buf[n] = '\0';
-	if (strstr(buf, "PONG\r\n") == NULL)
-		goto out_close;
-	return fd;
-
-out_close:
-	close(fd);
-	return -1;
+	snprintf(json, sizeof(json),
+		 "{\"verbose\":false,\"pedantic\":false,"
+		 "\"headers\":%s,\"protocol\":1}",
+		 headers ? "true" : "false");
+	return itest_raw_open(srv.port, json, extra);
 }
 
 static int suite_init(void)
 {
-	if (harness_start(&srv, harness_kind(), NULL, NULL) != 0) {
-		fprintf(stderr, "cannot start %s\n", harness_kind());
-		return -1;
-	}
-	return 0;
+	return itest_start(&srv, NULL, NULL);
 }
 
 static int suite_fini(void)
 {
-	return stopped_cleanly(harness_stop(&srv)) ? 0 : -1;
+	return itest_stop(&srv) ? 0 : -1;
 }
 
 /* Shared by responders: how many requests each one answered. */
 struct responder {
-	pthread_mutex_t mu;
-	int handled;
+	struct itest_tally handled;
 	bool silent;       /* receive but never answer */
 	bool echo_headers; /* copy the request's X-Req header back */
 };
@@ -133,17 +59,12 @@ struct responder {
 static void responder_init(struct responder *r)
 {
 	memset(r, 0, sizeof(*r));
-	pthread_mutex_init(&r->mu, NULL);
+	itest_tally_init(&r->handled);
 }
 
-static int responder_handled(struct responder *r)
+static long responder_handled(struct responder *r)
 {
-	int n;
-
-	pthread_mutex_lock(&r->mu);
-	n = r->handled;
-	pthread_mutex_unlock(&r->mu);
-	return n;
+	return itest_tally_get(&r->handled);
 }
 
 static void reply_with_headers(natsConnection *nc, natsMsg *req,
@@ -171,9 +92,7 @@ static void on_request(natsConnection *nc, natsSubscription *sub, natsMsg *m,
 	int len = natsMsg_GetDataLength(m);
 
 	(void)sub;
-	pthread_mutex_lock(&r->mu);
-	r->handled++;
-	pthread_mutex_unlock(&r->mu);
+	itest_tally_add(&r->handled, 1);
 	if (!r->silent && natsMsg_GetReply(m) != NULL) {
 		if (len > 100)
 			len = 100;
@@ -199,8 +118,8 @@ static void test_request_reply(void)
 	int i;
 
 	responder_init(&r);
-	svc = conn_open();
-	cli = conn_open();
+	svc = itest_client(srv.port);
+	cli = itest_client(srv.port);
 	CU_ASSERT_FATAL(svc != NULL && cli != NULL);
 	CU_ASSERT_FATAL(natsConnection_Subscribe(&sub, svc, "rr.echo",
 						 on_request, &r) == NATS_OK);
@@ -237,7 +156,7 @@ static void test_request_reply(void)
 	natsSubscription_Destroy(sub);
 	natsConnection_Destroy(cli);
 	natsConnection_Destroy(svc);
-	pthread_mutex_destroy(&r.mu);
+	itest_tally_fini(&r.handled);
 }
 
 #define QR_REQS 60
@@ -253,11 +172,11 @@ static void test_queue_responders(void)
 	natsMsg *rep;
 	int i, total = 0;
 
-	cli = conn_open();
+	cli = itest_client(srv.port);
 	CU_ASSERT_FATAL(cli != NULL);
 	for (i = 0; i < 3; i++) {
 		responder_init(&r[i]);
-		svc[i] = conn_open();
+		svc[i] = itest_client(srv.port);
 		CU_ASSERT_FATAL(svc[i] != NULL);
 		CU_ASSERT_FATAL(natsConnection_QueueSubscribe(
 					&subs[i], svc[i], "rr.q", "workers",
@@ -282,7 +201,7 @@ static void test_queue_responders(void)
 	for (i = 0; i < 3; i++) {
 		natsSubscription_Destroy(subs[i]);
 		natsConnection_Destroy(svc[i]);
-		pthread_mutex_destroy(&r[i].mu);
+		itest_tally_fini(&r[i].handled);
 	}
 	natsConnection_Destroy(cli);
 }
@@ -299,8 +218,8 @@ static void test_request_timeout(void)
 
 	responder_init(&r);
 	r.silent = true;
-	svc = conn_open();
-	cli = conn_open();
+	svc = itest_client(srv.port);
+	cli = itest_client(srv.port);
 	CU_ASSERT_FATAL(svc != NULL && cli != NULL);
 	CU_ASSERT_FATAL(natsConnection_Subscribe(&sub, svc, "rr.silent",
 						 on_request, &r) == NATS_OK);
@@ -316,7 +235,7 @@ static void test_request_timeout(void)
 	natsSubscription_Destroy(sub);
 	natsConnection_Destroy(cli);
 	natsConnection_Destroy(svc);
-	pthread_mutex_destroy(&r.mu);
+	itest_tally_fini(&r.handled);
 }
 
 /* A request nobody listens to fails at once with "no responders", long
@@ -331,7 +250,7 @@ static void test_no_responders(void)
 	ssize_t n;
 	int fd;
 
-	cli = conn_open();
+	cli = itest_client(srv.port);
 	CU_ASSERT_FATAL(cli != NULL);
 	start = nats_Now();
 	CU_ASSERT(natsConnection_RequestString(&rep, cli, "rr.nobody", "x",
@@ -341,10 +260,8 @@ static void test_no_responders(void)
 	natsConnection_Destroy(cli);
 
 	/* On the wire: an empty HMSG to the reply subject, status 503. */
-	fd = harness_connect(srv.port);
+	fd = itest_raw_connect(srv.port, NULL, 0);
 	CU_ASSERT_FATAL(fd >= 0);
-	n = harness_read_until(fd, buf, sizeof(buf) - 1, "\r\n", WAIT_MS, &eof);
-	CU_ASSERT_FATAL(n > 0);
 	CU_ASSERT(harness_sendstr(fd, "CONNECT {\"verbose\":false,"
 				      "\"headers\":true,\"no_responders\":true,"
 				      "\"protocol\":1}\r\n"
@@ -372,8 +289,8 @@ static void test_headers(void)
 	natsMsg *m = NULL, *got = NULL, *rep = NULL;
 	int count = 0;
 
-	nc = conn_open();
-	svc = conn_open();
+	nc = itest_client(srv.port);
+	svc = itest_client(srv.port);
 	CU_ASSERT_FATAL(nc != NULL && svc != NULL);
 	CU_ASSERT_FATAL(natsConnection_SubscribeSync(&sub, nc, "hdr.t") ==
 			NATS_OK);
@@ -445,7 +362,7 @@ static void test_headers(void)
 	natsSubscription_Destroy(sub);
 	natsConnection_Destroy(svc);
 	natsConnection_Destroy(nc);
-	pthread_mutex_destroy(&r.mu);
+	itest_tally_fini(&r.handled);
 }
 
 /* The bytes a raw subscriber gets for a message with headers: HMSG with
@@ -466,7 +383,7 @@ static void test_headers_on_wire(void)
 
 	fh = raw_open(true, "SUB hdr.raw 1\r\n");
 	fp = raw_open(false, "SUB hdr.raw 2\r\n");
-	nc = conn_open();
+	nc = itest_client(srv.port);
 	CU_ASSERT_FATAL(fh >= 0 && fp >= 0 && nc != NULL);
 	CU_ASSERT(natsMsg_Create(&m, "hdr.raw", NULL, "data", 4) == NATS_OK);
 	CU_ASSERT(natsMsgHeader_Set(m, "X-Key", "v") == NATS_OK);
@@ -491,10 +408,7 @@ static void test_headers_on_wire(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} tests[] = {
+	static const struct itest_case tests[] = {
 		{ "request/reply", test_request_reply },
 		{ "queue group responders", test_queue_responders },
 		{ "request timeout", test_request_timeout },
@@ -502,29 +416,13 @@ int main(void)
 		{ "headers round trip", test_headers },
 		{ "headers on the wire", test_headers_on_wire },
 	};
-	CU_pSuite suite;
-	unsigned int failed;
-	size_t i;
+	static const struct itest_suite suite = {
+		"request", suite_init, suite_fini, tests, ITEST_COUNT(tests),
+	};
+	int rc;
 
-	signal(SIGALRM, watchdog_fire);
-	alarm(WATCHDOG_S);
-	signal(SIGPIPE, SIG_IGN);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("request", suite_init, suite_fini);
-	if (suite == NULL)
-		goto out_registry;
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto out_registry;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
+	itest_init("request_test", WATCHDOG_S, &srv.pid);
+	rc = itest_run(&suite, 1);
 	nats_CloseAndWait(WAIT_MS);
-	return failed == 0 ? 0 : 1;
-
-out_registry:
-	CU_cleanup_registry();
-	return 1;
+	return rc == 0 ? 0 : 1;
 }

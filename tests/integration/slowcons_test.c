@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,9 +26,10 @@
 #include <nats/nats.h>
 
 #include "harness.h"
+#include "itest.h"
 
-#define WAIT_MS    2000  /* upper bound for control operations */
-#define DELIVER_MS 15000 /* upper bound for the flood's delivery */
+#define WAIT_MS    ITEST_WAIT_MS /* upper bound for control operations */
+#define DELIVER_MS 15000         /* upper bound for the flood's delivery */
 #define WATCHDOG_S 60
 #define NPUB       2
 #define NMSG       8000 /* per publisher */
@@ -46,75 +46,23 @@ static const char conf_natsd[] = "max_pending = 1048576;\n";
 static const char conf_nats_server[] = "max_pending: 1MB\n"
 				       "write_deadline: \"2s\"\n";
 
-static void watchdog_fire(int sig)
-{
-	static const char msg[] = "slowcons_test: watchdog expired\n";
-
-	(void)sig;
-	if (srv.pid > 0)
-		kill(srv.pid, SIGKILL);
-	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
-		_exit(1);
-	_exit(1);
-}
-
-static bool is_natsd(void)
-{
-	return strcmp(harness_kind(), "natsd") == 0;
-}
-
-/* nats-server exits with 1 on SIGTERM; natsd is expected to exit 0. */
-static bool stopped_cleanly(int rc)
-{
-	return rc == 0 || (!is_natsd() && rc == 1);
-}
-
 static int suite_init(void)
 {
-	const char *conf = is_natsd() ? conf_natsd : conf_nats_server;
+	const char *conf = itest_is_natsd() ? conf_natsd : conf_nats_server;
 
-	if (harness_start(&srv, harness_kind(), conf, NULL) != 0) {
-		fprintf(stderr, "cannot start %s\n", harness_kind());
-		return -1;
-	}
-	return 0;
+	return itest_start(&srv, conf, NULL);
 }
 
 static int suite_fini(void)
 {
-	return stopped_cleanly(harness_stop(&srv)) ? 0 : -1;
-}
-
-static natsConnection *conn_open(void)
-{
-	natsConnection *nc = NULL;
-	natsOptions *o = NULL;
-	natsStatus s;
-	char url[64];
-
-	snprintf(url, sizeof(url), "nats://127.0.0.1:%d", srv.port);
-	s = natsOptions_Create(&o);
-	if (s == NATS_OK)
-		s = natsOptions_SetURL(o, url);
-	if (s == NATS_OK)
-		s = natsOptions_SetTimeout(o, WAIT_MS);
-	if (s == NATS_OK)
-		s = natsOptions_SetAllowReconnect(o, false);
-	if (s == NATS_OK)
-		s = natsConnection_Connect(&nc, o);
-	natsOptions_Destroy(o);
-	if (s != NATS_OK) {
-		fprintf(stderr, "connect: %s\n", natsStatus_GetText(s));
-		return NULL;
-	}
-	return nc;
+	return itest_stop(&srv) ? 0 : -1;
 }
 
 /* The normal subscriber: counts messages and checks each publisher's
  * sequence numbers arrive as 0, 1, 2, ... */
 struct counter {
+	struct itest_tally received;
 	pthread_mutex_t mu;
-	long received;
 	long bad;
 	int next[NPUB];
 };
@@ -134,33 +82,20 @@ static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *m,
 		pub = -1;
 	natsMsg_Destroy(m);
 	pthread_mutex_lock(&c->mu);
-	c->received++;
 	if (pub < 0 || pub >= NPUB || seq != c->next[pub])
 		c->bad++;
 	else
 		c->next[pub]++;
 	pthread_mutex_unlock(&c->mu);
-}
-
-static long counter_received(struct counter *c)
-{
-	long n;
-
-	pthread_mutex_lock(&c->mu);
-	n = c->received;
-	pthread_mutex_unlock(&c->mu);
-	return n;
+	itest_tally_add(&c->received, 1);
 }
 
 /* A raw client subscribed to subject, with a small receive buffer, that
  * will never read again once this returns. */
 static int raw_subscriber(const char *subject)
 {
-	char buf[4096];
-	char out[256];
-	bool eof = false;
+	char extra[256];
 	int rcvbuf = 256 * 1024;
-	ssize_t n;
 	int fd;
 
 	fd = harness_connect(srv.port);
@@ -171,23 +106,14 @@ static int raw_subscriber(const char *subject)
 	 * held back by silly-window avoidance, and the reads at the end
 	 * would crawl along on zero-window probes. */
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-	n = harness_read_until(fd, buf, sizeof(buf), "\r\n", WAIT_MS, &eof);
-	if (n <= 0 || strncmp(buf, "INFO ", 5) != 0)
-		goto out_close;
-	snprintf(out, sizeof(out),
-		 "CONNECT {\"verbose\":false,\"pedantic\":false}\r\n"
-		 "SUB %s 1\r\nPING\r\n",
-		 subject);
-	if (harness_sendstr(fd, out) != 0)
-		goto out_close;
-	n = harness_read_until(fd, buf, sizeof(buf), "PONG\r\n", WAIT_MS, &eof);
-	if (n <= 0 || strstr(buf, "PONG\r\n") == NULL)
-		goto out_close;
+	snprintf(extra, sizeof(extra), "SUB %s 1\r\n", subject);
+	if (itest_read_info(fd, NULL, 0) != 0 ||
+	    itest_raw_handshake(fd, "{\"verbose\":false,\"pedantic\":false}",
+				extra) != 0) {
+		close(fd);
+		return -1;
+	}
 	return fd;
-
-out_close:
-	close(fd);
-	return -1;
 }
 
 /* Reads what the server left for the raw client until it closes (or
@@ -242,7 +168,7 @@ static void pace(struct counter *c)
 {
 	int64_t deadline = nats_Now() + DELIVER_MS;
 
-	while (published - counter_received(c) > 2 * PACE &&
+	while (published - itest_tally_get(&c->received) > 2 * PACE &&
 	       nats_Now() < deadline)
 		nats_Sleep(1);
 }
@@ -286,19 +212,20 @@ static void *flood_run(void *arg)
 
 static void test_slow_consumer_cut_off(void)
 {
-	struct counter c = { .received = 0 };
+	struct counter c = { .bad = 0 };
 	struct flooder pubs[NPUB];
 	natsSubscription *sub = NULL;
 	natsConnection *nc;
-	int64_t deadline, t0;
-	long bytes = 0, total = (long)NPUB * NMSG;
+	int64_t t0;
+	long bytes = 0, total = (long)NPUB * NMSG, received;
 	bool closed, saw_err;
 	int fd, fd2, i;
 
+	itest_tally_init(&c.received);
 	pthread_mutex_init(&c.mu, NULL);
 	fd = raw_subscriber("sc.data");
 	CU_ASSERT_FATAL(fd >= 0);
-	nc = conn_open();
+	nc = itest_client(srv.port);
 	CU_ASSERT_FATAL(nc != NULL);
 	CU_ASSERT_FATAL(natsConnection_Subscribe(&sub, nc, "sc.data", on_msg,
 						 &c) == NATS_OK);
@@ -310,7 +237,7 @@ static void test_slow_consumer_cut_off(void)
 		pubs[i].id = i;
 		pubs[i].failures = 0;
 		pubs[i].sub = &c;
-		pubs[i].nc = conn_open();
+		pubs[i].nc = itest_client(srv.port);
 		CU_ASSERT_FATAL(pubs[i].nc != NULL);
 		CU_ASSERT_FATAL(pthread_create(&pubs[i].thread, NULL, flood_run,
 					       &pubs[i]) == 0);
@@ -320,18 +247,17 @@ static void test_slow_consumer_cut_off(void)
 		CU_ASSERT_EQUAL(pubs[i].failures, 0);
 	}
 	CU_ASSERT(natsConnection_FlushTimeout(nc, DELIVER_MS) == NATS_OK);
-	deadline = nats_Now() + DELIVER_MS;
-	while (counter_received(&c) < total && nats_Now() < deadline)
-		nats_Sleep(5);
+	itest_tally_wait(&c.received, total, DELIVER_MS);
 	printf("\n  flood of %ld x %d bytes delivered in %lld ms\n", total,
 	       MSG_SIZE, (long long)(nats_Now() - t0));
 
 	/* The normal subscriber got everything, in order. */
+	received = itest_tally_get(&c.received);
 	pthread_mutex_lock(&c.mu);
-	if (c.received != total || c.bad != 0)
-		fprintf(stderr, "subscriber: %ld of %ld, %ld bad\n", c.received,
+	if (received != total || c.bad != 0)
+		fprintf(stderr, "subscriber: %ld of %ld, %ld bad\n", received,
 			total, c.bad);
-	CU_ASSERT_EQUAL(c.received, total);
+	CU_ASSERT_EQUAL(received, total);
 	CU_ASSERT_EQUAL(c.bad, 0);
 	pthread_mutex_unlock(&c.mu);
 
@@ -360,28 +286,22 @@ static void test_slow_consumer_cut_off(void)
 	natsSubscription_Destroy(sub);
 	natsConnection_Destroy(nc);
 	pthread_mutex_destroy(&c.mu);
+	itest_tally_fini(&c.received);
 }
 
 int main(void)
 {
-	CU_pSuite suite;
-	unsigned int failed;
+	static const struct itest_case tests[] = {
+		{ "non-reading client is cut off", test_slow_consumer_cut_off },
+	};
+	static const struct itest_suite suite = {
+		"slow consumer", suite_init,         suite_fini,
+		tests,           ITEST_COUNT(tests),
+	};
+	int rc;
 
-	signal(SIGALRM, watchdog_fire);
-	alarm(WATCHDOG_S);
-	signal(SIGPIPE, SIG_IGN);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("slow consumer", suite_init, suite_fini);
-	if (suite == NULL || CU_add_test(suite, "non-reading client is cut off",
-					 test_slow_consumer_cut_off) == NULL) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
+	itest_init("slowcons_test", WATCHDOG_S, &srv.pid);
+	rc = itest_run(&suite, 1);
 	nats_CloseAndWait(WAIT_MS);
-	return failed == 0 ? 0 : 1;
+	return rc == 0 ? 0 : 1;
 }

@@ -17,7 +17,6 @@
  */
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,43 +27,26 @@
 #include <nats/nats.h>
 
 #include "harness.h"
+#include "itest.h"
 
 #define NPUB       8
 #define NMSG       20000
 #define NQUEUE     2
-#define WAIT_MS    2000  /* upper bound for control operations */
-#define DELIVER_MS 15000 /* upper bound for all deliveries */
+#define WAIT_MS    ITEST_WAIT_MS /* upper bound for control operations */
+#define DELIVER_MS 15000         /* upper bound for all deliveries */
 #define WATCHDOG_S 60
 
 static struct hserver srv;
-
-static void watchdog_fire(int sig)
-{
-	static const char msg[] = "threads_test: watchdog expired\n";
-
-	(void)sig;
-	if (srv.pid > 0)
-		kill(srv.pid, SIGKILL);
-	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
-		_exit(1);
-	_exit(1);
-}
-
-/* nats-server exits with 1 on SIGTERM; natsd is expected to exit 0. */
-static bool stopped_cleanly(int rc)
-{
-	return rc == 0 || (strcmp(harness_kind(), "natsd") != 0 && rc == 1);
-}
 
 /* One subscription's view. In strict mode every publisher's messages must
  * arrive as 0, 1, 2, ...; otherwise (a queue member) they must only rise,
  * and each is marked in the group's shared seen table. */
 struct stream {
+	struct itest_tally received;
 	pthread_mutex_t mu;
 	bool strict;
 	int next[NPUB]; /* strict: expected; else: lowest allowed */
-	long received;
-	long bad; /* malformed, lost, duplicated, reordered */
+	long bad;       /* malformed, lost, duplicated, reordered */
 	struct group *group;
 };
 
@@ -77,19 +59,16 @@ struct group {
 static void stream_init(struct stream *s, bool strict, struct group *g)
 {
 	memset(s, 0, sizeof(*s));
+	itest_tally_init(&s->received);
 	pthread_mutex_init(&s->mu, NULL);
 	s->strict = strict;
 	s->group = g;
 }
 
-static long stream_received(struct stream *s)
+static void stream_fini(struct stream *s)
 {
-	long n;
-
-	pthread_mutex_lock(&s->mu);
-	n = s->received;
-	pthread_mutex_unlock(&s->mu);
-	return n;
+	itest_tally_fini(&s->received);
+	pthread_mutex_destroy(&s->mu);
 }
 
 /* Payload is "<publisher> <sequence>". Returns false if malformed. */
@@ -127,7 +106,6 @@ static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *m,
 	ok = parse_payload(m, &pub, &seq);
 	natsMsg_Destroy(m);
 	pthread_mutex_lock(&s->mu);
-	s->received++;
 	if (!ok) {
 		s->bad++;
 	} else if (s->strict) {
@@ -146,6 +124,7 @@ static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *m,
 			s->group->dups++;
 		pthread_mutex_unlock(&s->group->mu);
 	}
+	itest_tally_add(&s->received, 1);
 }
 
 struct publisher {
@@ -175,31 +154,6 @@ static void *publish_run(void *arg)
 	return NULL;
 }
 
-static natsConnection *conn_open(void)
-{
-	natsConnection *nc = NULL;
-	natsOptions *o = NULL;
-	natsStatus s;
-	char url[64];
-
-	snprintf(url, sizeof(url), "nats://127.0.0.1:%d", srv.port);
-	s = natsOptions_Create(&o);
-	if (s == NATS_OK)
-		s = natsOptions_SetURL(o, url);
-	if (s == NATS_OK)
-		s = natsOptions_SetTimeout(o, WAIT_MS);
-	if (s == NATS_OK)
-		s = natsOptions_SetAllowReconnect(o, false);
-	if (s == NATS_OK)
-		s = natsConnection_Connect(&nc, o);
-	natsOptions_Destroy(o);
-	if (s != NATS_OK) {
-		fprintf(stderr, "connect: %s\n", natsStatus_GetText(s));
-		return NULL;
-	}
-	return nc;
-}
-
 static natsSubscription *subscribe(natsConnection *nc, const char *subject,
 				   const char *queue, struct stream *s)
 {
@@ -223,22 +177,19 @@ static natsSubscription *subscribe(natsConnection *nc, const char *subject,
 /* Waits until s has received want messages or the deadline passes. */
 static void wait_received(struct stream *s, long want, int64_t deadline)
 {
-	while (stream_received(s) < want && nats_Now() < deadline)
-		nats_Sleep(5);
+	int64_t left = deadline - nats_Now();
+
+	itest_tally_wait(&s->received, want, left > 0 ? (int)left : 0);
 }
 
 static int suite_init(void)
 {
-	if (harness_start(&srv, harness_kind(), NULL, NULL) != 0) {
-		fprintf(stderr, "cannot start %s\n", harness_kind());
-		return -1;
-	}
-	return 0;
+	return itest_start(&srv, NULL, NULL);
 }
 
 static int suite_fini(void)
 {
-	return stopped_cleanly(harness_stop(&srv)) ? 0 : -1;
+	return itest_stop(&srv) ? 0 : -1;
 }
 
 /* The subscribers' side of the test: connections and what they saw. */
@@ -255,9 +206,9 @@ static void receivers_open(struct receivers *r)
 	char subject[32];
 	int i;
 
-	r->each_nc = conn_open();
-	r->star_nc = conn_open();
-	r->fwc_nc = conn_open();
+	r->each_nc = itest_client(srv.port);
+	r->star_nc = itest_client(srv.port);
+	r->fwc_nc = itest_client(srv.port);
 	CU_ASSERT_FATAL(r->each_nc != NULL && r->star_nc != NULL &&
 			r->fwc_nc != NULL);
 	pthread_mutex_init(&r->group.mu, NULL);
@@ -274,7 +225,7 @@ static void receivers_open(struct receivers *r)
 	r->fwc_sub = subscribe(r->fwc_nc, "th.>", NULL, &r->fwc);
 	CU_ASSERT_FATAL(r->star_sub != NULL && r->fwc_sub != NULL);
 	for (i = 0; i < NQUEUE; i++) {
-		r->queue_nc[i] = conn_open();
+		r->queue_nc[i] = itest_client(srv.port);
 		CU_ASSERT_FATAL(r->queue_nc[i] != NULL);
 		stream_init(&r->queue[i], false, &r->group);
 		r->queue_sub[i] =
@@ -308,12 +259,13 @@ static void receivers_flush(struct receivers *r)
 static void check_strict(struct stream *s, const char *what, int only)
 {
 	long want = only < 0 ? (long)NPUB * NMSG : NMSG;
+	long received = itest_tally_get(&s->received);
 	int i;
 
-	if (s->received != want || s->bad != 0)
+	if (received != want || s->bad != 0)
 		fprintf(stderr, "%s: received %ld of %ld, %ld out of order\n",
-			what, s->received, want, s->bad);
-	CU_ASSERT_EQUAL(s->received, want);
+			what, received, want, s->bad);
+	CU_ASSERT_EQUAL(received, want);
 	CU_ASSERT_EQUAL(s->bad, 0);
 	for (i = 0; i < NPUB; i++)
 		CU_ASSERT_EQUAL(s->next[i], only < 0 || only == i ? NMSG : 0);
@@ -321,7 +273,7 @@ static void check_strict(struct stream *s, const char *what, int only)
 
 static void receivers_check(struct receivers *r)
 {
-	long queue_total = 0, missing = 0;
+	long queue_total = 0, missing = 0, received;
 	char what[32];
 	int i, j;
 
@@ -332,9 +284,10 @@ static void receivers_check(struct receivers *r)
 	check_strict(&r->star, "th.*", -1);
 	check_strict(&r->fwc, "th.>", -1);
 	for (i = 0; i < NQUEUE; i++) {
-		queue_total += r->queue[i].received;
+		received = itest_tally_get(&r->queue[i].received);
+		queue_total += received;
 		CU_ASSERT_EQUAL(r->queue[i].bad, 0);
-		CU_ASSERT(r->queue[i].received > 0);
+		CU_ASSERT(received > 0);
 	}
 	for (i = 0; i < NPUB; i++)
 		for (j = 0; j < NMSG; j++)
@@ -355,20 +308,20 @@ static void receivers_close(struct receivers *r)
 
 	for (i = 0; i < NPUB; i++) {
 		natsSubscription_Destroy(r->each_sub[i]);
-		pthread_mutex_destroy(&r->each[i].mu);
+		stream_fini(&r->each[i]);
 	}
 	natsSubscription_Destroy(r->star_sub);
 	natsSubscription_Destroy(r->fwc_sub);
 	for (i = 0; i < NQUEUE; i++) {
 		natsSubscription_Destroy(r->queue_sub[i]);
 		natsConnection_Destroy(r->queue_nc[i]);
-		pthread_mutex_destroy(&r->queue[i].mu);
+		stream_fini(&r->queue[i]);
 	}
 	natsConnection_Destroy(r->each_nc);
 	natsConnection_Destroy(r->star_nc);
 	natsConnection_Destroy(r->fwc_nc);
-	pthread_mutex_destroy(&r->star.mu);
-	pthread_mutex_destroy(&r->fwc.mu);
+	stream_fini(&r->star);
+	stream_fini(&r->fwc);
 	pthread_mutex_destroy(&r->group.mu);
 }
 
@@ -388,7 +341,7 @@ static void test_many_publishers(void)
 		pubs[i].id = i;
 		pubs[i].start = &start;
 		pubs[i].failures = 0;
-		pubs[i].nc = conn_open();
+		pubs[i].nc = itest_client(srv.port);
 		CU_ASSERT_FATAL(pubs[i].nc != NULL);
 	}
 	for (i = 0; i < NPUB; i++) {
@@ -420,7 +373,7 @@ static void test_many_publishers(void)
 		long sum = 0;
 
 		for (i = 0; i < NQUEUE; i++)
-			sum += stream_received(&r->queue[i]);
+			sum += itest_tally_get(&r->queue[i].received);
 		if (sum >= (long)NPUB * NMSG)
 			break;
 		nats_Sleep(5);
@@ -438,25 +391,17 @@ static void test_many_publishers(void)
 
 int main(void)
 {
-	CU_pSuite suite;
-	unsigned int failed;
+	static const struct itest_case tests[] = {
+		{ "publishers and subscribers in parallel",
+		  test_many_publishers },
+	};
+	static const struct itest_suite suite = {
+		"threads", suite_init, suite_fini, tests, ITEST_COUNT(tests),
+	};
+	int rc;
 
-	signal(SIGALRM, watchdog_fire);
-	alarm(WATCHDOG_S);
-	signal(SIGPIPE, SIG_IGN);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("threads", suite_init, suite_fini);
-	if (suite == NULL ||
-	    CU_add_test(suite, "publishers and subscribers in parallel",
-			test_many_publishers) == NULL) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
+	itest_init("threads_test", WATCHDOG_S, &srv.pid);
+	rc = itest_run(&suite, 1);
 	nats_CloseAndWait(WAIT_MS);
-	return failed == 0 ? 0 : 1;
+	return rc == 0 ? 0 : 1;
 }
