@@ -191,6 +191,22 @@ static size_t log_prefix_remote(char *b, size_t cap, const struct log_sink *s,
 	return n;
 }
 
+/* Skips the n bytes of iov[0..*cnt) that a short write sent: returns
+ * where the rest starts, with *cnt and a partly sent entry adjusted. */
+static struct iovec *log_iov_advance(struct iovec *iov, int *cnt, size_t n)
+{
+	while (*cnt > 0 && n >= iov->iov_len) {
+		n -= iov->iov_len;
+		iov++;
+		(*cnt)--;
+	}
+	if (*cnt > 0) {
+		iov->iov_base = (char *)iov->iov_base + n;
+		iov->iov_len -= n;
+	}
+	return iov;
+}
+
 /* Writes all of iov to fd, going on after a short write (rare: a full
  * disk, a pipe). Returns the bytes written or -1. */
 static ssize_t log_writev_all(int fd, struct iovec *iov, int cnt)
@@ -205,15 +221,7 @@ static ssize_t log_writev_all(int fd, struct iovec *iov, int cnt)
 			return -1;
 		}
 		total += n;
-		while (cnt > 0 && (size_t)n >= iov->iov_len) {
-			n -= (ssize_t)iov->iov_len;
-			iov++;
-			cnt--;
-		}
-		if (cnt > 0) {
-			iov->iov_base = (char *)iov->iov_base + n;
-			iov->iov_len -= (size_t)n;
-		}
+		iov = log_iov_advance(iov, &cnt, (size_t)n);
 	}
 	return total;
 }
@@ -238,15 +246,7 @@ static ssize_t log_send_all(const struct log_sink *s, struct iovec *iov,
 		total += n;
 		if (s->socktype == SOCK_DGRAM)
 			return total;
-		while (cnt > 0 && (size_t)n >= iov->iov_len) {
-			n -= (ssize_t)iov->iov_len;
-			iov++;
-			cnt--;
-		}
-		if (cnt > 0) {
-			iov->iov_base = (char *)iov->iov_base + n;
-			iov->iov_len -= (size_t)n;
-		}
+		iov = log_iov_advance(iov, &cnt, (size_t)n);
 	}
 	return total;
 }
