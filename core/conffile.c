@@ -627,6 +627,20 @@ static int read_duration(struct loader *l, const config_setting_t *s,
 	return lerr(l, s, "%s: duration is out of range", key);
 }
 
+/* A duration that must not be negative. */
+static int read_nonneg_duration(struct loader *l, const config_setting_t *s,
+				int64_t *dst)
+{
+	char key[256];
+	int rc;
+
+	rc = read_duration(l, s, dst);
+	if (rc != 0 || *dst >= 0)
+		return rc;
+	setting_label(s, key, sizeof(key));
+	return lerr(l, s, "%s must not be negative", key);
+}
+
 static int read_size(struct loader *l, const config_setting_t *s,
 		     int64_t *dst)
 {
@@ -977,17 +991,12 @@ static int read_users(struct loader *l, const config_setting_t *s)
 
 static int read_auth_timeout(struct loader *l, const config_setting_t *s)
 {
-	char key[256];
 	int64_t v;
 	int rc;
 
-	rc = read_duration(l, s, &v);
+	rc = read_nonneg_duration(l, s, &v);
 	if (rc != 0)
 		return rc;
-	if (v < 0) {
-		setting_label(s, key, sizeof(key));
-		return lerr(l, s, "%s must not be negative", key);
-	}
 	/* As in nats-server, 0 means the default. */
 	l->o->auth_timeout = v == 0 ? OPTS_DEFAULT_AUTH_TIMEOUT : v;
 	return 0;
@@ -1241,7 +1250,6 @@ static int read_https(struct loader *l, const config_setting_t *s)
 /* true (the default period), false, or a period (0 = off). */
 static int read_tcp_keepalive(struct loader *l, const config_setting_t *s)
 {
-	char key[256];
 	int64_t v;
 	int rc;
 
@@ -1251,13 +1259,9 @@ static int read_tcp_keepalive(struct loader *l, const config_setting_t *s)
 					      : 0;
 		return 0;
 	}
-	rc = read_duration(l, s, &v);
+	rc = read_nonneg_duration(l, s, &v);
 	if (rc != 0)
 		return rc;
-	if (v < 0) {
-		setting_label(s, key, sizeof(key));
-		return lerr(l, s, "%s must not be negative", key);
-	}
 	l->o->tcp_keepalive = v;
 	return 0;
 }
@@ -1638,32 +1642,33 @@ int conffile_cfg_bool(const struct natsd_cfg *c, const char *key, bool *out)
 	return 0;
 }
 
-int conffile_cfg_duration(const struct natsd_cfg *c, const char *key,
-			  int64_t *ns)
+/* Reads key with value (value_duration or value_size); *out is left
+ * alone unless the value is good. */
+static int cfg_get_value(const struct natsd_cfg *c, const char *key,
+			 int (*value)(const config_setting_t *, int64_t *),
+			 int64_t *out)
 {
 	const config_setting_t *s = cfg_get(c, key);
 	int64_t v;
 
 	if (s == NULL)
 		return NATSD_ENOENT;
-	if (value_duration(s, &v) != 0)
+	if (value(s, &v) != 0)
 		return NATSD_EINVAL;
-	*ns = v;
+	*out = v;
 	return 0;
+}
+
+int conffile_cfg_duration(const struct natsd_cfg *c, const char *key,
+			  int64_t *ns)
+{
+	return cfg_get_value(c, key, value_duration, ns);
 }
 
 int conffile_cfg_size(const struct natsd_cfg *c, const char *key,
 		      int64_t *bytes)
 {
-	const config_setting_t *s = cfg_get(c, key);
-	int64_t v;
-
-	if (s == NULL)
-		return NATSD_ENOENT;
-	if (value_size(s, &v) != 0)
-		return NATSD_EINVAL;
-	*bytes = v;
-	return 0;
+	return cfg_get_value(c, key, value_size, bytes);
 }
 
 int conffile_cfg_list_len(const struct natsd_cfg *c, const char *key,
