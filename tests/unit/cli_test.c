@@ -20,66 +20,12 @@
 
 #include <natsd/error.h>
 
+#include "alloc_fail.h"
 #include "cli.h"
 #include "conffile.h"
 #include "opts.h"
 
 #define SEC OPTS_NS_PER_SEC
-
-/* ------------------------------------------------------------------ */
-/* Allocation failure injection (active with -Wl,--wrap=...)            */
-
-void *__real_malloc(size_t n) __attribute__((weak));
-void *__real_calloc(size_t n, size_t sz) __attribute__((weak));
-void *__real_realloc(void *p, size_t n) __attribute__((weak));
-char *__real_strdup(const char *s) __attribute__((weak));
-char *__real_strndup(const char *s, size_t n) __attribute__((weak));
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t sz);
-void *__wrap_realloc(void *p, size_t n);
-char *__wrap_strdup(const char *s);
-char *__wrap_strndup(const char *s, size_t n);
-
-static bool wrapped;
-static long fail_after = -1; /* fail the allocation after this many */
-static bool failed;
-
-static bool inject(void)
-{
-	wrapped = true;
-	if (fail_after < 0)
-		return false;
-	if (fail_after-- == 0) {
-		failed = true;
-		return true;
-	}
-	return false;
-}
-
-void *__wrap_malloc(size_t n)
-{
-	return inject() ? NULL : __real_malloc(n);
-}
-
-void *__wrap_calloc(size_t n, size_t sz)
-{
-	return inject() ? NULL : __real_calloc(n, sz);
-}
-
-void *__wrap_realloc(void *p, size_t n)
-{
-	return inject() ? NULL : __real_realloc(p, n);
-}
-
-char *__wrap_strdup(const char *s)
-{
-	return inject() ? NULL : __real_strdup(s);
-}
-
-char *__wrap_strndup(const char *s, size_t n)
-{
-	return inject() ? NULL : __real_strndup(s, n);
-}
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
@@ -604,26 +550,26 @@ static void test_alloc_failures(void)
 		(char *)"--user", (char *)"u", (char *)"--pass", (char *)"p",
 		(char *)"-l", (char *)"a.log", (char *)"-DV", NULL,
 	};
+	unsigned long calls;
 	struct cli *c;
 	struct opts lo;
+	bool failed;
 	long n;
 	int rc;
 
 	cli_free(cli);
 	cli = NULL;
-	fail_after = -1;
-	wrapped = false;
+	calls = alloc_fail_calls();
 	c = NULL;
 	CU_ASSERT_EQUAL_FATAL(cli_parse(14, argv, &c, err, sizeof(err)), 0);
 	cli_free(c);
-	if (!wrapped) {
+	if (alloc_fail_calls() == calls) {
 		fprintf(stderr, "\n  (allocation wrappers not linked: "
 			"skipped) ");
 		return;
 	}
 	for (n = 0; n < 10000; n++) {
-		failed = false;
-		fail_after = n;
+		alloc_fail_start(n);
 		c = NULL;
 		rc = cli_parse(14, argv, &c, err, sizeof(err));
 		if (rc == 0) {
@@ -632,7 +578,7 @@ static void test_alloc_failures(void)
 				rc = cli_apply(c, &lo);
 			opts_fini(&lo);
 		}
-		fail_after = -1;
+		failed = alloc_fail_stop();
 		cli_free(c);
 		if (!failed) {
 			CU_ASSERT_EQUAL(rc, 0);

@@ -24,65 +24,11 @@
 
 #include <natsd/error.h>
 
+#include "alloc_fail.h"
 #include "conffile.h"
 #include "opts.h"
 
 #define SEC OPTS_NS_PER_SEC
-
-/* ------------------------------------------------------------------ */
-/* Allocation failure injection (active with -Wl,--wrap=...)            */
-
-void *__real_malloc(size_t n) __attribute__((weak));
-void *__real_calloc(size_t n, size_t sz) __attribute__((weak));
-void *__real_realloc(void *p, size_t n) __attribute__((weak));
-char *__real_strdup(const char *s) __attribute__((weak));
-char *__real_strndup(const char *s, size_t n) __attribute__((weak));
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t sz);
-void *__wrap_realloc(void *p, size_t n);
-char *__wrap_strdup(const char *s);
-char *__wrap_strndup(const char *s, size_t n);
-
-static bool wrapped;	  /* a wrapper ran: injection works */
-static long fail_after = -1; /* fail after this many; < 0 never */
-static bool failed;	  /* an allocation was made to fail */
-
-static bool inject(void)
-{
-	wrapped = true;
-	if (fail_after < 0)
-		return false;
-	if (fail_after-- == 0) {
-		failed = true;
-		return true;
-	}
-	return false;
-}
-
-void *__wrap_malloc(size_t n)
-{
-	return inject() ? NULL : __real_malloc(n);
-}
-
-void *__wrap_calloc(size_t n, size_t sz)
-{
-	return inject() ? NULL : __real_calloc(n, sz);
-}
-
-void *__wrap_realloc(void *p, size_t n)
-{
-	return inject() ? NULL : __real_realloc(p, n);
-}
-
-char *__wrap_strdup(const char *s)
-{
-	return inject() ? NULL : __real_strdup(s);
-}
-
-char *__wrap_strndup(const char *s, size_t n)
-{
-	return inject() ? NULL : __real_strndup(s, n);
-}
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
@@ -1133,29 +1079,29 @@ static void test_alloc_failures(void)
 		"auth_chain = [\"builtin\", \"p\"];\n"
 		"client_transport = \"tcp,tls\";\n";
 	char p[PATH_MAX];
+	unsigned long calls;
 	struct opts lo;
+	bool failed;
 	long n;
 	int rc;
 
 	write_file("alloc.conf", text);
 	snprintf(p, sizeof(p), "%s/alloc.conf", dir);
-	fail_after = -1;
-	wrapped = false;
+	calls = alloc_fail_calls();
 	CU_ASSERT_FATAL(opts_init(&lo) == 0);
 	CU_ASSERT_EQUAL_FATAL(conffile_load(p, &lo, err, sizeof(err)), 0);
 	opts_fini(&lo);
-	if (!wrapped) {
+	if (alloc_fail_calls() == calls) {
 		fprintf(stderr, "\n  (allocation wrappers not linked: "
 			"skipped) ");
 		return;
 	}
 	for (n = 0; n < 100000; n++) {
-		failed = false;
-		fail_after = n;
+		alloc_fail_start(n);
 		rc = opts_init(&lo);
 		if (rc == 0)
 			rc = conffile_load(p, &lo, err, sizeof(err));
-		fail_after = -1;
+		failed = alloc_fail_stop();
 		opts_fini(&lo);
 		if (!failed) {
 			CU_ASSERT_EQUAL(rc, 0);

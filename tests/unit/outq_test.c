@@ -7,7 +7,8 @@
  * without being freed is also reported as a leak.
  *
  * Allocation failure: the program is linked with -Wl,--wrap=malloc, so
- * outq.c's malloc() calls come here first and can be made to fail. */
+ * outq.c's malloc() calls go through alloc_fail.c and can be made to
+ * fail. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -21,27 +22,12 @@
 
 #include <CUnit/Basic.h>
 
+#include "alloc_fail.h"
 #include "natsd/error.h"
 #include "outq.h"
 
 #define CHUNK  16384 /* outq.c's usual chunk size */
 #define MAXIOV 1024
-
-void *__real_malloc(size_t n);
-void *__wrap_malloc(size_t n);
-
-static int fail_mallocs;       /* the next this many mallocs fail */
-static unsigned long nmallocs; /* mallocs that went through */
-
-void *__wrap_malloc(size_t n)
-{
-	if (fail_mallocs > 0) {
-		fail_mallocs--;
-		return NULL;
-	}
-	nmallocs++;
-	return __real_malloc(n);
-}
 
 /* The model: bytes that should be queued, oldest first. */
 struct model {
@@ -401,13 +387,13 @@ static void test_append_nothing(void)
 {
 	struct outq q;
 	struct iovec iov[2];
-	unsigned long before = nmallocs;
+	unsigned long before = alloc_fail_calls();
 
 	outq_init(&q);
 	CU_ASSERT_EQUAL(outq_append(&q, "", 0), 0);
 	CU_ASSERT_EQUAL(outq_appendv(&q, iov, 0), 0);
 	CU_ASSERT(holds_nothing(&q));
-	CU_ASSERT_EQUAL(nmallocs, before);
+	CU_ASSERT_EQUAL(alloc_fail_calls(), before);
 	/* Nothing after something: the queue is unchanged. */
 	CU_ASSERT_EQUAL(outq_append(&q, "ab", 2), 0);
 	CU_ASSERT_EQUAL(outq_append(&q, "", 0), 0);
@@ -449,22 +435,22 @@ static void test_nomem(void)
 	unsigned long before;
 
 	outq_init(&q);
-	fail_mallocs = 1;
+	alloc_fail_start(0);
 	CU_ASSERT_EQUAL(outq_append(&q, "abc", 3), NATSD_ENOMEM);
-	fail_mallocs = 0;
+	alloc_fail_stop();
 	CU_ASSERT(holds_nothing(&q));
 
 	CU_ASSERT_EQUAL(outq_append(&q, "abc", 3), 0);
 	model_append(&m, "abc", 3);
 	fill(big, sizeof(big), 3);
-	fail_mallocs = 1;
+	alloc_fail_start(0);
 	CU_ASSERT_EQUAL(outq_append(&q, big, sizeof(big)), NATSD_ENOMEM);
 	CU_ASSERT(same_as_model(&q, &m));
-	before = nmallocs;
+	before = alloc_fail_calls();
 	CU_ASSERT_EQUAL(outq_append(&q, "def", 3), 0); /* fits: no malloc */
-	fail_mallocs = 0;
+	alloc_fail_stop();
 	model_append(&m, "def", 3);
-	CU_ASSERT_EQUAL(nmallocs, before);
+	CU_ASSERT_EQUAL(alloc_fail_calls(), before);
 	CU_ASSERT(same_as_model(&q, &m));
 
 	/* And it works again once memory is back. */

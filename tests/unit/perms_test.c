@@ -6,8 +6,8 @@
  * (noted "[2.9.10]" below).
  *
  * Allocation failure: the program is linked with -Wl,--wrap for malloc,
- * calloc, realloc, strdup and strndup, so perms.c's calls come here first
- * and the Nth one can be made to fail. */
+ * calloc, realloc, strdup and strndup, so perms.c's calls go through
+ * alloc_fail.c, where the Nth one can be made to fail. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -20,61 +20,10 @@
 
 #include <CUnit/Basic.h>
 
+#include "alloc_fail.h"
 #include "natsd/error.h"
 #include "natsd/plugin.h"
 #include "perms.h"
-
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t n);
-char *__real_strdup(const char *s);
-char *__real_strndup(const char *s, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t n);
-char *__wrap_strdup(const char *s);
-char *__wrap_strndup(const char *s, size_t n);
-
-/* -1: never fail; otherwise the allocation with this index (counting
- * from 0 since it was set) fails, and only that one. */
-static long fail_at = -1;
-static long nallocs;
-
-static bool alloc_fails(void)
-{
-	return fail_at >= 0 && nallocs++ == fail_at;
-}
-
-void *__wrap_malloc(size_t n)
-{
-	return alloc_fails() ? NULL : __real_malloc(n);
-}
-
-void *__wrap_calloc(size_t n, size_t size)
-{
-	return alloc_fails() ? NULL : __real_calloc(n, size);
-}
-
-void *__wrap_realloc(void *p, size_t n)
-{
-	return alloc_fails() ? NULL : __real_realloc(p, n);
-}
-
-char *__wrap_strdup(const char *s)
-{
-	return alloc_fails() ? NULL : __real_strdup(s);
-}
-
-char *__wrap_strndup(const char *s, size_t n)
-{
-	return alloc_fails() ? NULL : __real_strndup(s, n);
-}
-
-static void fail_nth(long n)
-{
-	nallocs = 0;
-	fail_at = n;
-}
 
 static bool pub(const struct perms *p, const char *subj)
 {
@@ -524,9 +473,9 @@ static void test_dup_nomem(void)
 	p = sample();
 	CU_ASSERT_FATAL(p != NULL);
 	for (n = 0; n < 100; n++) {
-		fail_nth(n);
+		alloc_fail_start(n);
 		d = perms_dup(p);
-		fail_at = -1;
+		alloc_fail_stop();
 		if (d != NULL)
 			break;
 		failures++;
@@ -555,9 +504,9 @@ static void test_add_nomem(void)
 		CU_ASSERT_FATAL(p != NULL);
 		add(p, lists[i], "first");
 		for (n = 0; n < 10; n++) {
-			fail_nth(n);
+			alloc_fail_start(n);
 			rc = perms_add(p, lists[i], entries[i]);
-			fail_at = -1;
+			alloc_fail_stop();
 			if (rc == 0)
 				break;
 			CU_ASSERT_EQUAL(rc, NATSD_ENOMEM);

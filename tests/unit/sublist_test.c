@@ -26,52 +26,11 @@
 
 #include <natsd/error.h>
 
+#include "alloc_fail.h"
+
 #include "sub.h"
 #include "subject.h"
 #include "sublist.h"
-
-/* ---- allocation failure injection (active only with --wrap) ---- */
-
-void *__real_malloc(size_t n) __attribute__((weak));
-void *__real_calloc(size_t n, size_t size) __attribute__((weak));
-void *__real_realloc(void *p, size_t n) __attribute__((weak));
-void *__real_aligned_alloc(size_t align, size_t n) __attribute__((weak));
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t n);
-void *__wrap_aligned_alloc(size_t align, size_t n);
-
-/* Single-threaded use only: the fault test runs alone. */
-static long alloc_countdown = -1; /* fail when it reaches 0; -1 = never */
-static long alloc_calls;
-
-static bool alloc_fails(void)
-{
-	alloc_calls++;
-	if (alloc_countdown < 0)
-		return false;
-	return alloc_countdown-- == 0;
-}
-
-void *__wrap_malloc(size_t n)
-{
-	return alloc_fails() ? NULL : __real_malloc(n);
-}
-
-void *__wrap_calloc(size_t n, size_t size)
-{
-	return alloc_fails() ? NULL : __real_calloc(n, size);
-}
-
-void *__wrap_realloc(void *p, size_t n)
-{
-	return alloc_fails() ? NULL : __real_realloc(p, n);
-}
-
-void *__wrap_aligned_alloc(size_t align, size_t n)
-{
-	return alloc_fails() ? NULL : __real_aligned_alloc(align, n);
-}
 
 /* ---- test subscriptions ---- */
 
@@ -1105,15 +1064,16 @@ static void test_alloc_failure(void)
 	const struct sublist_result *r;
 	struct tsub *pre[NPRE], *t;
 	struct sublist_stats before, after;
+	unsigned long calls;
 	uint32_t i, k;
 	long n;
 	bool done;
 	int rc;
 
-	alloc_calls = 0;
+	calls = alloc_fail_calls();
 	sl = sublist_new();
 	CU_ASSERT_PTR_NOT_NULL_FATAL(sl);
-	if (alloc_calls == 0) {
+	if (alloc_fail_calls() == calls) {
 		sublist_free(sl);
 		fprintf(stderr, "\n  (skipped: not linked with --wrap)\n");
 		return;
@@ -1128,10 +1088,9 @@ static void test_alloc_failure(void)
 			fault_setup(sl, pre, NPRE);
 			t = tsub_new(news[k][0], news[k][1], 100);
 			sublist_stats(sl, &before);
-			alloc_countdown = n;
+			alloc_fail_start(n);
 			rc = sublist_insert(sl, &t->s);
-			done = alloc_countdown >= 0; /* nothing failed */
-			alloc_countdown = -1;
+			done = !alloc_fail_stop(); /* nothing failed */
 			sublist_stats(sl, &after);
 			if (rc == 0) {
 				CU_ASSERT_EQUAL(after.nsubs, before.nsubs + 1);
@@ -1176,10 +1135,9 @@ static void test_alloc_failure(void)
 	for (n = 0; n < 100 && !done; n++) {
 		c = sublist_cache_new(16);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-		alloc_countdown = n;
+		alloc_fail_start(n);
 		r = match(sl, c, "k.1");
-		done = alloc_countdown >= 0;
-		alloc_countdown = -1;
+		done = !alloc_fail_stop();
 		CU_ASSERT_TRUE(r == NULL || res_is(r, &pre[1], 1));
 		r = match(sl, c, "k.1");
 		CU_ASSERT_TRUE(res_is(r, &pre[1], 1));
@@ -1194,10 +1152,10 @@ static void test_alloc_failure(void)
 
 	/* Creation failures. */
 	for (n = 0; n < 4; n++) {
-		alloc_countdown = n;
+		alloc_fail_start(n);
 		sl = sublist_new();
 		c = sublist_cache_new(16);
-		alloc_countdown = -1;
+		alloc_fail_stop();
 		sublist_cache_free(c);
 		sublist_free(sl);
 	}
