@@ -210,6 +210,19 @@ static int try_connect(struct server *s, const char *json, struct conn **out)
 	return v;
 }
 
+/* Connects user with password pw, which must be accepted; returns the
+ * connection. */
+static struct conn *login(struct server *s, const char *user, const char *pw)
+{
+	struct conn *c = NULL;
+	char json[256];
+
+	snprintf(json, sizeof(json), "{\"user\":\"%s\",\"pass\":\"%s\"}", user,
+		 pw);
+	CU_ASSERT_EQUAL_FATAL(try_connect(s, json, &c), NATSD_AUTH_ACCEPT);
+	return c;
+}
+
 static int verdict(struct server *s, const char *json)
 {
 	return try_connect(s, json, NULL);
@@ -475,11 +488,7 @@ static void test_users(void)
 	srv_start(s, true);
 	CU_ASSERT(s->auth_required);
 
-	CU_ASSERT_EQUAL_FATAL(try_connect(s,
-					  "{\"user\":\"alice\","
-					  "\"pass\":\"alicepw\"}",
-					  &c),
-			      NATSD_AUTH_ACCEPT);
+	c = login(s, "alice", "alicepw");
 	CU_ASSERT_STRING_EQUAL(c->user, "alice");
 	CU_ASSERT_STRING_EQUAL(c->acc->name, "$G");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c->perms);
@@ -493,11 +502,7 @@ static void test_users(void)
 	CU_ASSERT(!perms_can_sub(c->perms, "q.x", 3, NULL, 0));
 	conn_drop(c);
 
-	CU_ASSERT_EQUAL_FATAL(try_connect(s,
-					  "{\"user\":\"bob\","
-					  "\"pass\":\"bobpw\"}",
-					  &c),
-			      NATSD_AUTH_ACCEPT);
+	c = login(s, "bob", "bobpw");
 	CU_ASSERT_STRING_EQUAL(c->user, "bob");
 	CU_ASSERT_STRING_EQUAL(c->acc->name, "ACC");
 	CU_ASSERT_PTR_EQUAL(c->acc, accounts_get(s->accounts, "ACC", false));
@@ -548,30 +553,18 @@ static void test_users_default_perms_and_responses(void)
 	p->resp_expires = 5 * OPTS_NS_PER_SEC;
 	srv_start(s, true);
 
-	CU_ASSERT_EQUAL_FATAL(try_connect(s,
-					  "{\"user\":\"carol\","
-					  "\"pass\":\"carolpw\"}",
-					  &c),
-			      NATSD_AUTH_ACCEPT);
+	c = login(s, "carol", "carolpw");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c->perms);
 	CU_ASSERT(perms_can_pub(c->perms, "default.x", 9));
 	CU_ASSERT(!perms_can_pub(c->perms, "a.x", 3));
 	conn_drop(c);
 	/* alice keeps her own. */
-	CU_ASSERT_EQUAL_FATAL(try_connect(s,
-					  "{\"user\":\"alice\","
-					  "\"pass\":\"alicepw\"}",
-					  &c),
-			      NATSD_AUTH_ACCEPT);
+	c = login(s, "alice", "alicepw");
 	CU_ASSERT(perms_can_pub(c->perms, "a.x", 3));
 	CU_ASSERT(!perms_can_pub(c->perms, "default.x", 9));
 	conn_drop(c);
 
-	CU_ASSERT_EQUAL_FATAL(try_connect(s,
-					  "{\"user\":\"dave\","
-					  "\"pass\":\"davepw\"}",
-					  &c),
-			      NATSD_AUTH_ACCEPT);
+	c = login(s, "dave", "davepw");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c->perms);
 	CU_ASSERT(c->perms->resp);
 	CU_ASSERT_EQUAL(c->perms->resp_max, 3);
@@ -607,11 +600,7 @@ static void test_no_auth_user(void)
 	conn_drop(c);
 
 	/* Credentials given: they decide, no fallback. */
-	CU_ASSERT_EQUAL_FATAL(try_connect(s,
-					  "{\"user\":\"bob\","
-					  "\"pass\":\"bobpw\"}",
-					  &c),
-			      NATSD_AUTH_ACCEPT);
+	c = login(s, "bob", "bobpw");
 	CU_ASSERT_STRING_EQUAL(c->user, "bob");
 	conn_drop(c);
 	CU_ASSERT_EQUAL(verdict(s, "{\"user\":\"alice\",\"pass\":\"bad\"}"),

@@ -8,6 +8,7 @@
 #include "config.h"
 #endif
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -493,44 +494,42 @@ static char *build(const char *op, size_t n, char fill, const char *tail,
 	return s;
 }
 
+/* What parse_built() returns when the parser took the whole input. */
+#define WHOLE INT_MAX
+
+/* Parses build()'s op + n times fill + tail: the parser's result, or
+ * WHOLE when that is the input's full length. */
+static int parse_built(const char *op, size_t n, char fill, const char *tail)
+{
+	size_t len;
+	char *s = build(op, n, fill, tail, &len);
+	int rc = parse_n(s, len);
+
+	free(s);
+	return rc == (int)len ? WHOLE : rc;
+}
+
 static void test_control_line(void)
 {
-	size_t n;
-	char *s;
-
 	reset_limits();
 	/* "PUB " + 4094 + " 0": an argument of exactly 4096 bytes. */
-	s = build("PUB ", 4094, 'a', " 0\r\n\r\n", &n);
-	CU_ASSERT_EQUAL(parse_n(s, n), (int)n);
-	free(s);
-	s = build("PUB ", 4095, 'a', " 0\r\n\r\n", &n);
-	CU_ASSERT_EQUAL(parse_n(s, n), PROTO_E_CONTROL_LINE);
-	free(s);
-	s = build("PUB ", 4094, 'a', " 0\n\r\n", &n);
-	CU_ASSERT_EQUAL(parse_n(s, n), (int)n);
-	free(s);
-	s = build("PUB ", 4095, 'a', " 0\n\r\n", &n);
-	CU_ASSERT_EQUAL(parse_n(s, n), PROTO_E_CONTROL_LINE);
-	free(s);
+	CU_ASSERT_EQUAL(parse_built("PUB ", 4094, 'a', " 0\r\n\r\n"), WHOLE);
+	CU_ASSERT_EQUAL(parse_built("PUB ", 4095, 'a', " 0\r\n\r\n"),
+			PROTO_E_CONTROL_LINE);
+	CU_ASSERT_EQUAL(parse_built("PUB ", 4094, 'a', " 0\n\r\n"), WHOLE);
+	CU_ASSERT_EQUAL(parse_built("PUB ", 4095, 'a', " 0\n\r\n"),
+			PROTO_E_CONTROL_LINE);
 
 	/* A partial line longer than the limit fails at once. */
-	s = build("PUB ", 4097, 'a', "", &n);
-	CU_ASSERT_EQUAL(parse_n(s, n), PROTO_E_CONTROL_LINE);
-	free(s);
-	s = build("PUB ", 4096, 'a', "", &n);
-	CU_ASSERT_EQUAL(parse_n(s, n), PROTO_MORE);
-	free(s);
+	CU_ASSERT_EQUAL(parse_built("PUB ", 4097, 'a', ""),
+			PROTO_E_CONTROL_LINE);
+	CU_ASSERT_EQUAL(parse_built("PUB ", 4096, 'a', ""), PROTO_MORE);
 	/* A partial CR is not counted (the drop): 4096 + CR waits. */
-	s = build("PUB ", 4096, 'a', "\r", &n);
-	CU_ASSERT_EQUAL(parse_n(s, n), PROTO_MORE);
-	free(s);
-	s = build("PUB ", 4097, 'a', "\r", &n);
-	CU_ASSERT_EQUAL(parse_n(s, n), PROTO_E_CONTROL_LINE);
-	free(s);
+	CU_ASSERT_EQUAL(parse_built("PUB ", 4096, 'a', "\r"), PROTO_MORE);
+	CU_ASSERT_EQUAL(parse_built("PUB ", 4097, 'a', "\r"),
+			PROTO_E_CONTROL_LINE);
 	/* ... nor a complete line's CR. */
-	s = build("SUB ", 4094, 'a', " 1\r\n", &n);
-	CU_ASSERT_EQUAL(parse_n(s, n), (int)n);
-	free(s);
+	CU_ASSERT_EQUAL(parse_built("SUB ", 4094, 'a', " 1\r\n"), WHOLE);
 
 	/* Every operation with an argument has the limit. */
 	{
@@ -541,41 +540,28 @@ static void test_control_line(void)
 		size_t i;
 
 		for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
-			s = build(ops[i], 5000, 'a', "", &n);
-			CU_ASSERT_EQUAL(parse_n(s, n), PROTO_E_CONTROL_LINE);
-			free(s);
-			s = build(ops[i], 5000, 'a', "\n", &n);
-			CU_ASSERT_EQUAL(parse_n(s, n), PROTO_E_CONTROL_LINE);
-			free(s);
+			CU_ASSERT_EQUAL(parse_built(ops[i], 5000, 'a', ""),
+					PROTO_E_CONTROL_LINE);
+			CU_ASSERT_EQUAL(parse_built(ops[i], 5000, 'a', "\n"),
+					PROTO_E_CONTROL_LINE);
 		}
 	}
 
 	/* PING/PONG/+OK text is not an argument: no limit. */
-	s = build("PING", 8000, 'x', "\r\n", &n);
-	CU_ASSERT_EQUAL(parse_n(s, n), (int)n);
-	free(s);
-	s = build("PING", 8000, 'x', "", &n);
-	CU_ASSERT_EQUAL(parse_n(s, n), PROTO_MORE);
-	free(s);
+	CU_ASSERT_EQUAL(parse_built("PING", 8000, 'x', "\r\n"), WHOLE);
+	CU_ASSERT_EQUAL(parse_built("PING", 8000, 'x', ""), PROTO_MORE);
 
 	/* Conformance 17: max_control_line 256, a long SUB. */
 	g_lim.max_control_line = 256;
-	s = build("SUB ", 300, 'a', " 1\r\n", &n);
-	CU_ASSERT_EQUAL(parse_n(s, n), PROTO_E_CONTROL_LINE);
-	free(s);
-	s = build("SUB ", 254, 'a', " 1\r\n", &n);
-	CU_ASSERT_EQUAL(parse_n(s, n), (int)n);
-	free(s);
+	CU_ASSERT_EQUAL(parse_built("SUB ", 300, 'a', " 1\r\n"),
+			PROTO_E_CONTROL_LINE);
+	CU_ASSERT_EQUAL(parse_built("SUB ", 254, 'a', " 1\r\n"), WHOLE);
 
 	/* 0 means no limit (route-like connections). */
 	g_lim.max_control_line = 0;
-	s = build("SUB ", 100000, 'a', " 1\r\n", &n);
-	CU_ASSERT_EQUAL(parse_n(s, n), (int)n);
+	CU_ASSERT_EQUAL(parse_built("SUB ", 100000, 'a', " 1\r\n"), WHOLE);
 	CU_ASSERT_EQUAL(g_cmd.subject.len, 100000);
-	free(s);
-	s = build("SUB ", 100000, 'a', "", &n);
-	CU_ASSERT_EQUAL(parse_n(s, n), PROTO_MORE);
-	free(s);
+	CU_ASSERT_EQUAL(parse_built("SUB ", 100000, 'a', ""), PROTO_MORE);
 	reset_limits();
 }
 
