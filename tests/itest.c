@@ -60,35 +60,6 @@ void itest_init(const char *prog, unsigned int seconds, pid_t *pid)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-int itest_run(const struct itest_suite *suites, size_t n)
-{
-	unsigned int failed;
-	CU_pSuite suite;
-	size_t i, k;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return -1;
-	for (i = 0; i < n; i++) {
-		suite = CU_add_suite(suites[i].name, suites[i].init,
-				     suites[i].fini);
-		if (suite == NULL)
-			goto out_registry;
-		for (k = 0; k < suites[i].ncases; k++)
-			if (CU_add_test(suite, suites[i].cases[k].name,
-					suites[i].cases[k].fn) == NULL)
-				goto out_registry;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failed == 0 ? 0 : 1;
-
-out_registry:
-	CU_cleanup_registry();
-	return -1;
-}
-
 /* ------------------------------------------------------------------ */
 /* Servers                                                             */
 

@@ -1,8 +1,9 @@
 /*
  * Helpers for the integration test programs (tests/integration/), on top
- * of harness.h: the watchdog and the CUnit run every program has, the
- * server checks they share, raw-socket and libnats clients of a test
- * server, and the counters and error logs that client callbacks fill.
+ * of harness.h: the watchdog every program arms, the server checks they
+ * share, raw-socket and libnats clients of a test server, and the
+ * counters and error logs that client callbacks fill. suites.h, included
+ * here, runs their CUnit suites.
  *
  * Every wait in here is bounded; the programs' own test logic stays in the
  * programs.
@@ -15,16 +16,14 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include <CUnit/Basic.h>
 #include <nats/nats.h>
 
 #include "harness.h"
+#include "suites.h"
 
 /* Upper bound for anything that should work: a connect, an INFO, a
  * flush, an answer. */
 #define ITEST_WAIT_MS 2000
-
-#define ITEST_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ------------------------------------------------------------------ */
 /* The program                                                         */
@@ -40,24 +39,6 @@ void itest_init(const char *prog, unsigned int seconds, pid_t *pid);
 /* Adds a process to those the watchdog kills: the one *pid names when it
  * fires, if > 0 (a struct hserver's pid, say). At most 4. */
 void itest_watch_pid(pid_t *pid);
-
-struct itest_case {
-	const char *name;
-	CU_TestFunc fn;
-};
-
-struct itest_suite {
-	const char *name;
-	CU_InitializeFunc init; /* may be NULL */
-	CU_CleanupFunc fini;    /* may be NULL */
-	const struct itest_case *cases;
-	size_t ncases;
-};
-
-/* Runs the suites with CUnit's verbose basic runner. Returns 0 when all
- * passed, 1 when a test or a suite's init or cleanup failed, -1 when
- * CUnit could not be set up. */
-int itest_run(const struct itest_suite *suites, size_t n);
 
 /* ------------------------------------------------------------------ */
 /* Servers                                                             */

@@ -505,36 +505,36 @@ static void test_no_auth_user(void)
 
 int main(void)
 {
-	static const struct itest_case userpass[] = {
+	static const struct suite_test userpass[] = {
 		{ "user/password accepted", test_userpass_ok },
 		{ "wrong user/password refused", test_userpass_refused },
 	};
-	static const struct itest_case token[] = {
+	static const struct suite_test token[] = {
 		{ "token accepted", test_token_ok },
 		{ "wrong token refused", test_token_refused },
 	};
-	static const struct itest_case users[] = {
+	static const struct suite_test users[] = {
 		{ "users log in", test_users_login },
 		{ "publish denied", test_publish_denied },
 		{ "subscribe denied", test_subscribe_denied },
 		{ "allow_responses", test_allow_responses },
 	};
-	static const struct itest_case no_auth[] = {
+	static const struct suite_test no_auth[] = {
 		{ "no_auth_user", test_no_auth_user },
 	};
-	static const struct itest_suite suites[] = {
+	static const struct suite suites[] = {
 		{ "user/password", init_userpass, suite_fini, userpass,
-		  ITEST_COUNT(userpass) },
-		{ "token", init_token, suite_fini, token, ITEST_COUNT(token) },
+		  SUITE_COUNT(userpass) },
+		{ "token", init_token, suite_fini, token, SUITE_COUNT(token) },
 		{ "users and permissions", init_users, suite_fini, users,
-		  ITEST_COUNT(users) },
+		  SUITE_COUNT(users) },
 		{ "no_auth_user", init_no_auth_user, suite_fini, no_auth,
-		  ITEST_COUNT(no_auth) },
+		  SUITE_COUNT(no_auth) },
 	};
 	int rc;
 
 	itest_init("auth_test", WATCHDOG_S, &srv.pid);
-	rc = itest_run(suites, ITEST_COUNT(suites));
+	rc = suites_run(suites, SUITE_COUNT(suites));
 	nats_CloseAndWait(WAIT_MS);
 	return rc == 0 ? 0 : 1;
 }

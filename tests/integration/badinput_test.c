@@ -309,7 +309,7 @@ static void test_io_threads(void)
 
 int main(void)
 {
-	static const struct itest_case tests[] = {
+	static const struct suite_test tests[] = {
 		{ "half-closed client", test_half_closed },
 		{ "garbage bytes", test_garbage },
 		{ "endless control line", test_endless_line },
@@ -319,10 +319,10 @@ int main(void)
 		{ "write deadline", test_write_deadline },
 		{ "io threads", test_io_threads },
 	};
-	static const struct itest_suite suite = {
-		"badinput", NULL, NULL, tests, ITEST_COUNT(tests),
+	static const struct suite suite = {
+		"badinput", NULL, NULL, tests, SUITE_COUNT(tests),
 	};
 
 	itest_init("badinput_test", WATCHDOG_S, &srv.pid);
-	return itest_run(&suite, 1) == 0 ? 0 : 1;
+	return suites_run(&suite, 1) == 0 ? 0 : 1;
 }

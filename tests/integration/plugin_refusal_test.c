@@ -366,7 +366,7 @@ static void test_good_starts(void)
 
 int main(void)
 {
-	static const struct itest_case tests[] = {
+	static const struct suite_test tests[] = {
 		{ "missing plugin", test_missing },
 		{ "not a plugin", test_not_a_plugin },
 		{ "ABI major mismatch", test_abi_major },
@@ -375,8 +375,8 @@ int main(void)
 		{ "same plugin twice", test_twice },
 		{ "a good plugin starts", test_good_starts },
 	};
-	static const struct itest_suite suite = {
-		"plugin refusals", NULL, NULL, tests, ITEST_COUNT(tests),
+	static const struct suite suite = {
+		"plugin refusals", NULL, NULL, tests, SUITE_COUNT(tests),
 	};
 	const char *dir = getenv("NATSD_TEST_PLUGIN_DIR");
 	int rc;
@@ -393,6 +393,6 @@ int main(void)
 		return 99;
 	}
 	itest_init("plugin_refusal_test", WATCHDOG_S, &child);
-	rc = itest_run(&suite, 1);
+	rc = suites_run(&suite, 1);
 	return rc < 0 ? 99 : rc;
 }

@@ -949,7 +949,7 @@ static int find_plugins(void)
 
 int main(void)
 {
-	static const struct itest_case auth[] = {
+	static const struct suite_test auth[] = {
 		{ "accepted user and its permissions", test_auth_accept },
 		{ "wrong password rejected", test_auth_wrong_password },
 		{ "unknown user: chain ends, rejected",
@@ -959,30 +959,30 @@ int main(void)
 		{ "accounts are isolated", test_auth_accounts },
 		{ "stops cleanly", test_auth_stop_clean },
 	};
-	static const struct itest_case gone[] = {
+	static const struct suite_test gone[] = {
 		{ "client closes before the answer", test_auth_later_gone },
 		{ "client resets before the answer", test_auth_later_reset },
 		{ "stops cleanly", test_auth_stop_clean },
 	};
-	static const struct itest_case cancel[] = {
+	static const struct suite_test cancel[] = {
 		{ "auth timeout cancels a pending answer",
 		  test_cancel_on_timeout },
 		{ "shutdown with an answer pending", test_cancel_on_shutdown },
 	};
-	static const struct itest_case link[] = {
+	static const struct suite_test link[] = {
 		{ "plain interest, both directions", test_link_plain },
 		{ "queue group across servers", test_link_queue },
 		{ "unsubscribe withdraws interest", test_link_unsubscribe },
 		{ "killed peer's interest removed", test_link_peer_killed },
 		{ "stops cleanly", test_link_stop_clean },
 	};
-	static const struct itest_suite suites[] = {
-		{ "authtest", init_auth, fini_auth, auth, ITEST_COUNT(auth) },
+	static const struct suite suites[] = {
+		{ "authtest", init_auth, fini_auth, auth, SUITE_COUNT(auth) },
 		{ "authtest: client gone", init_auth, fini_auth, gone,
-		  ITEST_COUNT(gone) },
+		  SUITE_COUNT(gone) },
 		{ "authtest: cancel", init_auth_cancel, fini_auth, cancel,
-		  ITEST_COUNT(cancel) },
-		{ "linktest", init_link, fini_link, link, ITEST_COUNT(link) },
+		  SUITE_COUNT(cancel) },
+		{ "linktest", init_link, fini_link, link, SUITE_COUNT(link) },
 	};
 	int rc;
 
@@ -995,7 +995,7 @@ int main(void)
 	itest_init("plugins_test", WATCHDOG_S, &asrv.pid);
 	itest_watch_pid(&lsrv_a.pid);
 	itest_watch_pid(&lsrv_b.pid);
-	rc = itest_run(suites, ITEST_COUNT(suites));
+	rc = suites_run(suites, SUITE_COUNT(suites));
 	if (rc < 0)
 		return 99;
 	nats_CloseAndWait(WAIT_MS);

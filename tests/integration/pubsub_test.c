@@ -598,7 +598,7 @@ static void test_no_echo(void)
 
 int main(void)
 {
-	static const struct itest_case tests[] = {
+	static const struct suite_test tests[] = {
 		{ "basic pub/sub and unsubscribe", test_basic },
 		{ "wildcards * and >", test_wildcards },
 		{ "queue groups", test_queue_groups },
@@ -609,13 +609,13 @@ int main(void)
 		{ "payload near and over max_payload", test_large_payload },
 		{ "echo off", test_no_echo },
 	};
-	static const struct itest_suite suite = {
-		"pubsub", suite_init, suite_fini, tests, ITEST_COUNT(tests),
+	static const struct suite suite = {
+		"pubsub", suite_init, suite_fini, tests, SUITE_COUNT(tests),
 	};
 	int rc;
 
 	itest_init("pubsub_test", WATCHDOG_S, &srv.pid);
-	rc = itest_run(&suite, 1);
+	rc = suites_run(&suite, 1);
 	nats_CloseAndWait(WAIT_MS);
 	return rc == 0 ? 0 : 1;
 }

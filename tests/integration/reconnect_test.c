@@ -217,17 +217,17 @@ static void test_restart_after_kill(void)
 
 int main(void)
 {
-	static const struct itest_case tests[] = {
+	static const struct suite_test tests[] = {
 		{ "restart after SIGTERM", test_restart_after_stop },
 		{ "restart at once after SIGKILL", test_restart_after_kill },
 	};
-	static const struct itest_suite suite = {
-		"reconnect", NULL, NULL, tests, ITEST_COUNT(tests),
+	static const struct suite suite = {
+		"reconnect", NULL, NULL, tests, SUITE_COUNT(tests),
 	};
 	int rc;
 
 	itest_init("reconnect_test", WATCHDOG_S, &srv.pid);
-	rc = itest_run(&suite, 1);
+	rc = suites_run(&suite, 1);
 	if (srv.pid > 0)
 		harness_stop(&srv);
 	nats_CloseAndWait(WAIT_MS);

@@ -167,14 +167,14 @@ static void test_reopen_log(void)
 
 int main(void)
 {
-	static const struct itest_case tests[] = {
+	static const struct suite_test tests[] = {
 		{ "SIGHUP reloads users and permissions", test_reload_users },
 		{ "SIGUSR1 reopens the log file", test_reopen_log },
 	};
-	static const struct itest_suite suite = {
-		"reload", NULL, NULL, tests, ITEST_COUNT(tests),
+	static const struct suite suite = {
+		"reload", NULL, NULL, tests, SUITE_COUNT(tests),
 	};
 
 	itest_init("reload_test", WATCHDOG_S, &srv.pid);
-	return itest_run(&suite, 1) == 0 ? 0 : 1;
+	return suites_run(&suite, 1) == 0 ? 0 : 1;
 }

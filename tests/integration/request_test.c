@@ -408,7 +408,7 @@ static void test_headers_on_wire(void)
 
 int main(void)
 {
-	static const struct itest_case tests[] = {
+	static const struct suite_test tests[] = {
 		{ "request/reply", test_request_reply },
 		{ "queue group responders", test_queue_responders },
 		{ "request timeout", test_request_timeout },
@@ -416,13 +416,13 @@ int main(void)
 		{ "headers round trip", test_headers },
 		{ "headers on the wire", test_headers_on_wire },
 	};
-	static const struct itest_suite suite = {
-		"request", suite_init, suite_fini, tests, ITEST_COUNT(tests),
+	static const struct suite suite = {
+		"request", suite_init, suite_fini, tests, SUITE_COUNT(tests),
 	};
 	int rc;
 
 	itest_init("request_test", WATCHDOG_S, &srv.pid);
-	rc = itest_run(&suite, 1);
+	rc = suites_run(&suite, 1);
 	nats_CloseAndWait(WAIT_MS);
 	return rc == 0 ? 0 : 1;
 }

@@ -291,17 +291,17 @@ static void test_slow_consumer_cut_off(void)
 
 int main(void)
 {
-	static const struct itest_case tests[] = {
+	static const struct suite_test tests[] = {
 		{ "non-reading client is cut off", test_slow_consumer_cut_off },
 	};
-	static const struct itest_suite suite = {
+	static const struct suite suite = {
 		"slow consumer", suite_init,         suite_fini,
-		tests,           ITEST_COUNT(tests),
+		tests,           SUITE_COUNT(tests),
 	};
 	int rc;
 
 	itest_init("slowcons_test", WATCHDOG_S, &srv.pid);
-	rc = itest_run(&suite, 1);
+	rc = suites_run(&suite, 1);
 	nats_CloseAndWait(WAIT_MS);
 	return rc == 0 ? 0 : 1;
 }

@@ -391,17 +391,17 @@ static void test_many_publishers(void)
 
 int main(void)
 {
-	static const struct itest_case tests[] = {
+	static const struct suite_test tests[] = {
 		{ "publishers and subscribers in parallel",
 		  test_many_publishers },
 	};
-	static const struct itest_suite suite = {
-		"threads", suite_init, suite_fini, tests, ITEST_COUNT(tests),
+	static const struct suite suite = {
+		"threads", suite_init, suite_fini, tests, SUITE_COUNT(tests),
 	};
 	int rc;
 
 	itest_init("threads_test", WATCHDOG_S, &srv.pid);
-	rc = itest_run(&suite, 1);
+	rc = suites_run(&suite, 1);
 	nats_CloseAndWait(WAIT_MS);
 	return rc == 0 ? 0 : 1;
 }
