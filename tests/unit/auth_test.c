@@ -37,6 +37,7 @@
 #include "perms.h"
 #include "proto.h"
 #include "server.h"
+#include "../suites.h"
 
 /* ------------------------------------------------------------------ */
 /* The probe authenticator                                             */
@@ -930,10 +931,7 @@ static void test_pending_cancelled(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct suite_test tests[] = {
 		{ "no authentication configured", test_no_auth },
 		{ "user and password", test_user_password },
 		{ "unclaimed client rejected", test_unclaimed_is_rejected },
@@ -952,26 +950,12 @@ int main(void)
 		{ "pending answered inside", test_pending_answered_inside },
 		{ "pending cancelled", test_pending_cancelled },
 	};
-	CU_pSuite suite;
-	unsigned int failed;
-	size_t i;
+	static const struct suite suite = {
+		"auth", NULL, NULL, tests, SUITE_COUNT(tests),
+	};
+	int rc;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("auth", NULL, NULL);
-	if (suite == NULL)
-		goto out_cleanup;
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto out_cleanup;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
+	rc = suites_run(&suite, 1);
 	probe_reset();
-	return failed ? 1 : 0;
-
-out_cleanup:
-	CU_cleanup_registry();
-	return 1;
+	return rc == 0 ? 0 : 1;
 }

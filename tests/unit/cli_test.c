@@ -24,6 +24,7 @@
 #include "cli.h"
 #include "conffile.h"
 #include "opts.h"
+#include "../suites.h"
 
 #define SEC OPTS_NS_PER_SEC
 
@@ -591,30 +592,23 @@ static void test_alloc_failures(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	unsigned int fails;
+	static const struct suite_test tests[] = {
+		{ "value forms", test_value_forms },
+		{ "bool forms", test_bool_forms },
+		{ "every flag", test_every_flag },
+		{ "numbers", test_numbers },
+		{ "flag errors", test_flag_errors },
+		{ "unsupported", test_unsupported },
+		{ "stray args", test_stray_args },
+		{ "override order", test_override_order },
+		{ "over file", test_over_file },
+		{ "report", test_report },
+		{ "usage", test_usage },
+		{ "alloc failures", test_alloc_failures },
+	};
+	static const struct suite suite = {
+		"cli", NULL, clean_suite, tests, SUITE_COUNT(tests),
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("cli", NULL, clean_suite);
-	if (s == NULL || !CU_add_test(s, "value forms", test_value_forms) ||
-	    !CU_add_test(s, "bool forms", test_bool_forms) ||
-	    !CU_add_test(s, "every flag", test_every_flag) ||
-	    !CU_add_test(s, "numbers", test_numbers) ||
-	    !CU_add_test(s, "flag errors", test_flag_errors) ||
-	    !CU_add_test(s, "unsupported", test_unsupported) ||
-	    !CU_add_test(s, "stray args", test_stray_args) ||
-	    !CU_add_test(s, "override order", test_override_order) ||
-	    !CU_add_test(s, "over file", test_over_file) ||
-	    !CU_add_test(s, "report", test_report) ||
-	    !CU_add_test(s, "usage", test_usage) ||
-	    !CU_add_test(s, "alloc failures", test_alloc_failures)) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails == 0 ? 0 : 1;
+	return suites_run(&suite, 1) == 0 ? 0 : 1;
 }

@@ -27,6 +27,7 @@
 #include "alloc_fail.h"
 #include "conffile.h"
 #include "opts.h"
+#include "../suites.h"
 
 #define SEC OPTS_NS_PER_SEC
 
@@ -1117,45 +1118,35 @@ static void test_alloc_failures(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	unsigned int fails;
+	static const struct suite_test tests[] = {
+		{ "parse_duration", test_parse_duration },
+		{ "parse_size", test_parse_size },
+		{ "all keys", test_all_keys },
+		{ "aliases", test_aliases },
+		{ "defaults kept", test_defaults_kept },
+		{ "zero means default", test_zero_means_default },
+		{ "listen", test_listen },
+		{ "wrong types", test_wrong_types },
+		{ "bad values", test_bad_values },
+		{ "unknown and unsupported", test_unknown_and_unsupported },
+		{ "numbers and sizes", test_numbers_and_sizes },
+		{ "durations", test_durations },
+		{ "auth single", test_auth_single },
+		{ "auth users", test_auth_users },
+		{ "permissions", test_permissions },
+		{ "permissions errors", test_permissions_errors },
+		{ "plugins", test_plugins },
+		{ "getters", test_getters },
+		{ "null cfg", test_null_cfg },
+		{ "chain and transport", test_chain_and_transport },
+		{ "include", test_include },
+		{ "file errors", test_file_errors },
+		{ "relative path", test_relative_path },
+		{ "alloc failures", test_alloc_failures },
+	};
+	static const struct suite suite = {
+		"config", init_suite, clean_suite, tests, SUITE_COUNT(tests),
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("config", init_suite, clean_suite);
-	if (s == NULL ||
-	    !CU_add_test(s, "parse_duration", test_parse_duration) ||
-	    !CU_add_test(s, "parse_size", test_parse_size) ||
-	    !CU_add_test(s, "all keys", test_all_keys) ||
-	    !CU_add_test(s, "aliases", test_aliases) ||
-	    !CU_add_test(s, "defaults kept", test_defaults_kept) ||
-	    !CU_add_test(s, "zero means default", test_zero_means_default) ||
-	    !CU_add_test(s, "listen", test_listen) ||
-	    !CU_add_test(s, "wrong types", test_wrong_types) ||
-	    !CU_add_test(s, "bad values", test_bad_values) ||
-	    !CU_add_test(s, "unknown and unsupported",
-			 test_unknown_and_unsupported) ||
-	    !CU_add_test(s, "numbers and sizes", test_numbers_and_sizes) ||
-	    !CU_add_test(s, "durations", test_durations) ||
-	    !CU_add_test(s, "auth single", test_auth_single) ||
-	    !CU_add_test(s, "auth users", test_auth_users) ||
-	    !CU_add_test(s, "permissions", test_permissions) ||
-	    !CU_add_test(s, "permissions errors", test_permissions_errors) ||
-	    !CU_add_test(s, "plugins", test_plugins) ||
-	    !CU_add_test(s, "getters", test_getters) ||
-	    !CU_add_test(s, "null cfg", test_null_cfg) ||
-	    !CU_add_test(s, "chain and transport",
-			 test_chain_and_transport) ||
-	    !CU_add_test(s, "include", test_include) ||
-	    !CU_add_test(s, "file errors", test_file_errors) ||
-	    !CU_add_test(s, "relative path", test_relative_path) ||
-	    !CU_add_test(s, "alloc failures", test_alloc_failures)) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails == 0 ? 0 : 1;
+	return suites_run(&suite, 1) == 0 ? 0 : 1;
 }

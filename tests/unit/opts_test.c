@@ -16,6 +16,7 @@
 #include <natsd/error.h>
 
 #include "opts.h"
+#include "../suites.h"
 
 #define SEC OPTS_NS_PER_SEC
 
@@ -269,24 +270,17 @@ static void test_validate_edges(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	unsigned int fails;
+	static const struct suite_test tests[] = {
+		{ "defaults", test_defaults },
+		{ "fini", test_fini },
+		{ "conf release", test_conf_release },
+		{ "helpers", test_helpers },
+		{ "validate", test_validate },
+		{ "validate edges", test_validate_edges },
+	};
+	static const struct suite suite = {
+		"opts", NULL, NULL, tests, SUITE_COUNT(tests),
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("opts", NULL, NULL);
-	if (s == NULL || !CU_add_test(s, "defaults", test_defaults) ||
-	    !CU_add_test(s, "fini", test_fini) ||
-	    !CU_add_test(s, "conf release", test_conf_release) ||
-	    !CU_add_test(s, "helpers", test_helpers) ||
-	    !CU_add_test(s, "validate", test_validate) ||
-	    !CU_add_test(s, "validate edges", test_validate_edges)) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails == 0 ? 0 : 1;
+	return suites_run(&suite, 1) == 0 ? 0 : 1;
 }

@@ -25,6 +25,7 @@
 #include "alloc_fail.h"
 #include "natsd/error.h"
 #include "outq.h"
+#include "../suites.h"
 
 #define CHUNK  16384 /* outq.c's usual chunk size */
 #define MAXIOV 1024
@@ -465,10 +466,7 @@ static void test_nomem(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct suite_test tests[] = {
 		{ "empty queue", test_empty },
 		{ "small appends share a chunk",
 		  test_small_appends_share_a_chunk },
@@ -482,25 +480,9 @@ int main(void)
 		{ "consume zero", test_consume_zero },
 		{ "out of memory", test_nomem },
 	};
-	CU_pSuite suite;
-	unsigned int failed;
-	size_t i;
+	static const struct suite suite = {
+		"outq", NULL, NULL, tests, SUITE_COUNT(tests),
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("outq", NULL, NULL);
-	if (suite == NULL)
-		goto out_cleanup;
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto out_cleanup;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
-
-out_cleanup:
-	CU_cleanup_registry();
-	return 1;
+	return suites_run(&suite, 1) == 0 ? 0 : 1;
 }

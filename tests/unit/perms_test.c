@@ -24,6 +24,7 @@
 #include "natsd/error.h"
 #include "natsd/plugin.h"
 #include "perms.h"
+#include "../suites.h"
 
 static bool pub(const struct perms *p, const char *subj)
 {
@@ -529,10 +530,7 @@ static void test_add_nomem(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct suite_test tests[] = {
 		{ "no permissions", test_no_perms },
 		{ "publish allow", test_pub_allow },
 		{ "publish deny wins", test_pub_deny_wins },
@@ -546,25 +544,9 @@ int main(void)
 		{ "perms_dup out of memory", test_dup_nomem },
 		{ "perms_add out of memory", test_add_nomem },
 	};
-	CU_pSuite suite;
-	unsigned int failed;
-	size_t i;
+	static const struct suite suite = {
+		"perms", NULL, NULL, tests, SUITE_COUNT(tests),
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("perms", NULL, NULL);
-	if (suite == NULL)
-		goto out_cleanup;
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto out_cleanup;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
-
-out_cleanup:
-	CU_cleanup_registry();
-	return 1;
+	return suites_run(&suite, 1) == 0 ? 0 : 1;
 }

@@ -20,6 +20,7 @@
 
 #include "natsd/error.h"
 #include "proto.h"
+#include "../suites.h"
 
 static char *g_buf;
 static size_t g_len;
@@ -1224,10 +1225,7 @@ static void test_names(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct suite_test tests[] = {
 		{ "PUB", test_pub },
 		{ "HPUB", test_hpub },
 		{ "HPUB without headers", test_hpub_refused },
@@ -1256,26 +1254,12 @@ int main(void)
 		{ "CONNECT fuzz", test_connect_fuzz },
 		{ "names", test_names },
 	};
-	CU_pSuite suite;
-	unsigned int failed;
-	size_t i;
+	static const struct suite suite = {
+		"proto", NULL, NULL, tests, SUITE_COUNT(tests),
+	};
+	int rc;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("proto", NULL, NULL);
-	if (suite == NULL)
-		goto out_cleanup;
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto out_cleanup;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
+	rc = suites_run(&suite, 1);
 	free(g_buf);
-	return failed ? 1 : 0;
-
-out_cleanup:
-	CU_cleanup_registry();
-	return 1;
+	return rc == 0 ? 0 : 1;
 }

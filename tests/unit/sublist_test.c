@@ -31,6 +31,7 @@
 #include "sub.h"
 #include "subject.h"
 #include "sublist.h"
+#include "../suites.h"
 
 /* ---- test subscriptions ---- */
 
@@ -1163,10 +1164,7 @@ static void test_alloc_failure(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct suite_test tests[] = {
 		{ "basic matching", test_basic },
 		{ "queue groups", test_queues },
 		{ "errors", test_errors },
@@ -1178,26 +1176,13 @@ int main(void)
 		{ "threads", test_threads },
 		{ "allocation failure", test_alloc_failure },
 	};
-	unsigned int failed;
-	CU_pSuite s;
-	size_t i;
+	static const struct suite suite = {
+		"sublist", NULL, NULL, tests, SUITE_COUNT(tests),
+	};
+	int rc;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
+	rc = suites_run(&suite, 1);
+	if (rc < 0)
 		return 99;
-	s = CU_add_suite("sublist", NULL, NULL);
-	if (s == NULL) {
-		CU_cleanup_registry();
-		return 99;
-	}
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		if (CU_add_test(s, tests[i].name, tests[i].fn) == NULL) {
-			CU_cleanup_registry();
-			return 99;
-		}
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed == 0 ? 0 : 1;
+	return rc == 0 ? 0 : 1;
 }
