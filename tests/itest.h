@@ -50,8 +50,10 @@ bool itest_is_natsd(void);
  * it fails. Returns 0 or -1. */
 int itest_start(struct hserver *s, const char *conf, const char *const *args);
 
-/* harness_stop(), and whether the server exited as it should on SIGTERM:
- * with 0, or for nats-server, which exits with 1 then, with 1 too. */
+/* Stops the server with SIGTERM and tells whether it exited as it should
+ * (0, or 1 for nats-server, which exits so on SIGTERM) with a log free of
+ * sanitizer reports, leak reports at exit included; then harness_stop()
+ * removes its files. */
 bool itest_stop(struct hserver *s);
 
 /* Whether the server's log so far is free of sanitizer reports; prints

@@ -78,42 +78,6 @@ static int log_count(struct hserver *s, const char *text)
 	return itest_count(harness_log(s), text);
 }
 
-/* Stops s with SIGTERM and waits for it, reading its log before the
- * harness removes it: the leak report only comes at exit. Returns true
- * when it exited with 0 and the log has no sanitizer report. */
-static bool stop_checked(struct hserver *s)
-{
-	long long end = itest_mono_ms() + STOP_WAIT_MS;
-	int status = 0;
-	bool ok = false;
-	pid_t w;
-
-	if (s->pid <= 0)
-		return false;
-	kill(s->pid, SIGTERM);
-	for (;;) {
-		w = waitpid(s->pid, &status, WNOHANG);
-		if (w == s->pid || (w == -1 && errno != EINTR))
-			break;
-		if (itest_mono_ms() >= end) {
-			fprintf(stderr, "pid %ld ignored SIGTERM\n",
-				(long)s->pid);
-			kill(s->pid, SIGKILL);
-			waitpid(s->pid, &status, 0);
-			w = -1;
-			break;
-		}
-		nats_Sleep(10);
-	}
-	if (w == s->pid && WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		ok = true;
-	else
-		fprintf(stderr, "server exit status 0x%x\n", status);
-	ok = itest_log_clean(s) && ok;
-	s->pid = 0;
-	harness_stop(s); /* removes the files */
-	return ok;
-}
 
 /* Connects to 127.0.0.1:port with optional credentials and error log,
  * without reconnecting. NULL on failure, with the status in *st. */
@@ -526,7 +490,7 @@ static void test_auth_accounts(void)
 
 static void test_auth_stop_clean(void)
 {
-	CU_ASSERT(stop_checked(&asrv));
+	CU_ASSERT(itest_stop(&asrv));
 }
 
 /* The auth timeout closes a client whose answer is still pending: the
@@ -570,7 +534,7 @@ static void test_cancel_on_shutdown(void)
 	fd = raw_connect("late", "x", NULL, 0);
 	CU_ASSERT_FATAL(fd >= 0);
 	nats_Sleep(50);
-	CU_ASSERT(stop_checked(&asrv));
+	CU_ASSERT(itest_stop(&asrv));
 	close(fd);
 }
 
@@ -918,7 +882,7 @@ static void test_link_stop_clean(void)
 {
 	natsConnection_Destroy(link_a_nc);
 	link_a_nc = NULL;
-	CU_ASSERT(stop_checked(&lsrv_a));
+	CU_ASSERT(itest_stop(&lsrv_a));
 }
 
 /* ------------------------------------------------------------------ */
