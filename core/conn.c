@@ -34,6 +34,10 @@
  * copy would cost more than the system call. */
 #define CONN_WRITE_NOW     8192
 #define CONN_WRITE_NOW_IOV 8
+/* The most a client may send of an operation whose size is not known yet
+ * (a control line is limited by max_control_line, but not what nats-server
+ * ignores on a PING or +OK line). */
+#define CONN_UNFINISHED_MAX (1024 * 1024)
 
 static const char *const close_texts[] = {
 #define CONN_CLOSE_TEXT(id, text) [CONN_CLOSE_##id] = text,
@@ -596,6 +600,19 @@ static void conn_feed(struct conn *c, char *buf, size_t len)
 			c->rbuf = NULL;
 			c->rcap = 0;
 		}
+		return;
+	}
+	/* An operation the parser still waits for may be long only by its
+	 * payload: a client line that never ends (blanks after PING, say,
+	 * which nats-server reads and drops) must not grow the buffer
+	 * without end. */
+	if (c->kind == NATSD_KIND_CLIENT && need == 0 &&
+	    len - used > CONN_UNFINISHED_MAX) {
+		log_error("%s:%d - cid:%llu - unfinished operation over %d "
+			  "bytes, closing",
+			  c->ip, c->port, (unsigned long long)c->cid,
+			  CONN_UNFINISHED_MAX);
+		conn_close(c, CONN_CLOSE_PROTOCOL_VIOLATION);
 		return;
 	}
 	if (used > 0 && buf == c->rbuf) {

@@ -125,6 +125,30 @@ static void test_endless_line(void)
 	stop_server();
 }
 
+/* Text after PING is ignored, but a line that never ends is not kept
+ * without end: natsd closes the client past 1 MiB (nats-server reads and
+ * drops it). */
+static void test_endless_ping(void)
+{
+	char chunk[65536];
+	int fd, i;
+
+	if (!itest_is_natsd())
+		return;
+	CU_ASSERT_FATAL(start_default() == 0);
+	fd = raw_client();
+	CU_ASSERT_FATAL(fd >= 0);
+	harness_sendstr(fd, "CONNECT {\"verbose\":false}\r\nPING ");
+	memset(chunk, ' ', sizeof(chunk));
+	for (i = 0; i < 24; i++)
+		if (harness_send(fd, chunk, sizeof(chunk)) != 0)
+			break;
+	CU_ASSERT(harness_is_closed(fd, WAIT_MS));
+	close(fd);
+	assert_serving();
+	stop_server();
+}
+
 /* A payload larger than max_payload is refused on its control line,
  * before any of it is buffered. */
 static void test_oversize_payload(void)
@@ -313,6 +337,7 @@ int main(void)
 		{ "garbage bytes", test_garbage },
 		{ "endless control line", test_endless_line },
 		{ "oversize payload", test_oversize_payload },
+		{ "endless PING line", test_endless_ping },
 		{ "connection flood", test_connection_flood },
 		{ "reset while receiving", test_reset_while_receiving },
 		{ "write deadline", test_write_deadline },
