@@ -39,6 +39,7 @@ int main(int argc, char **argv)
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return 1;
+	s->exe = argv[0];
 	rc = cli_parse(argc, argv, &s->cli, err, sizeof(err));
 	if (rc != 0) {
 		free(s);

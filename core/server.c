@@ -28,6 +28,7 @@
 #include "log.h"
 #include "nkey.h"
 #include "plugin_loader.h"
+#include "portsfile.h"
 #include "server.h"
 
 static __thread struct worker *current_worker;
@@ -344,10 +345,6 @@ static int check_unsupported(const struct opts *o)
 			  "supported yet");
 		return NATSD_ENOTSUP;
 	}
-	if (o->ports_file_dir != NULL) {
-		log_fatal("ports_file_dir is not supported yet");
-		return NATSD_ENOTSUP;
-	}
 	return 0;
 }
 
@@ -427,6 +424,19 @@ int server_start(struct server *s)
 	rc = write_pid_file(s);
 	if (rc != 0)
 		return rc;
+	if (s->opts.ports_file_dir != NULL) {
+		char err[512];
+
+		rc = portsfile_write(s->opts.ports_file_dir,
+				     s->exe ? s->exe : "natsd",
+				     s->opts.host ? s->opts.host : "0.0.0.0",
+				     s->client_port, &s->ports_path, err,
+				     sizeof(err));
+		if (rc != 0) {
+			log_fatal("%s", err);
+			return rc;
+		}
+	}
 	log_info("Server is ready");
 	return 0;
 }
@@ -622,6 +632,10 @@ void server_free(struct server *s)
 		return;
 	if (s->opts.pid_file != NULL && s->client_port > 0)
 		unlink(s->opts.pid_file);
+	if (s->ports_path != NULL) {
+		unlink(s->ports_path);
+		free(s->ports_path);
+	}
 	for (i = s->nplugins; i > 0; i--)
 		plugin_unload(s->plugins[i - 1]);
 	free(s->plugins);

@@ -93,6 +93,8 @@ struct server {
 	struct plugin_timer *timers;
 	int sigfd;
 	struct loop_io sig_io;
+	const char *exe;  /* argv[0], for the ports file's name */
+	char *ports_path; /* written ports file, removed at exit */
 	int exit_code;
 };
 

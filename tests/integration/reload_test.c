@@ -165,11 +165,38 @@ static void test_reopen_log(void)
 	rmdir(dir);
 }
 
+/* --ports_file_dir: <dir>/<exe>_<pid>.ports lists the client URL once the
+ * server is up, and is removed when it stops. */
+static void test_ports_file(void)
+{
+	char dir[] = "/tmp/natsd-ports-XXXXXX", path[512], want[64], buf[1024];
+	const char *args[] = { "--ports_file_dir", dir, NULL };
+	FILE *f;
+	size_t n;
+
+	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+	CU_ASSERT_FATAL(itest_start(&srv, NULL, args) == 0);
+	snprintf(path, sizeof(path), "%s/%s_%ld.ports", dir,
+		 itest_is_natsd() ? "natsd" : "nats-server", (long)srv.pid);
+	f = fopen(path, "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	snprintf(want, sizeof(want), "{\"nats\":[\"nats://127.0.0.1:%d\"]}",
+		 srv.port);
+	CU_ASSERT_STRING_EQUAL(buf, want);
+	CU_ASSERT(itest_stop(&srv));
+	CU_ASSERT(access(path, F_OK) != 0);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	static const struct suite_test tests[] = {
 		{ "SIGHUP reloads users and permissions", test_reload_users },
 		{ "SIGUSR1 reopens the log file", test_reopen_log },
+		{ "ports file", test_ports_file },
 	};
 	static const struct suite suite = {
 		"reload", NULL, NULL, tests, SUITE_COUNT(tests),
