@@ -13,6 +13,7 @@
 #include "log.h"
 #include "opts.h"
 #include "server.h"
+#include "signal_cmd.h"
 
 /* Defaults, then the file, then the flags (which win). */
 static int load_options(struct server *s, char *err, size_t errlen)
@@ -58,6 +59,16 @@ int main(int argc, char **argv)
 		free(s);
 		return 0;
 	}
+	/* A signal for a running server needs no config of our own. */
+	if (cli_signal(s->cli) != NULL) {
+		rc = signal_cmd_run(cli_signal(s->cli), argv[0], err,
+				    sizeof(err));
+		if (rc != 0)
+			fprintf(stderr, "natsd: %s\n", err);
+		cli_free(s->cli);
+		free(s);
+		return rc != 0;
+	}
 	rc = load_options(s, err, sizeof(err));
 	if (rc != 0) {
 		fprintf(stderr, "natsd: %s\n", err);
@@ -72,12 +83,6 @@ int main(int argc, char **argv)
 		server_free(s);
 		free(s);
 		return 0;
-	}
-	if (cli_signal(s->cli) != NULL) {
-		fprintf(stderr, "natsd: --signal is not supported yet\n");
-		server_free(s);
-		free(s);
-		return 1;
 	}
 	if (server_configure_log(s) != 0) {
 		server_free(s);

@@ -488,16 +488,18 @@ int server_reload(struct server *s)
 	char err[1024];
 	int rc;
 
+	if (cli_config_file(s->cli) == NULL) {
+		log_error("Failed to reload server configuration: can only "
+			  "reload config when a file is provided using -c or "
+			  "--config");
+		return NATSD_EINVAL;
+	}
 	opts_init(&no);
-	if (cli_config_file(s->cli) != NULL) {
-		rc = conffile_load(cli_config_file(s->cli), &no, err,
-				   sizeof(err));
-		if (rc != 0) {
-			log_error("Failed to reload server configuration: %s",
-				  err);
-			opts_fini(&no);
-			return rc;
-		}
+	rc = conffile_load(cli_config_file(s->cli), &no, err, sizeof(err));
+	if (rc != 0) {
+		log_error("Failed to reload server configuration: %s", err);
+		opts_fini(&no);
+		return rc;
 	}
 	cli_apply(s->cli, &no);
 	rc = opts_validate(&no, err, sizeof(err));
@@ -558,19 +560,14 @@ static void signal_event(struct loop *l, void *arg, uint32_t events)
 	while (read(s->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		switch (si.ssi_signo) {
 		case SIGINT:
-			log_info("Trapped \"interrupt\" signal");
-			server_stop(s, 0);
-			break;
 		case SIGTERM:
-			log_info("Trapped \"terminated\" signal");
+			log_info("Initiating Shutdown...");
 			server_stop(s, 0);
 			break;
 		case SIGHUP:
-			log_info("Trapped \"hangup\" signal");
 			server_reload(s);
 			break;
 		case SIGUSR1:
-			log_info("Trapped \"user defined signal 1\" signal");
 			log_reopen();
 			break;
 		case SIGUSR2:

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
@@ -191,12 +192,82 @@ static void test_ports_file(void)
 	rmdir(dir);
 }
 
+/* Runs "<server binary> --signal arg" and returns its exit status, with
+ * what it printed in out. */
+static int run_signal(const char *arg, char *out, size_t cap)
+{
+	const char *bin = getenv("NATSD_BIN");
+	char cmd[1024];
+	size_t n;
+	FILE *p;
+
+	if (!itest_is_natsd())
+		bin = getenv("NATS_SERVER_BIN") ? getenv("NATS_SERVER_BIN")
+						: "nats-server";
+	snprintf(cmd, sizeof(cmd), "'%s' --signal '%s' 2>&1",
+		 bin ? bin : "./natsd", arg);
+	p = popen(cmd, "r");
+	if (p == NULL)
+		return -1;
+	n = fread(out, 1, cap - 1, p);
+	out[n] = '\0';
+	return WEXITSTATUS(pclose(p));
+}
+
+/* --signal reload=<pid> and reopen=<pid file> reach the server; a dead
+ * pid, a bad pid file and an unknown command are refused with
+ * nats-server's words. */
+static void test_signal_flag(void)
+{
+	char dir[] = "/tmp/natsd-signal-XXXXXX", pidf[256], arg[300];
+	char out[1024];
+	const char *args[] = { "-P", pidf, NULL };
+	const char *name = itest_is_natsd() ? "natsd" : "nats-server";
+	char want[128];
+	FILE *f;
+
+	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+	snprintf(pidf, sizeof(pidf), "%s/server.pid", dir);
+	CU_ASSERT_FATAL(itest_start(&srv, NULL, args) == 0);
+	snprintf(arg, sizeof(arg), "reload=%ld", (long)srv.pid);
+	CU_ASSERT_EQUAL(run_signal(arg, out, sizeof(out)), 0);
+	/* Without a config file both servers refuse to reload, and say so. */
+	CU_ASSERT(itest_log_wait(&srv, "reload server configuration",
+				 ITEST_WAIT_MS));
+	snprintf(arg, sizeof(arg), "reopen=%s", pidf);
+	CU_ASSERT_EQUAL(run_signal(arg, out, sizeof(out)), 0);
+	CU_ASSERT(itest_log_wait(&srv, "File log re-open", ITEST_WAIT_MS));
+
+	snprintf(arg, sizeof(arg), "bogus=%ld", (long)srv.pid);
+	CU_ASSERT_EQUAL(run_signal(arg, out, sizeof(out)), 1);
+	snprintf(want, sizeof(want), "%s: unknown signal \"bogus\"\n", name);
+	CU_ASSERT_STRING_EQUAL(out, want);
+	CU_ASSERT(itest_stop(&srv));
+
+	/* A pid that names no process. */
+	snprintf(arg, sizeof(arg), "reload=999999999");
+	CU_ASSERT_EQUAL(run_signal(arg, out, sizeof(out)), 1);
+	snprintf(want, sizeof(want), "%s: no such process\n", name);
+	CU_ASSERT_STRING_EQUAL(out, want);
+	f = fopen(pidf, "w");
+	CU_ASSERT_FATAL(f != NULL);
+	fputs("12x", f);
+	fclose(f);
+	snprintf(arg, sizeof(arg), "reload=%s", pidf);
+	CU_ASSERT_EQUAL(run_signal(arg, out, sizeof(out)), 1);
+	snprintf(want, sizeof(want), "%s: invalid pid: 12x\n", name);
+	CU_ASSERT_STRING_EQUAL(out, want);
+	unlink(pidf);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	static const struct suite_test tests[] = {
 		{ "SIGHUP reloads users and permissions", test_reload_users },
 		{ "SIGUSR1 reopens the log file", test_reopen_log },
 		{ "ports file", test_ports_file },
+		{ "--signal", test_signal_flag },
 	};
 	static const struct suite suite = {
 		"reload", NULL, NULL, tests, SUITE_COUNT(tests),
