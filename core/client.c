@@ -74,6 +74,13 @@ static void client_send_info(struct conn *c)
 	pthread_mutex_unlock(&s->info_lock);
 }
 
+void client_send_async_info(struct conn *c)
+{
+	if (c->kind == NATSD_KIND_CLIENT && c->protocol >= 1 &&
+	    (c->flags & CONN_F_CONNECTED) && !(c->flags & CONN_F_CLOSED))
+		client_send_info(c);
+}
+
 static void client_make_nonce(struct conn *c)
 {
 	static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"

@@ -13,6 +13,10 @@ struct conn;
 /* Sends INFO and arms the timers of a new client connection. */
 void client_start(struct conn *c);
 
+/* Sends the current INFO again (lame duck mode, "ldm":true) to a client
+ * that announced protocol 1, as nats-server does; owner thread. */
+void client_send_async_info(struct conn *c);
+
 /* Parses and runs every complete operation in buf. Returns the bytes
  * consumed (the rest is an unfinished operation; *need is its full size
  * when known), or a negative code to close without -ERR. Closes the

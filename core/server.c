@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "account.h"
+#include "client.h"
 #include "auth.h"
 #include "cli.h"
 #include "conffile.h"
@@ -187,6 +188,8 @@ int server_build_info(struct server *s)
 	if (s->auth_required)
 		rc |= json_add(j, "auth_required", json_true());
 	rc |= json_add(j, "max_payload", json_integer(o->max_payload));
+	if (s->lame_duck)
+		rc |= json_add(j, "ldm", json_true());
 	rc |= json_add(j, "natsd_version", json_string(PACKAGE_VERSION));
 	txt = rc == 0 ? json_dumps(j, JSON_PRESERVE_ORDER | JSON_COMPACT)
 		      : NULL;
@@ -550,6 +553,96 @@ int server_configure_log(struct server *s)
 	return rc;
 }
 
+/* Lame duck mode, as nats-server: stop accepting, tell protocol-1 clients
+ * (INFO with "ldm":true) so they move to another server, wait the grace
+ * period, close the clients spread over lame_duck_duration, then stop. */
+static void ldm_close_next(struct loop *l, void *arg)
+{
+	struct worker *w = arg;
+	uint32_t i;
+
+	/* The most recent client first; links are left for the shutdown. */
+	for (i = w->nconns; i > 0; i--) {
+		struct conn *c = w->conns[i - 1];
+
+		if (c->kind != NATSD_KIND_CLIENT)
+			continue;
+		conn_close(c, CONN_CLOSE_SERVER_SHUTDOWN);
+		loop_timer_arm(l, &w->ldm_timer, w->ldm_interval_ms,
+			       ldm_close_next, w);
+		return;
+	}
+}
+
+static void ldm_worker_info(struct loop *l, void *arg)
+{
+	struct worker *w = arg;
+	uint32_t i;
+
+	(void)l;
+	for (i = 0; i < w->nconns; i++)
+		client_send_async_info(w->conns[i]);
+}
+
+/* Each worker closes its own clients, evenly over the duration. */
+static void ldm_worker_close(struct loop *l, void *arg)
+{
+	struct worker *w = arg;
+	int64_t dur = server_opts(w->srv)->lame_duck_duration / 1000000;
+	uint32_t i, n = 0;
+
+	for (i = 0; i < w->nconns; i++)
+		if (w->conns[i]->kind == NATSD_KIND_CLIENT)
+			n++;
+	if (n == 0)
+		return;
+	w->ldm_interval_ms = dur / n;
+	ldm_close_next(l, w);
+}
+
+static void ldm_end(struct loop *l, void *arg)
+{
+	struct server *s = arg;
+
+	(void)l;
+	log_info("Lame duck mode: closed all clients, shutting down");
+	server_stop(s, 0);
+}
+
+static void ldm_grace_over(struct loop *l, void *arg)
+{
+	struct server *s = arg;
+	int k;
+
+	log_info("Closing existing clients");
+	for (k = 0; k < s->nworkers; k++)
+		loop_post(s->workers[k].loop, ldm_worker_close, &s->workers[k]);
+	loop_timer_arm(l, &s->ldm_timer,
+		       s->opts.lame_duck_duration / 1000000 + 100, ldm_end, s);
+}
+
+void server_lame_duck(struct server *s)
+{
+	size_t i;
+	int k;
+
+	if (s->lame_duck)
+		return;
+	s->lame_duck = true;
+	log_info("Entering lame duck mode, stop accepting new clients");
+	listener_close(s->client_listener);
+	s->client_listener = NULL;
+	for (i = 0; i < s->nlink_listeners; i++)
+		listener_close(s->link_listeners[i]);
+	s->nlink_listeners = 0;
+	server_build_info(s);
+	for (k = 0; k < s->nworkers; k++)
+		loop_post(s->workers[k].loop, ldm_worker_info, &s->workers[k]);
+	loop_timer_arm(s->main_loop, &s->ldm_timer,
+		       s->opts.lame_duck_grace_period / 1000000, ldm_grace_over,
+		       s);
+}
+
 static void signal_event(struct loop *l, void *arg, uint32_t events)
 {
 	struct server *s = arg;
@@ -571,8 +664,7 @@ static void signal_event(struct loop *l, void *arg, uint32_t events)
 			log_reopen();
 			break;
 		case SIGUSR2:
-			log_warn("Lame duck mode is not supported yet; "
-				 "ignoring SIGUSR2");
+			server_lame_duck(s);
 			break;
 		default:
 			break;

@@ -47,6 +47,9 @@ struct worker {
 	struct conn **conns;
 	uint32_t nconns, capconns;
 	bool started;
+	/* Lame duck mode: the next client to close, and how often. */
+	struct loop_timer ldm_timer;
+	int64_t ldm_interval_ms;
 };
 
 struct server {
@@ -79,6 +82,8 @@ struct server {
 	_Atomic uint64_t total_conns;
 	_Atomic uint64_t slow_consumers;
 	_Atomic bool shutting_down;
+	bool lame_duck;              /* SIGUSR2: draining clients */
+	struct loop_timer ldm_timer; /* main loop: grace, then the end */
 
 	/* The client INFO JSON object without client_id/client_ip and the
 	 * closing brace, rebuilt when what it says changes. */
@@ -123,6 +128,9 @@ static inline const struct opts *server_opts(const struct server *s)
 {
 	return &s->opts;
 }
+
+/* Enters lame duck mode (SIGUSR2, --signal ldm). Main loop. */
+void server_lame_duck(struct server *s);
 
 /* (Re)applies the logging options. */
 int server_configure_log(struct server *s);

@@ -192,6 +192,43 @@ static void test_ports_file(void)
 	rmdir(dir);
 }
 
+/* Lame duck mode (SIGUSR2): a protocol-1 client gets INFO with
+ * "ldm":true at once, new connections are refused, and after the grace
+ * period the client is closed (PROTOCOL.md 12.20). */
+static void test_lame_duck(void)
+{
+	static const char natsd_conf[] = "lame_duck_grace_period = \"1s\";\n"
+					 "lame_duck_duration = \"30s\";\n";
+	static const char nats_conf[] = "lame_duck_grace_period: \"1s\"\n"
+					"lame_duck_duration: \"30s\"\n";
+	char buf[4096];
+	bool eof = false;
+	long long t0;
+	int fd, fd2;
+
+	CU_ASSERT_FATAL(itest_start(&srv,
+				    itest_is_natsd() ? natsd_conf : nats_conf,
+				    NULL) == 0);
+	/* Connected, and its first PING answered. */
+	fd = itest_raw_open(srv.port, "{\"verbose\":false,\"protocol\":1}", "");
+	CU_ASSERT_FATAL(fd >= 0);
+	kill(srv.pid, SIGUSR2);
+	harness_read_until(fd, buf, sizeof(buf), "\r\n", ITEST_WAIT_MS, &eof);
+	CU_ASSERT(strncmp(buf, "INFO {", 6) == 0 &&
+		  strstr(buf, "\"ldm\":true") != NULL);
+	CU_ASSERT(
+		itest_log_wait(&srv, "Entering lame duck mode", ITEST_WAIT_MS));
+	fd2 = harness_connect(srv.port);
+	CU_ASSERT(fd2 < 0);
+	if (fd2 >= 0)
+		close(fd2);
+	t0 = itest_mono_ms();
+	CU_ASSERT(harness_is_closed(fd, 5000));
+	CU_ASSERT(itest_mono_ms() - t0 >= 500); /* the grace period first */
+	close(fd);
+	CU_ASSERT(itest_stop(&srv));
+}
+
 /* Runs "<server binary> --signal arg" and returns its exit status, with
  * what it printed in out. */
 static int run_signal(const char *arg, char *out, size_t cap)
@@ -268,6 +305,7 @@ int main(void)
 		{ "SIGUSR1 reopens the log file", test_reopen_log },
 		{ "ports file", test_ports_file },
 		{ "--signal", test_signal_flag },
+		{ "lame duck mode", test_lame_duck },
 	};
 	static const struct suite suite = {
 		"reload", NULL, NULL, tests, SUITE_COUNT(tests),
