@@ -25,6 +25,7 @@
 #include "conn.h"
 #include "natsd/error.h"
 #include "sub.h"
+#include "../suites.h"
 
 static struct sub *mksub(const char *sid)
 {
@@ -366,10 +367,7 @@ static void test_random(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct suite_test tests[] = {
 		{ "empty table", test_empty },
 		{ "put get del", test_basic },
 		{ "delete by pointer", test_delete_by_pointer },
@@ -378,27 +376,12 @@ int main(void)
 		{ "SUB/UNSUB churn", test_churn },
 		{ "random against a model", test_random },
 	};
-	CU_pSuite suite;
-	unsigned int failed;
-	size_t i;
+	static const struct suite suite = { "conn_sidmap", NULL, NULL, tests,
+					    SUITE_COUNT(tests) };
+	int rc;
 
 	/* A broken table can make a lookup probe forever: fail, not hang. */
 	alarm(60);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("conn_sidmap", NULL, NULL);
-	if (suite == NULL)
-		goto out_cleanup;
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto out_cleanup;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
-
-out_cleanup:
-	CU_cleanup_registry();
-	return 1;
+	rc = suites_run(&suite, 1);
+	return rc < 0 ? 99 : rc;
 }

@@ -17,6 +17,7 @@
 
 #include "natsd/error.h"
 #include "nkey.h"
+#include "../suites.h"
 
 static const char vec_user[] =
 	"UAB2CB576PHBBPQ5ODORRZ2LYCMWPZGWGCN2KDK7DXOIMZASKUY3RLKK";
@@ -275,10 +276,7 @@ static void test_new_server_id(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct suite_test tests[] = {
 		{ "CRC-16/XMODEM", test_crc16 },
 		{ "vectors: encode", test_vectors_encode },
 		{ "vectors: decode", test_vectors_decode },
@@ -290,25 +288,10 @@ int main(void)
 		{ "decode: bad base32", test_decode_bad_base32 },
 		{ "new server id", test_new_server_id },
 	};
-	CU_pSuite suite;
-	unsigned int failed;
-	size_t i;
+	static const struct suite suite = { "nkey", NULL, NULL, tests,
+					    SUITE_COUNT(tests) };
+	int rc;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("nkey", NULL, NULL);
-	if (suite == NULL)
-		goto out_cleanup;
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto out_cleanup;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
-
-out_cleanup:
-	CU_cleanup_registry();
-	return 1;
+	rc = suites_run(&suite, 1);
+	return rc < 0 ? 99 : rc;
 }

@@ -31,6 +31,7 @@
 #include <natsd/plugin.h>
 
 #include "../../plugins/transport/tcp.c"
+#include "../suites.h"
 
 #define WAIT_MS 2000 /* for events that take microseconds on loopback */
 
@@ -777,10 +778,7 @@ static int suite_fini(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct suite_test tests[] = {
 		{ "descriptor and registration", test_descriptor },
 		{ "IPv4 listen, accept, read, write, EOF", test_ipv4 },
 		{ "IPv6 loopback", test_ipv6 },
@@ -795,31 +793,14 @@ int main(void)
 		{ "no SIGPIPE", test_no_sigpipe },
 		{ "write limits", test_write_limits },
 	};
-	CU_pSuite suite;
-	unsigned int failed;
-	size_t i;
+	static const struct suite suite = { "transport_tcp", suite_init,
+					    suite_fini, tests,
+					    SUITE_COUNT(tests) };
+	int rc;
 
 	signal(SIGPIPE, SIG_DFL);
 	/* A socket call that blocks by mistake fails the test, not the run. */
 	alarm(60);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 99;
-	suite = CU_add_suite("transport_tcp", suite_init, suite_fini);
-	if (suite == NULL)
-		goto out_registry;
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto out_registry;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures();
-	if (CU_get_number_of_suites_failed() > 0)
-		failed++;
-	CU_cleanup_registry();
-	return failed == 0 ? 0 : 1;
-
-out_registry:
-	CU_cleanup_registry();
-	return 99;
+	rc = suites_run(&suite, 1);
+	return rc < 0 ? 99 : rc;
 }
