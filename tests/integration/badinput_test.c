@@ -58,6 +58,20 @@ static void stop_server(void)
 	CU_ASSERT(itest_stop(&srv));
 }
 
+/* Writes "PUB subj size\r\n", size bytes of fill and CRLF into buf of
+ * cap bytes (which must hold them); returns the frame's length. */
+static size_t pub_frame(char *buf, size_t cap, const char *subj, size_t size,
+			char fill)
+{
+	int n = snprintf(buf, cap, "PUB %s %zu\r\n", subj, size);
+
+	if (n < 0 || (size_t)n + size + 2 > cap)
+		abort();
+	memset(buf + n, fill, size);
+	memcpy(buf + n + size, "\r\n", 2);
+	return (size_t)n + size + 2;
+}
+
 /* A client that half-closes after its requests still gets its answers,
  * then the server closes it. */
 static void test_half_closed(void)
@@ -238,6 +252,7 @@ static void test_reset_while_receiving(void)
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 	char payload[1024 + 64];
 	int subs[10], pub, i, k;
+	size_t len;
 
 	CU_ASSERT_FATAL(start_default() == 0);
 	for (i = 0; i < 10; i++) {
@@ -249,11 +264,9 @@ static void test_reset_while_receiving(void)
 	pub = raw_client();
 	CU_ASSERT_FATAL(pub >= 0);
 	harness_sendstr(pub, "CONNECT {\"verbose\":false}\r\n");
-	memcpy(payload, "PUB flow 1024\r\n", 15);
-	memset(payload + 15, 'p', 1024);
-	memcpy(payload + 15 + 1024, "\r\n", 2);
+	len = pub_frame(payload, sizeof(payload), "flow", 1024, 'p');
 	for (k = 0; k < 200; k++) {
-		harness_send(pub, payload, 15 + 1024 + 2);
+		harness_send(pub, payload, len);
 		if (k % 20 == 0 && k / 20 < 10) {
 			i = k / 20;
 			setsockopt(subs[i], SOL_SOCKET, SO_LINGER, &lg,
@@ -274,6 +287,7 @@ static void test_write_deadline(void)
 	static const char natsd_conf[] = "write_deadline = \"1s\";\n";
 	static const char nats_conf[] = "write_deadline: \"1s\"\n";
 	int rcvbuf = 65536, sub, pub, k;
+	size_t len;
 	char payload[4096 + 64], buf[256];
 	bool eof = false;
 
@@ -289,12 +303,10 @@ static void test_write_deadline(void)
 	pub = raw_client();
 	CU_ASSERT_FATAL(pub >= 0);
 	harness_sendstr(pub, "CONNECT {\"verbose\":false}\r\n");
-	memcpy(payload, "PUB slow 4096\r\n", 15);
-	memset(payload + 15, 'w', 4096);
-	memcpy(payload + 15 + 4096, "\r\n", 2);
+	len = pub_frame(payload, sizeof(payload), "slow", 4096, 'w');
 	/* 16 MiB: far more than the socket buffers hold. */
 	for (k = 0; k < 4096; k++)
-		harness_send(pub, payload, 15 + 4096 + 2);
+		harness_send(pub, payload, len);
 	/* Reading would unblock the server: wait first, then look. */
 	sleep(3);
 	CU_ASSERT(harness_is_closed(sub, 3000));
