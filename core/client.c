@@ -717,7 +717,6 @@ static bool client_run(struct conn *c, const struct proto_cmd *cmd)
 		if (conn_tracing())
 			conn_trace(c, "->>", "PONG", 4);
 		conn_send(c, "PONG\r\n", 6);
-		c->flags |= CONN_F_GOT_PING;
 		return true;
 	case PROTO_OP_PONG:
 		c->pings_out = 0;

@@ -50,9 +50,7 @@ enum conn_flag {
 	CONN_F_WANT_WRITE = 1u << 9,   /* socket full: EPOLLOUT armed */
 	CONN_F_LINK_UP = 1u << 10,     /* link handshake done */
 	CONN_F_DIALING = 1u << 11,     /* outbound connect in progress */
-	CONN_F_GOT_PING = 1u << 12,    /* first client PING answered */
 	CONN_F_AUTH_REQUIRED = 1u << 13,
-	CONN_F_TRACE = 1u << 14,
 };
 
 /* Closing reasons, as nats-server names them (monitoring, events). */

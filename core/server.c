@@ -137,7 +137,6 @@ static int workers_start(struct server *s)
 
 		w->id = i;
 		w->srv = s;
-		w->rng = (uint32_t)(i + 1) * 2654435761u;
 		w->scratch = malloc(WORKER_SCRATCH);
 		w->loop = loop_new(i + 1);
 		if (w->scratch == NULL || w->loop == NULL)

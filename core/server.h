@@ -42,7 +42,6 @@ struct worker {
 	/* Workers this one queued bytes for during the turn: woken once. */
 	uint64_t wake_mask;
 	char *scratch; /* read buffer shared by the worker's connections */
-	uint32_t rng;
 	/* Connections owned, for shutdown and monitoring. */
 	struct conn **conns;
 	uint32_t nconns, capconns;
