@@ -187,8 +187,9 @@ static bool conn_write_now(struct conn *c, const struct iovec **iov,
 /* Queues bytes; tells the owner (now or at the end of this turn). With
  * msg, they are one message of `bytes` payload bytes, counted. */
 static int conn_queue(struct conn *c, const struct iovec *iov, int iovcnt,
-		      bool msg, size_t bytes)
+		      bool msg, size_t bytes, struct outq_blob **share)
 {
+	const struct iovec *whole = iov;
 	struct worker *cur;
 	size_t need = 0;
 	bool notify = false, slow = false;
@@ -212,6 +213,13 @@ static int conn_queue(struct conn *c, const struct iovec *iov, int iovcnt,
 			   (size_t)server_opts(c->srv)->max_pending) {
 		c->slow = slow = true;
 		rc = NATSD_EPIPE;
+	} else if (share != NULL && iov == whole && iovcnt > 2 &&
+		   (*share != NULL ||
+		    (*share = outq_blob_new(iov[iovcnt - 2].iov_base,
+					    iov[iovcnt - 2].iov_len)) !=
+			    NULL)) {
+		/* (After a partial write the rest is copied: rare.) */
+		rc = outq_appendv_blob(&c->out, iov, iovcnt - 2, *share);
 	} else {
 		rc = outq_appendv(&c->out, iov, iovcnt);
 	}
@@ -244,13 +252,13 @@ static int conn_queue(struct conn *c, const struct iovec *iov, int iovcnt,
 
 int conn_sendv(struct conn *c, const struct iovec *iov, int iovcnt)
 {
-	return conn_queue(c, iov, iovcnt, false, 0);
+	return conn_queue(c, iov, iovcnt, false, 0, NULL);
 }
 
 int conn_sendmsg(struct conn *c, const struct iovec *iov, int iovcnt,
-		 size_t bytes)
+		 size_t bytes, struct outq_blob **share)
 {
-	return conn_queue(c, iov, iovcnt, true, bytes);
+	return conn_queue(c, iov, iovcnt, true, bytes, share);
 }
 
 int conn_send(struct conn *c, const void *buf, size_t len)

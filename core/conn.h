@@ -179,9 +179,13 @@ void conn_start(struct conn *c);
  * queue would pass max_pending is cut off as a slow consumer. */
 int conn_sendv(struct conn *c, const struct iovec *iov, int iovcnt);
 /* The same for one message of `bytes` payload bytes: counted in out_msgs
- * and out_bytes under the lock it already takes. */
+ * and out_bytes under the lock it already takes. With share, the last two
+ * iovecs are the payload and CRLF of a message that several connections
+ * get: when they cannot be written at once, they are queued by reference
+ * to *share, a blob made from them by the first connection that needs
+ * it (the caller drops its reference). */
 int conn_sendmsg(struct conn *c, const struct iovec *iov, int iovcnt,
-		 size_t bytes);
+		 size_t bytes, struct outq_blob **share);
 int conn_send(struct conn *c, const void *buf, size_t len);
 
 /* Logs a protocol trace line, as nats-server's -V does: dir is "<<-"

@@ -1,10 +1,13 @@
 /* Outbound queue. Chunks are sized for the common small message and grow
  * for big payloads, so a message is never split across more chunks than
- * needed and writev sees few, large iovecs. */
+ * needed and writev sees few, large iovecs. A chunk may instead point at
+ * a blob that other queues share: a large payload fanned out is copied
+ * once, not once per subscriber. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,13 +17,61 @@
 
 #define OUTQ_CHUNK 16384
 
+struct outq_blob {
+	_Atomic uint32_t refs;
+	size_t len;
+	char data[];
+};
+
 struct outq_chunk {
 	struct outq_chunk *next;
 	size_t off; /* first unwritten byte */
 	size_t len; /* bytes filled */
-	size_t cap;
+	size_t cap; /* == len for a blob chunk: nothing is appended to it */
+	struct outq_blob *blob; /* the bytes are blob's, or data's */
 	char data[];
 };
+
+struct outq_blob *outq_blob_new(const void *data, size_t len)
+{
+	struct outq_blob *b = malloc(sizeof(*b) + len + 2);
+
+	if (b == NULL)
+		return NULL;
+	atomic_init(&b->refs, 1);
+	b->len = len + 2;
+	memcpy(b->data, data, len);
+	memcpy(b->data + len, "\r\n", 2);
+	return b;
+}
+
+const char *outq_blob_data(const struct outq_blob *b)
+{
+	return b->data;
+}
+
+size_t outq_blob_len(const struct outq_blob *b)
+{
+	return b->len;
+}
+
+void outq_blob_put(struct outq_blob *b)
+{
+	if (b != NULL &&
+	    atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1)
+		free(b);
+}
+
+static const char *chunk_bytes(const struct outq_chunk *c)
+{
+	return c->blob != NULL ? c->blob->data : c->data;
+}
+
+static void chunk_free(struct outq_chunk *c)
+{
+	outq_blob_put(c->blob);
+	free(c);
+}
 
 void outq_init(struct outq *q)
 {
@@ -34,9 +85,18 @@ void outq_fini(struct outq *q)
 
 	for (c = q->head; c != NULL; c = next) {
 		next = c->next;
-		free(c);
+		chunk_free(c);
 	}
 	outq_init(q);
+}
+
+static void chunk_link(struct outq *q, struct outq_chunk *c)
+{
+	if (q->tail != NULL)
+		q->tail->next = c;
+	else
+		q->head = c;
+	q->tail = c;
 }
 
 static struct outq_chunk *outq_room(struct outq *q, size_t need)
@@ -53,11 +113,8 @@ static struct outq_chunk *outq_room(struct outq *q, size_t need)
 	c->next = NULL;
 	c->off = c->len = 0;
 	c->cap = cap;
-	if (q->tail != NULL)
-		q->tail->next = c;
-	else
-		q->head = c;
-	q->tail = c;
+	c->blob = NULL;
+	chunk_link(q, c);
 	return c;
 }
 
@@ -82,6 +139,27 @@ int outq_appendv(struct outq *q, const struct iovec *iov, int iovcnt)
 	return 0;
 }
 
+int outq_appendv_blob(struct outq *q, const struct iovec *iov, int iovcnt,
+		      struct outq_blob *b)
+{
+	struct outq_chunk *c = malloc(sizeof(*c));
+
+	if (c == NULL)
+		return NATSD_ENOMEM;
+	if (outq_appendv(q, iov, iovcnt) != 0) {
+		free(c);
+		return NATSD_ENOMEM;
+	}
+	atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
+	c->next = NULL;
+	c->off = 0;
+	c->len = c->cap = b->len;
+	c->blob = b;
+	chunk_link(q, c);
+	q->pending += b->len;
+	return 0;
+}
+
 int outq_append(struct outq *q, const void *buf, size_t len)
 {
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
@@ -97,7 +175,7 @@ int outq_peek(const struct outq *q, struct iovec *iov, int max)
 	for (c = q->head; c != NULL && n < max; c = c->next) {
 		if (c->len == c->off)
 			continue;
-		iov[n].iov_base = (char *)c->data + c->off;
+		iov[n].iov_base = (char *)chunk_bytes(c) + c->off;
 		iov[n].iov_len = c->len - c->off;
 		n++;
 	}
@@ -121,12 +199,12 @@ void outq_consume(struct outq *q, size_t n)
 		q->head = c->next;
 		if (q->head == NULL)
 			q->tail = NULL;
-		free(c);
+		chunk_free(c);
 	}
 	/* Keep no empty chunk at the head: an idle connection holds none. */
 	c = q->head;
 	if (c != NULL && c->off == c->len && c->next == NULL) {
-		free(c);
+		chunk_free(c);
 		q->head = q->tail = NULL;
 	}
 }

@@ -5,7 +5,9 @@
  * pick one member of each queue group, and hand each link connection that
  * has interest one forward() call carrying the queue groups picked on it.
  * Nothing here allocates per message: frames are formatted on the stack
- * and copied into the subscriber's outbound queue. */
+ * and copied into the subscriber's outbound queue. A large payload for
+ * several subscribers is the exception: it is copied once into a shared
+ * blob, which each queue references. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -28,6 +30,7 @@
 
 #define ROUTER_MAX_LINKS  64
 #define ROUTER_MAX_QUEUES 64
+#define ROUTER_SHARE_MIN  4096 /* payload bytes worth sharing, not copying */
 
 /* [from][to]: may a message that arrived on a `from` connection be sent
  * to a `to` connection? Routes form a full mesh and gateways connect every
@@ -106,6 +109,8 @@ struct frame_parts {
 struct frames {
 	const struct pubmsg *m;
 	bool ready;                    /* built on the first local delivery */
+	bool share;                    /* queue the payload by reference */
+	struct outq_blob *blob;        /* made by the first queue to need it */
 	struct frame_parts plain, hdr; /* hdr: only when m has headers */
 	char stack[512];
 	char *heap;
@@ -168,6 +173,7 @@ static int frames_init(struct frames *fr, const struct pubmsg *m)
 static void frames_fini(struct frames *fr)
 {
 	free(fr->heap);
+	outq_blob_put(fr->blob);
 }
 
 struct link_target {
@@ -227,7 +233,8 @@ static void router_deliver(struct sub *s, struct frames *fr)
 	}
 	if (m->reply != NULL && c->perms != NULL && c->perms->resp)
 		client_resp_grant(c, m->reply, m->reply_len);
-	conn_sendmsg(c, iov, cnt, m->data_len + (hdr ? m->hdr_len : 0));
+	conn_sendmsg(c, iov, cnt, m->data_len + (hdr ? m->hdr_len : 0),
+		     fr->share ? &fr->blob : NULL);
 	/* The publisher that delivers the last allowed message removes the
 	 * sub, on its owner's thread. */
 	if (max != 0 && n == max &&
@@ -378,7 +385,10 @@ int router_publish(struct conn *from, struct account *acc,
 	st.fr.m = m;
 	st.fr.ready = false;
 	st.fr.heap = NULL;
+	st.fr.blob = NULL;
 	r = account_match(acc, m->subject, m->subject_len);
+	st.fr.share = r != NULL && m->data_len >= ROUTER_SHARE_MIN &&
+		      r->npsubs + r->nqgroups > 1;
 	if (r != NULL) {
 		for (i = 0; i < r->npsubs; i++)
 			route_plain(&st, r->psubs[i]);
