@@ -22,6 +22,7 @@
  *
  * History:
  *   1.0  transports (stackable streams), authenticators, links.
+ *   1.1  cfg_sections_len, cfg_sections_at: lists of groups in settings.
  */
 #ifndef NATSD_PLUGIN_H
 #define NATSD_PLUGIN_H
@@ -40,7 +41,7 @@ extern "C" {
 #endif
 
 #define NATSD_ABI_MAJOR	   1 /* changed: older plugins are refused */
-#define NATSD_ABI_MINOR	   0 /* changed: something was appended */
+#define NATSD_ABI_MINOR     1 /* changed: something was appended */
 #define NATSD_PLUGIN_MAGIC 0x4e415453u /* "NATS" */
 #define NATSD_PLUGIN_EXPORT __attribute__((visibility("default")))
 
@@ -400,6 +401,14 @@ struct natsd_host_api {
 			 natsd_timer_fn fn, void *arg);
 
 	/* ABI 1.1 and later: append here; never reorder or remove. */
+
+	/* 1.1: a list of groups, ( { ... }, { ... } ): how many there are,
+	 * and the i-th (NATSD_ENOENT past the end). NATSD_EINVAL when key
+	 * holds something else. */
+	int (*cfg_sections_len)(const struct natsd_cfg *c, const char *key,
+				size_t *n);
+	int (*cfg_sections_at)(const struct natsd_cfg *c, const char *key,
+			       size_t i, const struct natsd_cfg **out);
 };
 
 /* The plugin's descriptor. The first four fields never change. */
