@@ -214,10 +214,11 @@ int server_build_info(struct server *s)
 	return 0;
 }
 
-/* Loads one plugin; where (may be NULL) is the directive that named it. */
+/* Loads one plugin; where (may be NULL) is the directive that named it,
+ * authz whether its settings are the authorization section. */
 static int load_plugin(struct server *s, const char *load,
 		       const struct natsd_cfg *settings,
-		       const struct opts_plugin *where)
+		       const struct opts_plugin *where, bool authz)
 {
 	const struct opts *o = &s->opts;
 	char path[4096], err[1024];
@@ -250,6 +251,12 @@ static int load_plugin(struct server *s, const char *load,
 	}
 	s->plugins = nv;
 	s->plugins[s->nplugins++] = p;
+	/* Its authenticators get the re-read settings on reload. where is
+	 * in s->opts, which a reload keeps. */
+	for (; na < s->reg->nauths; na++) {
+		s->reg->auths[na]->load = where != NULL ? where->load : NULL;
+		s->reg->auths[na]->authz = authz;
+	}
 	log_debug("Loaded plugin %s %s from %s", plugin_name(p),
 		  plugin_version(p), plugin_path(p));
 	return 0;
@@ -263,21 +270,21 @@ static int load_plugins(struct server *s)
 
 	for (i = 0; i < o->nplugins; i++) {
 		rc = load_plugin(s, o->plugins[i].load, o->plugins[i].settings,
-				 &o->plugins[i]);
+				 &o->plugins[i], false);
 		if (rc != 0)
 			return rc;
 	}
 	/* nkey users in authorization.users are checked by auth_nkey, which
 	 * reads them from the authorization section. */
 	if (o->nnkey_users > 0 && registry_auth(s->reg, "nkey") == NULL) {
-		rc = load_plugin(s, "auth_nkey", o->nkey_settings, NULL);
+		rc = load_plugin(s, "auth_nkey", o->nkey_settings, NULL, true);
 		if (rc != 0)
 			return rc;
 	}
 	/* The tcp transport comes by default, like nats-server's plain
 	 * listener. */
 	if (registry_transport(s->reg, "tcp") == NULL)
-		return load_plugin(s, "transport_tcp", NULL, NULL);
+		return load_plugin(s, "transport_tcp", NULL, NULL, false);
 	return 0;
 }
 
@@ -485,7 +492,8 @@ static void reload_swap(struct opts *cur, struct opts *no)
 	KEEP(nplugins);
 	KEEP(conf);
 	KEEP(conf_free);
-	/* auth_nkey keeps the users it was started with. */
+	/* Points into the kept file; auth_nkey gets the re-read users
+	 * through reload_settings. */
 	KEEP(nkey_settings);
 	KEEP(client_transport);
 	KEEP(auth_chain);
@@ -534,6 +542,11 @@ int server_reload(struct server *s)
 	pthread_mutex_lock(&s->opts_lock);
 	reload_swap(&s->opts, &no);
 	pthread_mutex_unlock(&s->opts_lock);
+	/* no now holds the re-read file, with the plugins' new settings. */
+	auth_reload_settings(s, &no);
+	if (no.nkey_settings != NULL && registry_auth(s->reg, "nkey") == NULL)
+		log_error("Reload: nkey users take effect after a restart "
+			  "(the nkey authenticator was not loaded at start)");
 	opts_fini(&no);
 	server_configure_log(s);
 	auth_reload(s);

@@ -16,7 +16,10 @@
  *   default_permissions = { ... };   for users without permissions
  * The core loads this plugin by itself, with the authorization section as
  * settings, when authorization.users has nkey entries; the core has then
- * checked the entries already. The users are read once, at start.
+ * checked the entries already. On SIGHUP the host hands over the
+ * re-read section (reload_settings): the new users replace the old ones
+ * as a whole, in an immutable, reference-counted table, so that an
+ * authentication on an I/O thread sees either the old users or the new.
  *
  * A CONNECT without nkey is not ours (the next authenticator decides);
  * one with an nkey that is unknown, without a nonce or signature, or with
@@ -26,6 +29,7 @@
 #include "config.h"
 #endif
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,12 +64,19 @@ struct nkeyauth_user {
 	size_t nconn_types;
 };
 
-struct nkeyauth {
-	struct natsd_host *h;
-	const struct natsd_host_api *api;
+/* The users of one reading of the settings; never changed once built. */
+struct nkeyauth_table {
 	struct nkeyauth_user *users;
 	size_t nusers;
 	struct nkeyauth_perms defaults;
+	int refs; /* under nkeyauth.lock */
+};
+
+struct nkeyauth {
+	struct natsd_host *h;
+	const struct natsd_host_api *api;
+	pthread_mutex_t lock;
+	struct nkeyauth_table *table;
 };
 
 /* Reading the settings                                                 */
@@ -272,8 +283,9 @@ static void entry_err(struct nkeyauth *na, const struct natsd_cfg *c,
 		snprintf(err, errlen, "auth_nkey: %s", what);
 }
 
-static int read_user(struct nkeyauth *na, const struct natsd_cfg *c,
-		     struct nkeyauth_user *u, char *err, size_t errlen)
+static int read_user(struct nkeyauth *na, const struct nkeyauth_table *t,
+		     const struct natsd_cfg *c, struct nkeyauth_user *u,
+		     char *err, size_t errlen)
 {
 	static const char *const perm_keys[] = { "permissions", "permission",
 						 "authorization", NULL };
@@ -298,8 +310,8 @@ static int read_user(struct nkeyauth *na, const struct natsd_cfg *c,
 			return NATSD_ENOMEM;
 	}
 	rc = read_perms_at(na, c, perm_keys, &u->perms);
-	if (rc == 0 && !u->perms.present && na->defaults.present)
-		rc = perms_copy(&u->perms, &na->defaults);
+	if (rc == 0 && !u->perms.present && t->defaults.present)
+		rc = perms_copy(&u->perms, &t->defaults);
 	k = first_key(na, c, ct_keys);
 	if (rc == 0 && k != NULL)
 		rc = read_strings(na, c, k, &u->conn_types, &u->nconn_types);
@@ -309,8 +321,8 @@ static int read_user(struct nkeyauth *na, const struct natsd_cfg *c,
 	return rc;
 }
 
-static int read_users(struct nkeyauth *na, const struct natsd_cfg *cfg,
-		      char *err, size_t errlen)
+static int read_users(struct nkeyauth *na, struct nkeyauth_table *t,
+		      const struct natsd_cfg *cfg, char *err, size_t errlen)
 {
 	static const char *const def_keys[] = { "default_permissions",
 						"default_permission",
@@ -322,7 +334,7 @@ static int read_users(struct nkeyauth *na, const struct natsd_cfg *cfg,
 
 	if (cfg == NULL)
 		return 0;
-	rc = read_perms_at(na, cfg, def_keys, &na->defaults);
+	rc = read_perms_at(na, cfg, def_keys, &t->defaults);
 	if (rc != 0) {
 		entry_err(na, cfg, NULL, "bad default_permissions", err,
 			  errlen);
@@ -342,8 +354,8 @@ static int read_users(struct nkeyauth *na, const struct natsd_cfg *cfg,
 			  err, errlen);
 		return rc;
 	}
-	na->users = calloc(n ? n : 1, sizeof(*na->users));
-	if (na->users == NULL)
+	t->users = calloc(n ? n : 1, sizeof(*t->users));
+	if (t->users == NULL)
 		return NATSD_ENOMEM;
 	for (i = 0; i < n; i++) {
 		rc = na->api->cfg_sections_at(cfg, "users", i, &c);
@@ -352,26 +364,86 @@ static int read_users(struct nkeyauth *na, const struct natsd_cfg *cfg,
 		/* Users with a password are the builtin authenticator's. */
 		if (na->api->cfg_string(c, "nkey", &key) == NATSD_ENOENT)
 			continue;
-		rc = read_user(na, c, &na->users[na->nusers++], err, errlen);
+		rc = read_user(na, t, c, &t->users[t->nusers++], err, errlen);
 		if (rc != 0)
 			return rc;
 	}
 	return 0;
 }
 
+static void table_free(struct nkeyauth_table *t)
+{
+	size_t i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->nusers; i++)
+		user_fini(&t->users[i]);
+	free(t->users);
+	perms_fini(&t->defaults);
+	free(t);
+}
+
+/* Reads the users of cfg into a new table *out. 0, or a negative code
+ * with err set. */
+static int table_read(struct nkeyauth *na, const struct natsd_cfg *cfg,
+		      struct nkeyauth_table **out, char *err, size_t errlen)
+{
+	struct nkeyauth_table *t;
+	int rc;
+
+	t = calloc(1, sizeof(*t));
+	if (t == NULL) {
+		snprintf(err, errlen, "auth_nkey: out of memory");
+		return NATSD_ENOMEM;
+	}
+	t->refs = 1;
+	rc = read_users(na, t, cfg, err, errlen);
+	if (rc == NATSD_ENOMEM)
+		snprintf(err, errlen, "auth_nkey: out of memory");
+	if (rc != 0) {
+		table_free(t);
+		return rc;
+	}
+	*out = t;
+	return 0;
+}
+
+static struct nkeyauth_table *table_get(struct nkeyauth *na)
+{
+	struct nkeyauth_table *t;
+
+	pthread_mutex_lock(&na->lock);
+	t = na->table;
+	t->refs++;
+	pthread_mutex_unlock(&na->lock);
+	return t;
+}
+
+static void table_put(struct nkeyauth *na, struct nkeyauth_table *t)
+{
+	bool last;
+
+	pthread_mutex_lock(&na->lock);
+	last = --t->refs == 0;
+	pthread_mutex_unlock(&na->lock);
+	if (last)
+		table_free(t);
+}
+
 /* Authentication                                                       */
 
 /* Finds the user whose key is pub. Every entry is compared, in constant
  * time, so the time taken tells nothing about the keys. */
-static const struct nkeyauth_user *find_user(const struct nkeyauth *na,
+static const struct nkeyauth_user *find_user(const struct nkeyauth_table *t,
 					     const unsigned char pub[32])
 {
 	const struct nkeyauth_user *found = NULL;
 	size_t i;
 
-	for (i = 0; i < na->nusers; i++)
-		if (CRYPTO_memcmp(na->users[i].pub, pub, 32) == 0)
-			found = &na->users[i];
+	for (i = 0; i < t->nusers; i++)
+		if (CRYPTO_memcmp(t->users[i].pub, pub, 32) == 0)
+			found = &t->users[i];
 	return found;
 }
 
@@ -417,22 +489,19 @@ static int refuse(struct nkeyauth *na, struct natsd_auth_req *r,
 	return NATSD_AUTH_REJECT;
 }
 
-static int nkeyauth_authenticate(void *pctx, struct natsd_auth_req *r)
+/* Checks r against the users of t. */
+static int check(struct nkeyauth *na, const struct nkeyauth_table *t,
+		 struct natsd_auth_req *r, const char *nkey)
 {
-	struct nkeyauth *na = pctx;
 	const struct natsd_host_api *api = na->api;
-	const char *nkey = api->auth_field(r, NATSD_AF_NKEY);
 	const char *nonce, *sig;
 	const struct nkeyauth_user *u;
 	unsigned char pub[32], raw[NKEY_SIG_LEN];
 	int rc;
 
-	/* A user JWT carries its own key: the JWT authenticator's. */
-	if (nkey == NULL || api->auth_field(r, NATSD_AF_JWT) != NULL)
-		return NATSD_AUTH_NEXT;
 	if (nkey_decode_public(NKEY_USER, nkey, pub) != 0)
 		return refuse(na, r, nkey, "not a valid user nkey");
-	u = find_user(na, pub);
+	u = find_user(t, pub);
 	if (u == NULL)
 		return refuse(na, r, nkey, "no such nkey user");
 	nonce = api->auth_field(r, NATSD_AF_NONCE);
@@ -451,11 +520,52 @@ static int nkeyauth_authenticate(void *pctx, struct natsd_auth_req *r)
 	return grant(na, r, u);
 }
 
+static int nkeyauth_authenticate(void *pctx, struct natsd_auth_req *r)
+{
+	struct nkeyauth *na = pctx;
+	const char *nkey = na->api->auth_field(r, NATSD_AF_NKEY);
+	struct nkeyauth_table *t;
+	int v;
+
+	/* A user JWT carries its own key: the JWT authenticator's. */
+	if (nkey == NULL || na->api->auth_field(r, NATSD_AF_JWT) != NULL)
+		return NATSD_AUTH_NEXT;
+	t = table_get(na);
+	v = check(na, t, r, nkey);
+	table_put(na, t);
+	return v;
+}
+
+/* SIGHUP: the users of the re-read settings replace ours as a whole. */
+static int nkeyauth_reload_settings(void *pctx, const struct natsd_cfg *cfg)
+{
+	struct nkeyauth *na = pctx;
+	struct nkeyauth_table *t, *old;
+	char err[512];
+	int rc;
+
+	rc = table_read(na, cfg, &t, err, sizeof(err));
+	if (rc != 0) {
+		na->api->log(na->h, NATSD_LOG_ERROR,
+			     "auth_nkey: keeping the old users: %s", err);
+		return rc;
+	}
+	pthread_mutex_lock(&na->lock);
+	old = na->table;
+	na->table = t;
+	pthread_mutex_unlock(&na->lock);
+	table_put(na, old);
+	na->api->log(na->h, NATSD_LOG_DEBUG, "auth_nkey: %zu nkey user%s",
+		     t->nusers, t->nusers == 1 ? "" : "s");
+	return 0;
+}
+
 static const struct natsd_auth_ops nkeyauth_ops = {
 	.struct_size = sizeof(struct natsd_auth_ops),
 	.name = NKEYAUTH_NAME,
 	.flags = NATSD_AUTH_F_NONCE | NATSD_AUTH_F_REQUIRED,
 	.authenticate = nkeyauth_authenticate,
+	.reload_settings = nkeyauth_reload_settings,
 };
 
 /* The plugin                                                           */
@@ -463,14 +573,11 @@ static const struct natsd_auth_ops nkeyauth_ops = {
 static void nkeyauth_fini(void *ctx)
 {
 	struct nkeyauth *na = ctx;
-	size_t i;
 
 	if (na == NULL)
 		return;
-	for (i = 0; i < na->nusers; i++)
-		user_fini(&na->users[i]);
-	free(na->users);
-	perms_fini(&na->defaults);
+	table_free(na->table);
+	pthread_mutex_destroy(&na->lock);
 	free(na);
 }
 
@@ -486,9 +593,8 @@ static int nkeyauth_init(struct natsd_host *h, const struct natsd_host_api *api,
 		return NATSD_ENOMEM;
 	na->h = h;
 	na->api = api;
-	rc = read_users(na, cfg, err, errlen);
-	if (rc == NATSD_ENOMEM)
-		snprintf(err, errlen, "auth_nkey: out of memory");
+	pthread_mutex_init(&na->lock, NULL);
+	rc = table_read(na, cfg, &na->table, err, errlen);
 	if (rc == 0) {
 		rc = api->register_auth(h, &nkeyauth_ops, na);
 		if (rc != 0)
@@ -500,8 +606,8 @@ static int nkeyauth_init(struct natsd_host *h, const struct natsd_host_api *api,
 		nkeyauth_fini(na);
 		return rc;
 	}
-	api->log(h, NATSD_LOG_DEBUG, "auth_nkey: %zu nkey user%s", na->nusers,
-		 na->nusers == 1 ? "" : "s");
+	api->log(h, NATSD_LOG_DEBUG, "auth_nkey: %zu nkey user%s",
+		 na->table->nusers, na->table->nusers == 1 ? "" : "s");
 	*ctx = na;
 	return 0;
 }

@@ -14,6 +14,7 @@
  * error text) must be the same, and the expected one.
  */
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -639,6 +640,56 @@ static void test_bad_config(void)
 	}
 }
 
+static bool rewrite(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	bool ok;
+
+	if (f == NULL)
+		return false;
+	ok = fputs(text, f) >= 0;
+	return fclose(f) == 0 && ok;
+}
+
+/* SIGHUP with U_UNKNOWN added and U_FREE gone, on both servers; then
+ * back to the first users. Runs last but one: it changes the users. */
+static void test_reload(void)
+{
+	char natsd_conf[1024], ns_conf[1024];
+	struct outcome a;
+	int i;
+
+	snprintf(natsd_conf, sizeof(natsd_conf),
+		 "authorization = { users = ( { nkey = \"%s\"; } ); };\n",
+		 U_UNKNOWN->public_key);
+	snprintf(ns_conf, sizeof(ns_conf),
+		 "authorization { users = [ { nkey: \"%s\" } ] }\n",
+		 U_UNKNOWN->public_key);
+	for (i = 0; i < (have_ns ? 2 : 1); i++) {
+		struct hserver *s = i == 0 ? &natsd_srv : &ns_srv;
+
+		CU_ASSERT_FATAL(
+			rewrite(s->conf_path, i == 0 ? natsd_conf : ns_conf));
+		CU_ASSERT(kill(s->pid, SIGHUP) == 0);
+		CU_ASSERT(itest_log_wait(s, "eloaded server configuration",
+					 WAIT_MS));
+		try_nkey(s->port, U_UNKNOWN, SIGN_OWN, &a);
+		CU_ASSERT_EQUAL(a.st, NATS_OK);
+		try_nkey(s->port, U_FREE, SIGN_OWN, &a);
+		CU_ASSERT_EQUAL(a.st, NATS_CONNECTION_AUTH_FAILED);
+	}
+	/* A broken nkey in the file: the reload fails as a whole and the
+	 * users stay. */
+	snprintf(natsd_conf, sizeof(natsd_conf),
+		 "authorization = { users = ( { nkey = \"UBROKEN\"; } ); };\n");
+	CU_ASSERT_FATAL(rewrite(natsd_srv.conf_path, natsd_conf));
+	CU_ASSERT(kill(natsd_srv.pid, SIGHUP) == 0);
+	CU_ASSERT(itest_log_wait(
+		&natsd_srv, "Not a valid public nkey for a user", WAIT_MS));
+	try_nkey(natsd_srv.port, U_UNKNOWN, SIGN_OWN, &a);
+	CU_ASSERT_EQUAL(a.st, NATS_OK);
+}
+
 /* The server's log says why, and holds no seed. */
 static void test_log(void)
 {
@@ -666,6 +717,7 @@ int main(void)
 		{ "account", test_account },
 		{ "bad config", test_bad_config },
 		{ "log", test_log },
+		{ "SIGHUP reloads the users", test_reload },
 	};
 	static const struct suite suites[] = {
 		{ "nkey users, natsd and nats-server", suite_init, suite_fini,

@@ -314,6 +314,71 @@ static void test_own_settings(void)
 	unload();
 }
 
+/* SIGHUP: the re-read settings replace the users; bad ones keep them. */
+static void test_reload_settings(void)
+{
+	struct natsd_auth_req r;
+	char conf[1024], err[256], path[] = "/tmp/auth_nkey_test.XXXXXX";
+	const struct natsd_cfg *cfg = NULL;
+	struct opts fresh;
+	int fd;
+
+	snprintf(conf, sizeof(conf),
+		 "authorization = { users = ( { nkey = \"%s\"; } ); };\n",
+		 U0->public_key);
+	CU_ASSERT_EQUAL_FATAL(load(conf, err, sizeof(err)), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(reg_ops.reload_settings);
+
+	snprintf(conf, sizeof(conf),
+		 "authorization = { users = ( { nkey = \"%s\"; account = "
+		 "\"b\"; } ); };\n",
+		 U1->public_key);
+	fd = mkstemp(path);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT(write(fd, conf, strlen(conf)) == (ssize_t)strlen(conf));
+	close(fd);
+	opts_init(&fresh);
+	CU_ASSERT_EQUAL_FATAL(conffile_load(path, &fresh, err, sizeof(err)), 0);
+	unlink(path);
+	conffile_cfg_section(conffile_root(&fresh), "authorization", &cfg);
+	CU_ASSERT_EQUAL(reg_ops.reload_settings(reg_ctx, cfg), 0);
+	opts_fini(&fresh); /* the plugin kept copies */
+	req_init(&r, U1, U1->sig);
+	CU_ASSERT_EQUAL(authenticate(&r), NATSD_AUTH_ACCEPT);
+	CU_ASSERT_STRING_EQUAL(r.account, "b");
+	req_init(&r, U0, U0->sig);
+	CU_ASSERT_EQUAL(authenticate(&r), NATSD_AUTH_REJECT);
+
+	/* Settings with a bad key (in a plugins entry, where the core does
+	 * not check them): the users stay. */
+	opts_init(&fresh);
+	snprintf(path, sizeof(path), "/tmp/auth_nkey_test.XXXXXX");
+	fd = mkstemp(path);
+	CU_ASSERT_FATAL(fd >= 0);
+	snprintf(conf, sizeof(conf),
+		 "plugins = ( { load = \"x\"; settings = {\n"
+		 "  users = ( { nkey = \"UBAD\"; } ); }; } );\n");
+	CU_ASSERT(write(fd, conf, strlen(conf)) == (ssize_t)strlen(conf));
+	close(fd);
+	CU_ASSERT_EQUAL_FATAL(conffile_load(path, &fresh, err, sizeof(err)), 0);
+	unlink(path);
+	last_log[0] = '\0';
+	CU_ASSERT_EQUAL(
+		reg_ops.reload_settings(reg_ctx, fresh.plugins[0].settings),
+		NATSD_EINVAL);
+	CU_ASSERT(strstr(last_log, "keeping the old users") != NULL);
+	CU_ASSERT(strstr(last_log, "Not a valid public nkey") != NULL);
+	opts_fini(&fresh);
+	req_init(&r, U1, U1->sig);
+	CU_ASSERT_EQUAL(authenticate(&r), NATSD_AUTH_ACCEPT);
+
+	/* No settings at all: no users. */
+	CU_ASSERT_EQUAL(reg_ops.reload_settings(reg_ctx, NULL), 0);
+	req_init(&r, U1, U1->sig);
+	CU_ASSERT_EQUAL(authenticate(&r), NATSD_AUTH_REJECT);
+	unload();
+}
+
 static void test_bad_settings(void)
 {
 	const struct natsd_plugin *p;
@@ -363,6 +428,7 @@ int main(void)
 		{ "users and permissions", test_users_and_permissions },
 		{ "rejections", test_rejections },
 		{ "settings of its own", test_own_settings },
+		{ "reload with new settings", test_reload_settings },
 		{ "bad settings", test_bad_settings },
 	};
 	static const struct suite suite = { "auth_nkey", NULL, NULL, tests,

@@ -22,7 +22,8 @@
  *
  * History:
  *   1.0  transports (stackable streams), authenticators, links.
- *   1.1  cfg_sections_len, cfg_sections_at: lists of groups in settings.
+ *   1.1  cfg_sections_len, cfg_sections_at: lists of groups in settings;
+ *        natsd_auth_ops.reload_settings: the re-read settings on SIGHUP.
  */
 #ifndef NATSD_PLUGIN_H
 #define NATSD_PLUGIN_H
@@ -212,6 +213,11 @@ struct natsd_auth_ops {
 	/* SIGHUP: re-read what the plugin keeps (files, keys). 0 or a
 	 * negative code; on failure the old state stays in force. */
 	int (*reload)(void *pctx);
+	/* 1.1: SIGHUP, with the plugin's settings section as the re-read
+	 * config file has it (NULL when it has none). cfg is valid only
+	 * during the call: copy what you keep. Called before reload(). 0 or
+	 * a negative code; on failure the old state stays in force. */
+	int (*reload_settings)(void *pctx, const struct natsd_cfg *cfg);
 };
 
 /* ------------------------------------------------------------------ */
