@@ -1066,6 +1066,25 @@ static int read_auth_member(struct loader *l, const config_setting_t *m)
 	return unknown_key(l, m);
 }
 
+/* Lower-cases the key names of s and all below it. Keys compare without
+ * case, as in nats-server; the auth_nkey plugin, which reads this section
+ * through the cfg_* getters, looks keys up by name, so the section must
+ * have one spelling: `Permissions` ignored there would let a user do
+ * anything. libconfig's setting struct is public and owns its name. */
+static void lower_names(config_setting_t *s)
+{
+	char *p;
+	int i, n;
+
+	for (p = s->name; p != NULL && *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	if (!config_setting_is_aggregate(s))
+		return;
+	n = config_setting_length(s);
+	for (i = 0; i < n; i++)
+		lower_names(config_setting_get_elem(s, (unsigned int)i));
+}
+
 static int read_authorization(struct loader *l, const config_setting_t *s)
 {
 	struct opts *o = l->o;
@@ -1073,6 +1092,7 @@ static int read_authorization(struct loader *l, const config_setting_t *s)
 
 	if (!config_setting_is_group(s))
 		return wrong_type(l, s, "a group");
+	lower_names((config_setting_t *)s);
 	n = config_setting_length(s);
 	for (i = 0; i < n; i++) {
 		rc = read_auth_member(l, config_setting_get_elem(s, i));

@@ -321,6 +321,18 @@ static int read_user(struct nkeyauth *na, const struct nkeyauth_table *t,
 	return rc;
 }
 
+/* Is the last user's key among the ones before it? */
+static bool seen_before(const struct nkeyauth_table *t)
+{
+	const struct nkeyauth_user *last = &t->users[t->nusers - 1];
+	size_t i;
+
+	for (i = 0; i + 1 < t->nusers; i++)
+		if (memcmp(t->users[i].pub, last->pub, 32) == 0)
+			return true;
+	return false;
+}
+
 static int read_users(struct nkeyauth *na, struct nkeyauth_table *t,
 		      const struct natsd_cfg *cfg, char *err, size_t errlen)
 {
@@ -367,6 +379,10 @@ static int read_users(struct nkeyauth *na, struct nkeyauth_table *t,
 		rc = read_user(na, t, c, &t->users[t->nusers++], err, errlen);
 		if (rc != 0)
 			return rc;
+		if (seen_before(t)) {
+			entry_err(na, c, "nkey", "Duplicate nkey", err, errlen);
+			return NATSD_EINVAL;
+		}
 	}
 	return 0;
 }

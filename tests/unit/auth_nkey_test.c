@@ -282,6 +282,28 @@ static void test_rejections(void)
 	unload();
 }
 
+/* Keys in any case, as nats-server reads them: the core gives the plugin
+ * one spelling, so no permission is lost to a capital letter. */
+static void test_key_case(void)
+{
+	struct natsd_auth_req r;
+	char conf[1024], err[256];
+
+	snprintf(conf, sizeof(conf),
+		 "Authorization = { Users = (\n"
+		 "  { NKey = \"%s\"; Account = \"acc\";\n"
+		 "    Permissions = { Publish = { Allow = \"a\"; }; "
+		 "SUBSCRIBE = [\"S\"]; }; } ); };\n",
+		 U0->public_key);
+	CU_ASSERT_EQUAL_FATAL(load(conf, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(o.nnkey_users, 1);
+	req_init(&r, U0, U0->sig);
+	CU_ASSERT_EQUAL(authenticate(&r), NATSD_AUTH_ACCEPT);
+	CU_ASSERT_STRING_EQUAL(r.account, "acc");
+	CU_ASSERT_STRING_EQUAL(r.permits, "1:a 3:S");
+	unload();
+}
+
 /* Settings of its own (plugins entry) in the same shape. */
 static void test_own_settings(void)
 {
@@ -405,6 +427,31 @@ static void test_bad_settings(void)
 	unlink(path);
 	opts_fini(&o);
 
+	/* The same key twice in a plugin's own settings. */
+	snprintf(path, sizeof(path), "/tmp/auth_nkey_test.XXXXXX");
+	fd = mkstemp(path);
+	CU_ASSERT_FATAL(fd >= 0);
+	{
+		char twice[512];
+
+		snprintf(twice, sizeof(twice),
+			 "plugins = ( { load = \"auth_nkey\"; settings = {\n"
+			 "  users = ( { nkey = \"%s\"; },\n"
+			 "            { nkey = \"%s\"; } ); }; } );\n",
+			 U0->public_key, U0->public_key);
+		CU_ASSERT(write(fd, twice, strlen(twice)) ==
+			  (ssize_t)strlen(twice));
+	}
+	close(fd);
+	opts_init(&o);
+	CU_ASSERT_EQUAL_FATAL(conffile_load(path, &o, err, sizeof(err)), 0);
+	unlink(path);
+	CU_ASSERT_EQUAL(p->init(NULL, &api, o.plugins[0].settings, &plugin_ctx,
+				err, sizeof(err)),
+			NATSD_EINVAL);
+	CU_ASSERT(strstr(err, ":3: Duplicate nkey") != NULL);
+	opts_fini(&o);
+
 	/* A host without the 1.1 getters. */
 	api.struct_size = offsetof(struct natsd_host_api, cfg_sections_len);
 	opts_init(&o);
@@ -427,6 +474,7 @@ int main(void)
 	static const struct suite_test tests[] = {
 		{ "users and permissions", test_users_and_permissions },
 		{ "rejections", test_rejections },
+		{ "keys in any case", test_key_case },
 		{ "settings of its own", test_own_settings },
 		{ "reload with new settings", test_reload_settings },
 		{ "bad settings", test_bad_settings },
