@@ -386,6 +386,39 @@ int auth_chain_build(struct server *s, char *err, size_t errlen)
 	return 0;
 }
 
+/* a's settings in fresh: its plugins entry (the first with its load), or
+ * the authorization section. */
+static const struct natsd_cfg *fresh_settings(const struct authn *a,
+					      const struct opts *fresh)
+{
+	size_t i;
+
+	if (a->authz)
+		return fresh->nkey_settings;
+	for (i = 0; a->load != NULL && i < fresh->nplugins; i++)
+		if (strcmp(fresh->plugins[i].load, a->load) == 0)
+			return fresh->plugins[i].settings;
+	return NULL;
+}
+
+void auth_reload_settings(struct server *s, const struct opts *fresh)
+{
+	struct registry *reg = s->reg;
+	struct authn *a;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < reg->nauths; i++) {
+		a = reg->auths[i];
+		if (a->ops.reload_settings == NULL)
+			continue;
+		rc = a->ops.reload_settings(a->pctx, fresh_settings(a, fresh));
+		if (rc != 0)
+			log_error("Reloading authenticator %s failed: %s",
+				  a->ops.name, strerror(-rc));
+	}
+}
+
 void auth_reload(struct server *s)
 {
 	struct registry *reg = s->reg;

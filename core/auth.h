@@ -28,6 +28,12 @@ int auth_chain_build(struct server *s, char *err, size_t errlen);
 /* Asks every authenticator to reload (SIGHUP). */
 void auth_reload(struct server *s);
 
+/* SIGHUP, before auth_reload(): gives the authenticators that take them
+ * (reload_settings) their settings from the re-read options fresh, which
+ * must stay alive during the call. */
+struct opts;
+void auth_reload_settings(struct server *s, const struct opts *fresh);
+
 /* The built-in authenticator: --user/--pass, --auth, authorization users
  * with permissions, no_auth_user. Registered as "builtin". */
 int auth_builtin_register(struct server *s);

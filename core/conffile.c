@@ -47,6 +47,7 @@
 #include <natsd/error.h>
 
 #include "conffile.h"
+#include "nkey.h"
 #include "opts.h"
 
 /* A file name as libconfig records it, and as we show it. */
@@ -917,6 +918,21 @@ static int read_conn_types(struct loader *l, const config_setting_t *s,
 	return read_strlist(l, s, list);
 }
 
+/* nkey = "U...": a user's public nkey, checked by the auth_nkey plugin. */
+static int read_nkey(struct loader *l, const config_setting_t *m,
+		     struct opts_user *u)
+{
+	unsigned char key[32];
+	int rc;
+
+	rc = read_str(l, m, &u->nkey);
+	if (rc != 0)
+		return rc;
+	if (nkey_decode_public(NKEY_USER, u->nkey, key) != 0)
+		return lerr(l, m, "Not a valid public nkey for a user");
+	return 0;
+}
+
 static int read_user_member(struct loader *l, const config_setting_t *m,
 			    struct opts_user *u)
 {
@@ -937,8 +953,28 @@ static int read_user_member(struct loader *l, const config_setting_t *m,
 	    strcasecmp(name, "clients") == 0)
 		return read_conn_types(l, m, &u->conn_types);
 	if (strcasecmp(name, "nkey") == 0)
-		return lerr(l, m, "nkey users are not supported yet");
+		return read_nkey(l, m, u);
 	return unknown_key(l, m);
+}
+
+/* An nkey entry (the last of the users so far), as nats-server has it:
+ * no name or password, each key once. */
+static int check_nkey_user(struct loader *l, const config_setting_t *s,
+			   const struct opts_user *u)
+{
+	size_t i;
+
+	if (u->user != NULL || u->password != NULL)
+		return lerr(l, s,
+			    "Nkey users do not take usernames or "
+			    "passwords");
+	for (i = 0; i + 1 < l->o->nusers; i++)
+		if (l->o->users[i].nkey != NULL &&
+		    strcmp(l->o->users[i].nkey, u->nkey) == 0)
+			return lerr(l, s, "Duplicate nkey \"%s\" detected",
+				    u->nkey);
+	l->o->nnkey_users++;
+	return 0;
 }
 
 static int read_user(struct loader *l, const config_setting_t *s)
@@ -962,11 +998,14 @@ static int read_user(struct loader *l, const config_setting_t *s)
 		if (rc != 0)
 			return rc;
 	}
+	if (u->nkey != NULL)
+		return check_nkey_user(l, s, u);
 	if (u->user == NULL || u->user[0] == '\0')
 		return lerr(l, s, "user entry requires a user");
 	/* u is the last entry: look for its name among the others. */
 	for (i = 0; (size_t)i + 1 < l->o->nusers; i++)
-		if (strcmp(l->o->users[i].user, u->user) == 0)
+		if (l->o->users[i].user != NULL &&
+		    strcmp(l->o->users[i].user, u->user) == 0)
 			return lerr(l, s, "duplicate user \"%s\" detected",
 				    u->user);
 	return 0;
@@ -1027,6 +1066,25 @@ static int read_auth_member(struct loader *l, const config_setting_t *m)
 	return unknown_key(l, m);
 }
 
+/* Lower-cases the key names of s and all below it. Keys compare without
+ * case, as in nats-server; the auth_nkey plugin, which reads this section
+ * through the cfg_* getters, looks keys up by name, so the section must
+ * have one spelling: `Permissions` ignored there would let a user do
+ * anything. libconfig's setting struct is public and owns its name. */
+static void lower_names(config_setting_t *s)
+{
+	char *p;
+	int i, n;
+
+	for (p = s->name; p != NULL && *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	if (!config_setting_is_aggregate(s))
+		return;
+	n = config_setting_length(s);
+	for (i = 0; i < n; i++)
+		lower_names(config_setting_get_elem(s, (unsigned int)i));
+}
+
 static int read_authorization(struct loader *l, const config_setting_t *s)
 {
 	struct opts *o = l->o;
@@ -1034,6 +1092,7 @@ static int read_authorization(struct loader *l, const config_setting_t *s)
 
 	if (!config_setting_is_group(s))
 		return wrong_type(l, s, "a group");
+	lower_names((config_setting_t *)s);
 	n = config_setting_length(s);
 	for (i = 0; i < n; i++) {
 		rc = read_auth_member(l, config_setting_get_elem(s, i));
@@ -1047,6 +1106,8 @@ static int read_authorization(struct loader *l, const config_setting_t *s)
 		return lerr(l, s, "can not have a token and a users array");
 	if ((o->user != NULL || o->password != NULL) && o->token != NULL)
 		return lerr(l, s, "cannot have a user/pass and token");
+	if (o->nnkey_users > 0)
+		o->nkey_settings = config_setting_get_hook(s);
 	return 0;
 }
 
@@ -1709,6 +1770,57 @@ int conffile_cfg_section(const struct natsd_cfg *c, const char *key,
 	if (!config_setting_is_group(s))
 		return NATSD_EINVAL;
 	*out = config_setting_get_hook(s);
+	return 0;
+}
+
+/* A list of groups, ( { ... }, ... ); an empty array is one too. */
+static const config_setting_t *cfg_group_list(const struct natsd_cfg *c,
+					      const char *key, int *rc)
+{
+	const config_setting_t *s = cfg_get(c, key);
+	int i, n;
+
+	*rc = NATSD_ENOENT;
+	if (s == NULL)
+		return NULL;
+	*rc = NATSD_EINVAL;
+	if (!config_setting_is_list(s) &&
+	    !(config_setting_is_array(s) && config_setting_length(s) == 0))
+		return NULL;
+	n = config_setting_length(s);
+	for (i = 0; i < n; i++)
+		if (!config_setting_is_group(config_setting_get_elem(s, i)))
+			return NULL;
+	*rc = 0;
+	return s;
+}
+
+int conffile_cfg_sections_len(const struct natsd_cfg *c, const char *key,
+			      size_t *n)
+{
+	const config_setting_t *s;
+	int rc;
+
+	s = cfg_group_list(c, key, &rc);
+	if (s == NULL)
+		return rc;
+	*n = (size_t)config_setting_length(s);
+	return 0;
+}
+
+int conffile_cfg_sections_at(const struct natsd_cfg *c, const char *key,
+			     size_t i, const struct natsd_cfg **out)
+{
+	const config_setting_t *s;
+	int rc;
+
+	s = cfg_group_list(c, key, &rc);
+	if (s == NULL)
+		return rc;
+	if (i >= (size_t)config_setting_length(s))
+		return NATSD_ENOENT;
+	*out = config_setting_get_hook(
+		config_setting_get_elem(s, (unsigned int)i));
 	return 0;
 }
 

@@ -76,6 +76,11 @@ int conffile_cfg_section(const struct natsd_cfg *c, const char *key,
 			 const struct natsd_cfg **out);
 int conffile_cfg_where(const struct natsd_cfg *c, const char *key,
 		       const char **file, int *line);
+/* ABI 1.1: a list of groups, its length and its i-th group. */
+int conffile_cfg_sections_len(const struct natsd_cfg *c, const char *key,
+			      size_t *n);
+int conffile_cfg_sections_at(const struct natsd_cfg *c, const char *key,
+			     size_t i, const struct natsd_cfg **out);
 
 /* The root section of the file o was loaded from (NULL when none), for
  * core modules that read sections of their own. */

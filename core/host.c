@@ -1018,6 +1018,8 @@ static const struct natsd_host_api host_table = {
 	.server_name = api_server_name,
 	.server_info_json = api_server_info_json,
 	.timer_add = api_timer_add,
+	.cfg_sections_len = conffile_cfg_sections_len,
+	.cfg_sections_at = conffile_cfg_sections_at,
 };
 
 const struct natsd_host_api *host_api(void)

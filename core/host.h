@@ -23,6 +23,12 @@ struct transport {
 struct authn {
 	struct natsd_auth_ops ops;
 	void *pctx;
+	/* Where its settings are, to give it the re-read ones on reload:
+	 * the `load` of its plugins entry (NULL: none, or builtin), or
+	 * authz: the authorization section (auth_nkey loaded by the core
+	 * for nkey users). */
+	const char *load;
+	bool authz;
 };
 
 struct link {

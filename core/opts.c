@@ -172,6 +172,7 @@ static void user_fini(struct opts_user *u)
 	opts_perms_free(u->perms);
 	opts_strlist_clear(&u->conn_types);
 	free(u->file);
+	free(u->nkey);
 }
 
 void opts_fini(struct opts *o)

@@ -71,6 +71,9 @@ struct opts_user {
 	struct opts_strlist conn_types;
 	char *file; /* where the entry is, for messages */
 	int line;
+	/* An nkey user ("U..."): user and password are then NULL, and the
+	 * auth_nkey plugin, not the builtin authenticator, checks it. */
+	char *nkey;
 };
 
 /* One entry of the plugins directive. */
@@ -152,6 +155,11 @@ struct opts {
 	struct opts_user *users;
 	size_t nusers;
 	struct opts_perms *default_permissions; /* NULL when none */
+	/* nkey users among users: the auth_nkey plugin is loaded for them
+	 * (unless the plugins list has it) with the authorization section
+	 * as its settings. Points into the parsed file. */
+	size_t nnkey_users;
+	const struct natsd_cfg *nkey_settings;
 
 	/* Plugins, in load order. */
 	struct opts_plugin *plugins;

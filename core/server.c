@@ -214,58 +214,77 @@ int server_build_info(struct server *s)
 	return 0;
 }
 
-static int load_plugins(struct server *s)
+/* Loads one plugin; where (may be NULL) is the directive that named it,
+ * authz whether its settings are the authorization section. */
+static int load_plugin(struct server *s, const char *load,
+		       const struct natsd_cfg *settings,
+		       const struct opts_plugin *where, bool authz)
 {
 	const struct opts *o = &s->opts;
 	char path[4096], err[1024];
 	struct plugin *p, **nv;
-	size_t i, nt, na, nl;
+	size_t nt, na, nl;
 	int rc;
 
-	for (i = 0; i <= o->nplugins; i++) {
-		const char *load;
-		const struct natsd_cfg *settings = NULL;
-
-		if (i < o->nplugins) {
-			load = o->plugins[i].load;
-			settings = o->plugins[i].settings;
-		} else {
-			/* The tcp transport comes by default, like
-			 * nats-server's plain listener. */
-			if (registry_transport(s->reg, "tcp") != NULL)
-				break;
-			load = "transport_tcp";
-		}
-		rc = plugin_resolve(load, o->plugin_dir, path, sizeof(path));
-		if (rc != 0) {
-			log_fatal("plugin %s: path too long", load);
-			return rc;
-		}
-		nt = s->reg->ntransports;
-		na = s->reg->nauths;
-		nl = s->reg->nlinks;
-		rc = plugin_load(path, host_handle(s), host_api(), settings,
-				 s->plugins, s->nplugins, &p, err,
-				 sizeof(err));
-		if (rc != 0) {
-			registry_truncate(s->reg, nt, na, nl);
-			if (i < o->nplugins && o->plugins[i].file != NULL)
-				log_fatal("%s:%d: %s", o->plugins[i].file,
-					  o->plugins[i].line, err);
-			else
-				log_fatal("%s", err);
-			return rc;
-		}
-		nv = realloc(s->plugins, (s->nplugins + 1) * sizeof(*nv));
-		if (nv == NULL) {
-			plugin_unload(p);
-			return NATSD_ENOMEM;
-		}
-		s->plugins = nv;
-		s->plugins[s->nplugins++] = p;
-		log_debug("Loaded plugin %s %s from %s", plugin_name(p),
-			  plugin_version(p), plugin_path(p));
+	rc = plugin_resolve(load, o->plugin_dir, path, sizeof(path));
+	if (rc != 0) {
+		log_fatal("plugin %s: path too long", load);
+		return rc;
 	}
+	nt = s->reg->ntransports;
+	na = s->reg->nauths;
+	nl = s->reg->nlinks;
+	rc = plugin_load(path, host_handle(s), host_api(), settings, s->plugins,
+			 s->nplugins, &p, err, sizeof(err));
+	if (rc != 0) {
+		registry_truncate(s->reg, nt, na, nl);
+		if (where != NULL && where->file != NULL)
+			log_fatal("%s:%d: %s", where->file, where->line, err);
+		else
+			log_fatal("%s", err);
+		return rc;
+	}
+	nv = realloc(s->plugins, (s->nplugins + 1) * sizeof(*nv));
+	if (nv == NULL) {
+		plugin_unload(p);
+		return NATSD_ENOMEM;
+	}
+	s->plugins = nv;
+	s->plugins[s->nplugins++] = p;
+	/* Its authenticators get the re-read settings on reload. where is
+	 * in s->opts, which a reload keeps. */
+	for (; na < s->reg->nauths; na++) {
+		s->reg->auths[na]->load = where != NULL ? where->load : NULL;
+		s->reg->auths[na]->authz = authz;
+	}
+	log_debug("Loaded plugin %s %s from %s", plugin_name(p),
+		  plugin_version(p), plugin_path(p));
+	return 0;
+}
+
+static int load_plugins(struct server *s)
+{
+	const struct opts *o = &s->opts;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < o->nplugins; i++) {
+		rc = load_plugin(s, o->plugins[i].load, o->plugins[i].settings,
+				 &o->plugins[i], false);
+		if (rc != 0)
+			return rc;
+	}
+	/* nkey users in authorization.users are checked by auth_nkey, which
+	 * reads them from the authorization section. */
+	if (o->nnkey_users > 0 && registry_auth(s->reg, "nkey") == NULL) {
+		rc = load_plugin(s, "auth_nkey", o->nkey_settings, NULL, true);
+		if (rc != 0)
+			return rc;
+	}
+	/* The tcp transport comes by default, like nats-server's plain
+	 * listener. */
+	if (registry_transport(s->reg, "tcp") == NULL)
+		return load_plugin(s, "transport_tcp", NULL, NULL, false);
 	return 0;
 }
 
@@ -473,6 +492,9 @@ static void reload_swap(struct opts *cur, struct opts *no)
 	KEEP(nplugins);
 	KEEP(conf);
 	KEEP(conf_free);
+	/* Points into the kept file; auth_nkey gets the re-read users
+	 * through reload_settings. */
+	KEEP(nkey_settings);
 	KEEP(client_transport);
 	KEEP(auth_chain);
 	KEEP(pid_file);
@@ -520,6 +542,11 @@ int server_reload(struct server *s)
 	pthread_mutex_lock(&s->opts_lock);
 	reload_swap(&s->opts, &no);
 	pthread_mutex_unlock(&s->opts_lock);
+	/* no now holds the re-read file, with the plugins' new settings. */
+	auth_reload_settings(s, &no);
+	if (no.nkey_settings != NULL && registry_auth(s->reg, "nkey") == NULL)
+		log_error("Reload: nkey users take effect after a restart "
+			  "(the nkey authenticator was not loaded at start)");
 	opts_fini(&no);
 	server_configure_log(s);
 	auth_reload(s);

@@ -613,8 +613,34 @@ static void test_auth_users(void)
 	load_fails("authorization = { users = (\n { user = \"c\";\n"
 		   "   foo = 1; } ); };\n",
 		   "3: unknown key \"foo\" in authorization.users.[0]");
+	/* nkey users: checked here, authenticated by auth_nkey. */
+	load_ok("authorization = { users = (\n"
+		" { user = \"c\"; password = \"p\"; },\n"
+		" { nkey = "
+		"\"UAB2CB576PHBBPQ5ODORRZ2LYCMWPZGWGCN2KDK7DXOIMZASKUY3"
+		"RLKK\";\n"
+		"   account = \"A\"; } ); };\n");
+	CU_ASSERT_EQUAL(o.nusers, 2);
+	CU_ASSERT_EQUAL(o.nnkey_users, 1);
+	CU_ASSERT_PTR_NOT_NULL(o.nkey_settings);
+	CU_ASSERT_PTR_NULL(o.users[1].user);
+	CU_ASSERT_STRING_EQUAL(o.users[1].account, "A");
 	load_fails("authorization = { users = ( { nkey = \"UA\"; } ); };\n",
-		   "1: nkey users are not supported yet");
+		   "1: Not a valid public nkey for a user");
+	load_fails("authorization = { users = ( { nkey = \"AAB2CB576PHBBPQ5O"
+		   "DORRZ2LYCMWPZGWGCN2KDK7DXOIMZASKUY3QPZV\"; } ); };\n",
+		   "1: Not a valid public nkey for a user");
+	load_fails("authorization = { users = (\n { nkey = \"UAB2CB576PHBBPQ"
+		   "5ODORRZ2LYCMWPZGWGCN2KDK7DXOIMZASKUY3RLKK\";\n"
+		   "   password = \"p\"; } ); };\n",
+		   "2: Nkey users do not take usernames or passwords");
+	load_fails(
+		"authorization = { users = (\n { nkey = \"UAB2CB576PHBBPQ"
+		"5ODORRZ2LYCMWPZGWGCN2KDK7DXOIMZASKUY3RLKK\"; },\n"
+		" { nkey = \"UAB2CB576PHBBPQ5ODORRZ2LYCMWPZGWGCN2KDK7DXOIMZAS"
+		"KUY3RLKK\"; } ); };\n",
+		"3: Duplicate nkey \"UAB2CB576PHBBPQ5ODORRZ2LYCMWPZGWGCN2KDK7"
+		"DXOIMZASKUY3RLKK\" detected");
 	load_fails("authorization = { users = ( \"x\" ); };\n",
 		   "1: authorization.users.[0]: expected a group, not a "
 		   "string");
@@ -900,6 +926,22 @@ static void test_getters(void)
 	CU_ASSERT_EQUAL(conffile_cfg_section(c, "name", &sub), NATSD_EINVAL);
 	CU_ASSERT_EQUAL(conffile_cfg_section(c, "urls", &sub), NATSD_EINVAL);
 	CU_ASSERT_EQUAL(conffile_cfg_section(c, "nope", &sub), NATSD_ENOENT);
+
+	/* ABI 1.1: lists of groups. */
+	CU_ASSERT_EQUAL(conffile_cfg_sections_len(c, "users", &n), 0);
+	CU_ASSERT(n >= 2);
+	CU_ASSERT_EQUAL(conffile_cfg_sections_at(c, "users", 1, &sub), 0);
+	CU_ASSERT_EQUAL(conffile_cfg_string(sub, "name", &s), 0);
+	CU_ASSERT_STRING_EQUAL(s, "u1");
+	CU_ASSERT_EQUAL(conffile_cfg_sections_at(c, "users", n, &sub),
+			NATSD_ENOENT);
+	CU_ASSERT_EQUAL(conffile_cfg_sections_len(c, "urls", &n), NATSD_EINVAL);
+	CU_ASSERT_EQUAL(conffile_cfg_sections_at(c, "urls", 0, &sub),
+			NATSD_EINVAL);
+	CU_ASSERT_EQUAL(conffile_cfg_sections_len(c, "sub", &n), NATSD_EINVAL);
+	CU_ASSERT_EQUAL(conffile_cfg_sections_len(c, "nope", &n), NATSD_ENOENT);
+	CU_ASSERT_EQUAL(conffile_cfg_sections_len(NULL, "users", &n),
+			NATSD_ENOENT);
 
 	CU_ASSERT_EQUAL(conffile_cfg_where(c, "n", &file, &line), 0);
 	CU_ASSERT_STRING_EQUAL(file, path);

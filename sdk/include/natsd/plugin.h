@@ -22,6 +22,8 @@
  *
  * History:
  *   1.0  transports (stackable streams), authenticators, links.
+ *   1.1  cfg_sections_len, cfg_sections_at: lists of groups in settings;
+ *        natsd_auth_ops.reload_settings: the re-read settings on SIGHUP.
  */
 #ifndef NATSD_PLUGIN_H
 #define NATSD_PLUGIN_H
@@ -40,7 +42,7 @@ extern "C" {
 #endif
 
 #define NATSD_ABI_MAJOR	   1 /* changed: older plugins are refused */
-#define NATSD_ABI_MINOR	   0 /* changed: something was appended */
+#define NATSD_ABI_MINOR     1 /* changed: something was appended */
 #define NATSD_PLUGIN_MAGIC 0x4e415453u /* "NATS" */
 #define NATSD_PLUGIN_EXPORT __attribute__((visibility("default")))
 
@@ -211,6 +213,11 @@ struct natsd_auth_ops {
 	/* SIGHUP: re-read what the plugin keeps (files, keys). 0 or a
 	 * negative code; on failure the old state stays in force. */
 	int (*reload)(void *pctx);
+	/* 1.1: SIGHUP, with the plugin's settings section as the re-read
+	 * config file has it (NULL when it has none). cfg is valid only
+	 * during the call: copy what you keep. Called before reload(). 0 or
+	 * a negative code; on failure the old state stays in force. */
+	int (*reload_settings)(void *pctx, const struct natsd_cfg *cfg);
 };
 
 /* ------------------------------------------------------------------ */
@@ -400,6 +407,14 @@ struct natsd_host_api {
 			 natsd_timer_fn fn, void *arg);
 
 	/* ABI 1.1 and later: append here; never reorder or remove. */
+
+	/* 1.1: a list of groups, ( { ... }, { ... } ): how many there are,
+	 * and the i-th (NATSD_ENOENT past the end). NATSD_EINVAL when key
+	 * holds something else. */
+	int (*cfg_sections_len)(const struct natsd_cfg *c, const char *key,
+				size_t *n);
+	int (*cfg_sections_at)(const struct natsd_cfg *c, const char *key,
+			       size_t i, const struct natsd_cfg **out);
 };
 
 /* The plugin's descriptor. The first four fields never change. */
