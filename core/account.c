@@ -177,6 +177,9 @@ static struct account *account_new(struct server *srv, const char *name)
 	}
 	pthread_mutex_init(&a->interest_lock, NULL);
 	pthread_mutex_init(&a->other_cache_lock, NULL);
+	atomic_init(&a->max_conns, -1);
+	atomic_init(&a->max_subs, -1);
+	atomic_init(&a->max_payload, -1);
 	return a;
 
 out_free:
@@ -286,7 +289,7 @@ int accounts_foreach(struct accounts *as,
  * kept at all. */
 static bool counted(const struct account *a, const struct sub *s)
 {
-	int k = s->conn->kind;
+	int k = s->conn != NULL ? s->conn->kind : NATSD_KIND_CLIENT;
 
 	if (a->srv->reg->nlinks == 0)
 		return false;
@@ -313,6 +316,30 @@ static void account_announce(struct account *a, struct sub *s, int32_t n,
 		ev.add = added;
 	}
 	host_links_interest(a->srv, s->conn, &ev);
+}
+
+bool account_conn_add(struct account *a)
+{
+	int64_t n = atomic_load(&a->nconns);
+	int max = atomic_load(&a->max_conns);
+
+	do {
+		if (max >= 0 && n >= max)
+			return false;
+	} while (!atomic_compare_exchange_weak(&a->nconns, &n, n + 1));
+	return true;
+}
+
+void account_limit_conn(struct account *a, int64_t *max_subs,
+			int64_t *max_payload)
+{
+	int subs = atomic_load(&a->max_subs);
+	int64_t pay = atomic_load(&a->max_payload);
+
+	if (subs > 0 && (*max_subs <= 0 || *max_subs > subs))
+		*max_subs = subs;
+	if (pay >= 0 && pay < *max_payload)
+		*max_payload = pay;
 }
 
 int account_sub_add(struct account *a, struct sub *s)

@@ -34,6 +34,10 @@ struct account {
 	 * publishing touches no counter shared between threads. */
 	_Atomic uint64_t in_msgs, in_bytes, out_msgs, out_bytes;
 	_Atomic uint64_t slow_consumers;
+	/* Limits from accounts {}; -1 = unlimited. */
+	_Atomic int max_conns;
+	_Atomic int max_subs;
+	_Atomic int64_t max_payload;
 };
 
 struct accounts;
@@ -47,8 +51,16 @@ struct account *accounts_get(struct accounts *as, const char *name,
 int accounts_foreach(struct accounts *as,
 		     int (*fn)(struct account *a, void *arg), void *arg);
 
-/* Adds s (s->conn set) to the index; fires link interest events for
- * interest of local origin. 0, NATSD_EINVAL (bad subject), NATSD_ENOMEM. */
+/* Counts a new connection unless the account is at its limit. */
+bool account_conn_add(struct account *a);
+/* Lowers a connection's subscription and payload limits (0 and -1 mean
+ * unlimited) to the account's. */
+void account_limit_conn(struct account *a, int64_t *max_subs,
+			int64_t *max_payload);
+
+/* Adds s (s->conn set, or NULL for an import's sub) to the index; fires link
+ * interest events for interest of local origin. 0, NATSD_EINVAL (bad subject),
+ * NATSD_ENOMEM. */
 int account_sub_add(struct account *a, struct sub *s);
 /* Removes s from the index (the caller retires it). */
 void account_sub_remove(struct account *a, struct sub *s);

@@ -113,8 +113,9 @@ static int auth_apply(struct conn *c, struct natsd_auth_req *r)
 			   r->account ? r->account : "$G", true);
 	if (acc == NULL)
 		return NATSD_ENOMEM;
+	if (!account_conn_add(acc))
+		return NATSD_ENOSPC;
 	c->acc = acc;
-	atomic_fetch_add(&acc->nconns, 1);
 	c->perms = r->perms;
 	r->perms = NULL;
 	free(c->user);
@@ -124,6 +125,7 @@ static int auth_apply(struct conn *c, struct natsd_auth_req *r)
 		c->max_subs = r->max_subs;
 	if (r->max_payload >= 0 && r->max_payload < c->max_payload)
 		c->max_payload = r->max_payload;
+	account_limit_conn(acc, &c->max_subs, &c->max_payload);
 	if (r->expiry_ns > 0)
 		client_expire_at(c, r->expiry_ns);
 	return 0;
@@ -165,8 +167,10 @@ static int auth_run(struct conn *c, struct natsd_auth_req *r)
 
 static int auth_finish(struct conn *c, struct natsd_auth_req *r, int v)
 {
-	if (v == NATSD_AUTH_ACCEPT && auth_apply(c, r) != 0)
-		v = NATSD_AUTH_REJECT;
+	int rc;
+
+	if (v == NATSD_AUTH_ACCEPT && (rc = auth_apply(c, r)) != 0)
+		v = rc == NATSD_ENOSPC ? AUTH_ACCOUNT_FULL : NATSD_AUTH_REJECT;
 	auth_req_free(r);
 	return v;
 }

@@ -14,9 +14,13 @@ struct proto_connect;
 
 /* Runs the chain for c with its CONNECT (NULL: no credentials at all).
  * Returns NATSD_AUTH_ACCEPT (c->acc, c->perms, c->user set),
- * NATSD_AUTH_REJECT or NATSD_AUTH_PENDING (client_auth_finished() follows
- * on c's thread). */
+ * NATSD_AUTH_REJECT, AUTH_ACCOUNT_FULL or NATSD_AUTH_PENDING
+ * (client_auth_finished() follows on c's thread). */
 int auth_start(struct conn *c, const struct proto_connect *ci);
+
+/* A verdict beside enum natsd_auth_verdict: the client was accepted into
+ * an account that has reached its connection limit. */
+#define AUTH_ACCOUNT_FULL 16
 
 /* c is closing while its request is pending. */
 void auth_cancel(struct conn *c);

@@ -552,6 +552,14 @@ void client_auth_finished(struct conn *c, int verdict)
 	bool was_pending = c->flags & CONN_F_AUTH_PENDING;
 
 	c->flags &= ~CONN_F_AUTH_PENDING;
+	if (verdict == AUTH_ACCOUNT_FULL) {
+		log_error("%s:%d - cid:%llu - maximum account active "
+			  "connections exceeded",
+			  c->ip, c->port, (unsigned long long)c->cid);
+		conn_fail(c, "maximum account active connections exceeded",
+			  CONN_CLOSE_MAX_ACCOUNT_CONNECTIONS);
+		return;
+	}
 	if (verdict != NATSD_AUTH_ACCEPT) {
 		log_error("%s:%d - cid:%llu - authentication error", c->ip,
 			  c->port, (unsigned long long)c->cid);
@@ -630,9 +638,12 @@ static bool client_connect(struct conn *c, const struct proto_cmd *cmd)
 	} else {
 		verdict = NATSD_AUTH_ACCEPT; /* a second CONNECT */
 	}
-	if (verdict == NATSD_AUTH_REJECT || verdict == NATSD_AUTH_NEXT) {
+	if (verdict == NATSD_AUTH_REJECT || verdict == NATSD_AUTH_NEXT ||
+	    verdict == AUTH_ACCOUNT_FULL) {
 		proto_connect_fini(&ci);
-		client_auth_finished(c, NATSD_AUTH_REJECT);
+		client_auth_finished(c, verdict == AUTH_ACCOUNT_FULL
+						? verdict
+						: NATSD_AUTH_REJECT);
 		return false;
 	}
 	if (ci.account.len > 0 || (ci.has_new_account && ci.new_account)) {
@@ -684,7 +695,9 @@ static bool client_implicit_auth(struct conn *c)
 	}
 	verdict = auth_start(c, NULL);
 	if (verdict != NATSD_AUTH_ACCEPT) {
-		client_auth_finished(c, NATSD_AUTH_REJECT);
+		client_auth_finished(c, verdict == AUTH_ACCOUNT_FULL
+						? verdict
+						: NATSD_AUTH_REJECT);
 		return false;
 	}
 	return true;

@@ -1112,6 +1112,306 @@ static int read_authorization(struct loader *l, const config_setting_t *s)
 }
 
 /* ------------------------------------------------------------------ */
+/* accounts { NAME = { users, exports, imports, limits }; }            */
+
+/* Records where s is, for messages that come later (opts_validate). */
+static int note_where(struct loader *l, const config_setting_t *s, char **file,
+		      int *line)
+{
+	*line = (int)config_setting_source_line(s);
+	if (opts_set_str(file,
+			 shown_name(l->f, config_setting_source_file(s))) != 0)
+		return nomem(l);
+	return 0;
+}
+
+static int read_subject_str(struct loader *l, const config_setting_t *s,
+			    char **dst)
+{
+	const char *v = config_setting_get_string(s);
+
+	if (v == NULL)
+		return wrong_type(l, s, "a subject string");
+	if (!subject_valid(v, strlen(v)))
+		return lerr(l, s, "invalid subject \"%s\"", v);
+	return read_str(l, s, dst);
+}
+
+static int read_resp_type(struct loader *l, const config_setting_t *s,
+			  struct opts_export *e)
+{
+	static const char *const names[] = { "singleton", "stream", "chunked" };
+	const char *v = config_setting_get_string(s);
+	int i;
+
+	if (v == NULL)
+		return wrong_type(l, s, "a string");
+	for (i = 0; i < 3; i++)
+		if (strcasecmp(v, names[i]) == 0) {
+			e->resp_type = i;
+			return 0;
+		}
+	return lerr(l, s, "Unknown response type: \"%s\"", v);
+}
+
+static int read_export(struct loader *l, const config_setting_t *s,
+		       struct opts_account *a)
+{
+	const config_setting_t *m;
+	struct opts_export *e;
+	const char *name;
+	int i, n, rc;
+
+	if (!config_setting_is_group(s))
+		return wrong_type(l, s, "a group");
+	e = opts_export_add(a);
+	if (e == NULL)
+		return nomem(l);
+	if ((rc = note_where(l, s, &e->file, &e->line)) != 0)
+		return rc;
+	n = config_setting_length(s);
+	for (i = 0; i < n; i++) {
+		m = config_setting_get_elem(s, i);
+		name = config_setting_name(m);
+		if (strcasecmp(name, "stream") == 0 ||
+		    strcasecmp(name, "service") == 0) {
+			if (e->subject != NULL)
+				return lerr(l, m,
+					    "an export is a stream or "
+					    "a service, not both");
+			e->service = strcasecmp(name, "service") == 0;
+			rc = read_subject_str(l, m, &e->subject);
+		} else if (strcasecmp(name, "accounts") == 0) {
+			rc = read_strlist(l, m, &e->accounts);
+		} else if (strcasecmp(name, "response_type") == 0 ||
+			   strcasecmp(name, "response") == 0) {
+			rc = read_resp_type(l, m, e);
+		} else if (strcasecmp(name, "response_threshold") == 0) {
+			rc = read_nonneg_duration(l, m, &e->resp_threshold);
+		} else {
+			rc = unknown_key(l, m);
+		}
+		if (rc != 0)
+			return rc;
+	}
+	if (e->subject == NULL)
+		return lerr(l, s, "export needs a stream or a service subject");
+	return 0;
+}
+
+/* { account = "A"; subject = "x"; } of an import. */
+static int read_import_source(struct loader *l, const config_setting_t *s,
+			      struct opts_import *im)
+{
+	const config_setting_t *m;
+	const char *name;
+	int i, n, rc;
+
+	if (!config_setting_is_group(s))
+		return wrong_type(l, s, "a group { account, subject }");
+	n = config_setting_length(s);
+	for (i = 0; i < n; i++) {
+		m = config_setting_get_elem(s, i);
+		name = config_setting_name(m);
+		if (strcasecmp(name, "account") == 0)
+			rc = read_str(l, m, &im->account);
+		else if (strcasecmp(name, "subject") == 0)
+			rc = read_subject_str(l, m, &im->subject);
+		else
+			rc = unknown_key(l, m);
+		if (rc != 0)
+			return rc;
+	}
+	if (im->account == NULL || im->subject == NULL)
+		return lerr(l, s, "import needs an account and a subject");
+	return 0;
+}
+
+static int read_import(struct loader *l, const config_setting_t *s,
+		       struct opts_account *a)
+{
+	const config_setting_t *m;
+	struct opts_import *im;
+	const char *name;
+	bool seen = false;
+	int i, n, rc;
+
+	if (!config_setting_is_group(s))
+		return wrong_type(l, s, "a group");
+	im = opts_import_add(a);
+	if (im == NULL)
+		return nomem(l);
+	if ((rc = note_where(l, s, &im->file, &im->line)) != 0)
+		return rc;
+	n = config_setting_length(s);
+	for (i = 0; i < n; i++) {
+		m = config_setting_get_elem(s, i);
+		name = config_setting_name(m);
+		if (strcasecmp(name, "stream") == 0 ||
+		    strcasecmp(name, "service") == 0) {
+			if (seen)
+				return lerr(l, m,
+					    "an import is a stream or "
+					    "a service, not both");
+			seen = true;
+			im->service = strcasecmp(name, "service") == 0;
+			rc = read_import_source(l, m, im);
+		} else if (strcasecmp(name, "prefix") == 0) {
+			rc = read_str(l, m, &im->prefix);
+		} else if (strcasecmp(name, "to") == 0) {
+			rc = read_subject_str(l, m, &im->to);
+		} else {
+			rc = unknown_key(l, m);
+		}
+		if (rc != 0)
+			return rc;
+	}
+	if (!seen)
+		return lerr(l, s, "import needs a stream or a service");
+	if (im->prefix != NULL && im->service)
+		return lerr(l, s,
+			    "a service import takes \"to\", not "
+			    "\"prefix\"");
+	if (im->prefix != NULL && im->to != NULL)
+		return lerr(l, s,
+			    "an import takes \"prefix\" or \"to\", "
+			    "not both");
+	return 0;
+}
+
+static int read_account_list(struct loader *l, const config_setting_t *s,
+			     struct opts_account *a,
+			     int (*one)(struct loader *,
+					const config_setting_t *,
+					struct opts_account *))
+{
+	int i, n, rc;
+
+	if (!config_setting_is_list(s) &&
+	    !(config_setting_is_array(s) && config_setting_length(s) == 0))
+		return wrong_type(l, s, "a list of groups, ( { ... }, ... )");
+	n = config_setting_length(s);
+	for (i = 0; i < n; i++) {
+		rc = one(l, config_setting_get_elem(s, i), a);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int read_account_limits(struct loader *l, const config_setting_t *s,
+			       struct opts_account *a)
+{
+	const config_setting_t *m;
+	const char *name;
+	int64_t v;
+	int i, n, rc;
+
+	if (!config_setting_is_group(s))
+		return wrong_type(l, s, "a group");
+	n = config_setting_length(s);
+	for (i = 0; i < n; i++) {
+		m = config_setting_get_elem(s, i);
+		name = config_setting_name(m);
+		if (strcasecmp(name, "max_connections") == 0 ||
+		    strcasecmp(name, "max_conn") == 0) {
+			rc = read_int(l, m, -1, INT_MAX, &v);
+			a->max_connections = (int)v;
+		} else if (strcasecmp(name, "max_subscriptions") == 0 ||
+			   strcasecmp(name, "max_subs") == 0) {
+			rc = read_int(l, m, -1, INT_MAX, &v);
+			a->max_subscriptions = (int)v;
+		} else if (strcasecmp(name, "max_payload") == 0 ||
+			   strcasecmp(name, "max_pay") == 0) {
+			v = -1; /* -1, as nats-server spells unlimited */
+			if (config_setting_type(m) != CONFIG_TYPE_INT ||
+			    config_setting_get_int(m) != -1)
+				rc = read_size(l, m, &v);
+			else
+				rc = 0;
+			a->max_payload = v;
+		} else if (strcasecmp(name, "max_leafnodes") == 0 ||
+			   strcasecmp(name, "max_leafs") == 0) {
+			rc = read_int(l, m, -1, INT_MAX, &v);
+		} else {
+			rc = unknown_key(l, m);
+		}
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int read_account(struct loader *l, const config_setting_t *s)
+{
+	const char *aname = config_setting_name(s), *name;
+	const config_setting_t *m;
+	struct opts_account *a;
+	size_t first, u;
+	int i, n, rc;
+
+	if (!config_setting_is_group(s))
+		return wrong_type(l, s, "a group");
+	if (opts_account_find(l->o, aname) != NULL)
+		return lerr(l, s, "duplicate account \"%s\"", aname);
+	a = opts_account_add(l->o);
+	if (a == NULL || opts_set_str(&a->name, aname) != 0)
+		return nomem(l);
+	if ((rc = note_where(l, s, &a->file, &a->line)) != 0)
+		return rc;
+	n = config_setting_length(s);
+	for (i = 0; i < n; i++) {
+		m = config_setting_get_elem(s, i);
+		name = config_setting_name(m);
+		if (strcasecmp(name, "users") == 0) {
+			first = l->o->nusers;
+			rc = read_users(l, m);
+			for (u = first; rc == 0 && u < l->o->nusers; u++)
+				if (opts_set_str(&l->o->users[u].account,
+						 aname) != 0)
+					rc = nomem(l);
+		} else if (strcasecmp(name, "exports") == 0) {
+			rc = read_account_list(l, m, a, read_export);
+		} else if (strcasecmp(name, "imports") == 0) {
+			rc = read_account_list(l, m, a, read_import);
+		} else if (strcasecmp(name, "limits") == 0) {
+			rc = read_account_limits(l, m, a);
+		} else if (strcasecmp(name, "nkey") == 0 ||
+			   strcasecmp(name, "jetstream") == 0 ||
+			   strcasecmp(name, "mappings") == 0 ||
+			   strcasecmp(name, "maps") == 0 ||
+			   strcasecmp(name, "default_permissions") == 0) {
+			rc = lerr(l, m,
+				  "\"%s\" in an account is not "
+				  "supported yet",
+				  name);
+		} else {
+			rc = unknown_key(l, m);
+		}
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int read_accounts(struct loader *l, const config_setting_t *s)
+{
+	int i, n, rc;
+
+	if (!config_setting_is_group(s))
+		return wrong_type(l, s,
+				  "a group of accounts, { NAME = { ... "
+				  "}; }");
+	n = config_setting_length(s);
+	for (i = 0; i < n; i++) {
+		rc = read_account(l, config_setting_get_elem(s, i));
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* plugins, auth_chain, client_transport                               */
 
 static int read_plugin_group(struct loader *l, const config_setting_t *s,
@@ -1454,29 +1754,59 @@ static const struct key_def top_keys[] = {
 	KEY("https_port", KT_INT, https_port, -1, 65535, 0),
 	KSTR("http_base_path", http_base_path),
 	KFN("authorization", read_authorization),
+	KFN("accounts", read_accounts),
+	KSTR("system_account", system_account),
+	KSTR("system", system_account),
 	KSTR("no_auth_user", no_auth_user),
 	KFN("plugins", read_plugins),
 	KFN("auth_chain", read_auth_chain),
 	KFN("client_transport", read_client_transport),
 
-	KLATER("server_tags"), KLATER("prof_port"), KLATER("tls"),
-	KLATER("allow_non_tls"), KLATER("ocsp"), KLATER("ocsp_cache"),
-	KLATER("accounts"), KLATER("system_account"), KLATER("system"),
-	KLATER("no_system_account"), KLATER("mappings"), KLATER("maps"),
-	KLATER("disable_sublist_cache"), KLATER("no_sublist_cache"),
-	KLATER("cluster"), KLATER("gateway"), KLATER("leafnodes"),
-	KLATER("leaf"), KLATER("websocket"), KLATER("ws"), KLATER("mqtt"),
-	KLATER("jetstream"), KLATER("store_dir"), KLATER("default_js_domain"),
-	KLATER("operator"), KLATER("operators"), KLATER("root"),
-	KLATER("roots"), KLATER("root_operator"), KLATER("root_operators"),
-	KLATER("trusted"), KLATER("trusted_keys"), KLATER("resolver"),
-	KLATER("account_resolver"), KLATER("resolver_tls"),
-	KLATER("resolver_preload"), KLATER("resolver_pinned_accounts"),
-	KLATER("connect_error_reports"), KLATER("reconnect_error_reports"),
-	KLATER("max_closed_clients"), KLATER("logtime_utc"),
-	KLATER("logfile_max_num"), KLATER("no_fast_producer_stall"),
-	KLATER("proxies"), KLATER("proxy_protocol"), KLATER("write_timeout"),
-	KLATER("server_metadata"), KLATER("feature_flags"),
+	KLATER("server_tags"),
+	KLATER("prof_port"),
+	KLATER("tls"),
+	KLATER("allow_non_tls"),
+	KLATER("ocsp"),
+	KLATER("ocsp_cache"),
+	KLATER("no_system_account"),
+	KLATER("mappings"),
+	KLATER("maps"),
+	KLATER("disable_sublist_cache"),
+	KLATER("no_sublist_cache"),
+	KLATER("cluster"),
+	KLATER("gateway"),
+	KLATER("leafnodes"),
+	KLATER("leaf"),
+	KLATER("websocket"),
+	KLATER("ws"),
+	KLATER("mqtt"),
+	KLATER("jetstream"),
+	KLATER("store_dir"),
+	KLATER("default_js_domain"),
+	KLATER("operator"),
+	KLATER("operators"),
+	KLATER("root"),
+	KLATER("roots"),
+	KLATER("root_operator"),
+	KLATER("root_operators"),
+	KLATER("trusted"),
+	KLATER("trusted_keys"),
+	KLATER("resolver"),
+	KLATER("account_resolver"),
+	KLATER("resolver_tls"),
+	KLATER("resolver_preload"),
+	KLATER("resolver_pinned_accounts"),
+	KLATER("connect_error_reports"),
+	KLATER("reconnect_error_reports"),
+	KLATER("max_closed_clients"),
+	KLATER("logtime_utc"),
+	KLATER("logfile_max_num"),
+	KLATER("no_fast_producer_stall"),
+	KLATER("proxies"),
+	KLATER("proxy_protocol"),
+	KLATER("write_timeout"),
+	KLATER("server_metadata"),
+	KLATER("feature_flags"),
 };
 
 /* Reads a KT_INT/KT_SIZE/KT_SIZE_INT/KT_DUR value into an int64. */

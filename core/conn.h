@@ -54,25 +54,26 @@ enum conn_flag {
 };
 
 /* Closing reasons, as nats-server names them (monitoring, events). */
-#define CONN_CLOSE_REASONS(X)                                             \
-	X(CLIENT_CLOSED, "Client Closed")                                  \
-	X(AUTH_TIMEOUT, "Authentication Timeout")                          \
-	X(AUTH_FAILURE, "Authentication Failure")                          \
-	X(SLOW_PENDING, "Slow Consumer (Pending Bytes)")                   \
-	X(SLOW_DEADLINE, "Slow Consumer (Write Deadline)")                 \
-	X(WRITE_ERROR, "Write Error")                                      \
-	X(READ_ERROR, "Read Error")                                        \
-	X(PARSE_ERROR, "Parse Error")                                      \
-	X(STALE, "Stale Connection")                                       \
-	X(PROTOCOL_VIOLATION, "Protocol Violation")                        \
-	X(BAD_PROTOCOL, "Bad Client Protocol Version")                     \
-	X(MAX_CONNECTIONS, "Maximum Connections Exceeded")                 \
-	X(MAX_PAYLOAD, "Maximum Message Payload Exceeded")                 \
-	X(MAX_CONTROL_LINE, "Maximum Control Line Exceeded")               \
-	X(SERVER_SHUTDOWN, "Server Shutdown")                              \
-	X(AUTH_EXPIRED, "Authentication Expired")                          \
-	X(NO_RESPONDERS_HEADERS, "No Responders Requires Headers")         \
-	X(LINK_CLOSED, "Link Closed")
+#define CONN_CLOSE_REASONS(X)                                                  \
+	X(CLIENT_CLOSED, "Client Closed")                                      \
+	X(AUTH_TIMEOUT, "Authentication Timeout")                              \
+	X(AUTH_FAILURE, "Authentication Failure")                              \
+	X(SLOW_PENDING, "Slow Consumer (Pending Bytes)")                       \
+	X(SLOW_DEADLINE, "Slow Consumer (Write Deadline)")                     \
+	X(WRITE_ERROR, "Write Error")                                          \
+	X(READ_ERROR, "Read Error")                                            \
+	X(PARSE_ERROR, "Parse Error")                                          \
+	X(STALE, "Stale Connection")                                           \
+	X(PROTOCOL_VIOLATION, "Protocol Violation")                            \
+	X(BAD_PROTOCOL, "Bad Client Protocol Version")                         \
+	X(MAX_CONNECTIONS, "Maximum Connections Exceeded")                     \
+	X(MAX_PAYLOAD, "Maximum Message Payload Exceeded")                     \
+	X(MAX_CONTROL_LINE, "Maximum Control Line Exceeded")                   \
+	X(SERVER_SHUTDOWN, "Server Shutdown")                                  \
+	X(AUTH_EXPIRED, "Authentication Expired")                              \
+	X(NO_RESPONDERS_HEADERS, "No Responders Requires Headers")             \
+	X(LINK_CLOSED, "Link Closed")                                          \
+	X(MAX_ACCOUNT_CONNECTIONS, "Maximum Account Connections Exceeded")
 
 enum conn_close_reason {
 #define CONN_CLOSE_ENUM(id, text) CONN_CLOSE_##id,

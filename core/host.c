@@ -966,6 +966,8 @@ void host_timers_free(struct server *s)
 
 	for (pt = s->timers; pt != NULL; pt = next) {
 		next = pt->next;
+		/* Out of the main loop's heap first: other timers remain. */
+		loop_timer_cancel(s->main_loop, &pt->t);
 		free(pt);
 	}
 	s->timers = NULL;

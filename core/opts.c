@@ -16,6 +16,7 @@
 #include <natsd/error.h>
 
 #include "opts.h"
+#include "subject.h"
 
 int opts_init(struct opts *o)
 {
@@ -143,6 +144,76 @@ const struct opts_user *opts_user_find(const struct opts *o,
 	return NULL;
 }
 
+struct opts_account *opts_account_add(struct opts *o)
+{
+	struct opts_account *a;
+
+	a = grow_one(o->accounts, &o->naccounts, sizeof(*a));
+	if (a == NULL)
+		return NULL;
+	o->accounts = a;
+	a = &a[o->naccounts - 1];
+	a->max_connections = -1;
+	a->max_subscriptions = -1;
+	a->max_payload = -1;
+	return a;
+}
+
+struct opts_export *opts_export_add(struct opts_account *a)
+{
+	struct opts_export *e;
+
+	e = grow_one(a->exports, &a->nexports, sizeof(*e));
+	if (e == NULL)
+		return NULL;
+	a->exports = e;
+	return &e[a->nexports - 1];
+}
+
+struct opts_import *opts_import_add(struct opts_account *a)
+{
+	struct opts_import *im;
+
+	im = grow_one(a->imports, &a->nimports, sizeof(*im));
+	if (im == NULL)
+		return NULL;
+	a->imports = im;
+	return &im[a->nimports - 1];
+}
+
+const struct opts_account *opts_account_find(const struct opts *o,
+					     const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < o->naccounts; i++)
+		if (strcmp(o->accounts[i].name, name) == 0)
+			return &o->accounts[i];
+	return NULL;
+}
+
+static void account_fini(struct opts_account *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->nexports; i++) {
+		free(a->exports[i].subject);
+		opts_strlist_clear(&a->exports[i].accounts);
+		free(a->exports[i].file);
+	}
+	free(a->exports);
+	for (i = 0; i < a->nimports; i++) {
+		free(a->imports[i].account);
+		free(a->imports[i].subject);
+		free(a->imports[i].prefix);
+		free(a->imports[i].to);
+		free(a->imports[i].file);
+	}
+	free(a->imports);
+	free(a->name);
+	free(a->file);
+}
+
 struct opts_plugin *opts_plugin_add(struct opts *o)
 {
 	struct opts_plugin *p;
@@ -198,6 +269,10 @@ void opts_fini(struct opts *o)
 		user_fini(&o->users[i]);
 	free(o->users);
 	opts_perms_free(o->default_permissions);
+	for (i = 0; i < o->naccounts; i++)
+		account_fini(&o->accounts[i]);
+	free(o->accounts);
+	free(o->system_account);
 	for (i = 0; i < o->nplugins; i++) {
 		free(o->plugins[i].load);
 		free(o->plugins[i].file);
@@ -312,6 +387,84 @@ static int check_auth(const struct opts *o, char *err, size_t errlen)
 	return 0;
 }
 
+static const char *kind_name(bool service)
+{
+	return service ? "service" : "stream";
+}
+
+static bool strlist_has(const struct opts_strlist *l, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], s) == 0)
+			return true;
+	return false;
+}
+
+/* Does exporter offer im (same kind, a subject that covers it, importer
+ * allowed)? */
+static bool import_allowed(const struct opts_account *exporter,
+			   const struct opts_import *im, const char *importer)
+{
+	const struct opts_export *e;
+	size_t i;
+
+	for (i = 0; i < exporter->nexports; i++) {
+		e = &exporter->exports[i];
+		if (e->service != im->service ||
+		    !subject_subset(im->subject, strlen(im->subject),
+				    e->subject, strlen(e->subject)))
+			continue;
+		if (!e->accounts.set || strlist_has(&e->accounts, importer))
+			return true;
+	}
+	return false;
+}
+
+/* Messages as nats-server words them, after "FILE:LINE: ". */
+static int check_accounts(const struct opts *o, char *err, size_t errlen)
+{
+	const struct opts_account *a, *x;
+	const struct opts_export *e;
+	const struct opts_import *im;
+	size_t i, j, k;
+
+	for (i = 0; i < o->naccounts; i++) {
+		a = &o->accounts[i];
+		for (j = 0; j < a->nexports; j++) {
+			e = &a->exports[j];
+			for (k = 0; k < e->accounts.n; k++)
+				if (opts_account_find(o, e->accounts.v[k]) ==
+				    NULL)
+					return fail(err, errlen,
+						    "%s:%d: \"%s\" account not "
+						    "defined for %s export",
+						    e->file, e->line,
+						    e->accounts.v[k],
+						    kind_name(e->service));
+		}
+		for (j = 0; j < a->nimports; j++) {
+			im = &a->imports[j];
+			x = opts_account_find(o, im->account);
+			if (x == NULL)
+				return fail(err, errlen,
+					    "%s:%d: \"%s\" account not defined "
+					    "for %s import",
+					    im->file, im->line, im->account,
+					    kind_name(im->service));
+			if (!import_allowed(x, im, a->name))
+				return fail(err, errlen,
+					    "%s:%d: Error adding %s import "
+					    "\"%s\": %s import not authorized",
+					    im->file, im->line,
+					    kind_name(im->service), im->subject,
+					    kind_name(im->service));
+		}
+	}
+	return 0;
+}
+
 int opts_validate(const struct opts *o, char *err, size_t errlen)
 {
 	size_t i;
@@ -325,7 +478,8 @@ int opts_validate(const struct opts *o, char *err, size_t errlen)
 		return rc;
 	if ((rc = check_limits(o, err, errlen)) != 0 ||
 	    (rc = check_timers(o, err, errlen)) != 0 ||
-	    (rc = check_auth(o, err, errlen)) != 0)
+	    (rc = check_auth(o, err, errlen)) != 0 ||
+	    (rc = check_accounts(o, err, errlen)) != 0)
 		return rc;
 	if (o->client_transport.n == 0)
 		return fail(err, errlen, "client_transport must name at least "

@@ -86,6 +86,55 @@ struct opts_plugin {
 	int line;
 };
 
+/* An export of an account: a stream (messages published in the account
+ * are offered to importers) or a service (importers' requests are
+ * delivered in the account and the replies flow back). accounts: who may
+ * import it; unset = anyone. */
+enum opts_resp_type {
+	OPTS_RESP_SINGLETON = 0,
+	OPTS_RESP_STREAM,
+	OPTS_RESP_CHUNKED,
+};
+
+struct opts_export {
+	char *subject;
+	bool service;
+	int resp_type;          /* enum opts_resp_type, services only */
+	int64_t resp_threshold; /* ns a response mapping lives; 0 default */
+	struct opts_strlist accounts;
+	char *file;
+	int line;
+};
+
+/* An import: subject of account `account`. A stream import delivers the
+ * exporter's messages here under prefix + "." + subject, or under `to`;
+ * a service import delivers requests published here on `to` (or on the
+ * subject) to the exporter as subject. */
+struct opts_import {
+	char *account;
+	char *subject;
+	bool service;
+	char *prefix;
+	char *to;
+	char *file;
+	int line;
+};
+
+/* An entry of accounts {}. Its users are in opts.users with account set.
+ * Limits: -1 = unlimited. */
+struct opts_account {
+	char *name;
+	struct opts_export *exports;
+	size_t nexports;
+	struct opts_import *imports;
+	size_t nimports;
+	int max_connections;
+	int max_subscriptions;
+	int64_t max_payload;
+	char *file;
+	int line;
+};
+
 /* Where a setting came from; file NULL when not from the config file. */
 struct opts_where {
 	char *file;
@@ -161,6 +210,12 @@ struct opts {
 	size_t nnkey_users;
 	const struct natsd_cfg *nkey_settings;
 
+	/* Accounts declared in accounts {}; users may name others, which
+	 * are created on demand with no exports, imports or limits. */
+	struct opts_account *accounts;
+	size_t naccounts;
+	char *system_account; /* NULL: "$SYS" */
+
 	/* Plugins, in load order. */
 	struct opts_plugin *plugins;
 	size_t nplugins;
@@ -210,6 +265,16 @@ struct opts_user *opts_user_add(struct opts *o);
 /* The user named name, or NULL. */
 const struct opts_user *opts_user_find(const struct opts *o,
 				       const char *name);
+
+/* Append a zeroed entry and return it, or NULL when out of memory
+ * (valid until the next call on the same list). An account starts with
+ * unlimited limits. */
+struct opts_account *opts_account_add(struct opts *o);
+struct opts_export *opts_export_add(struct opts_account *a);
+struct opts_import *opts_import_add(struct opts_account *a);
+/* The account declared as name, or NULL. */
+const struct opts_account *opts_account_find(const struct opts *o,
+					     const char *name);
 
 /* Appends a zeroed plugin entry, or NULL (valid until the next call). */
 struct opts_plugin *opts_plugin_add(struct opts *o);

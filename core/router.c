@@ -22,6 +22,7 @@
 #include "client.h"
 #include "conn.h"
 #include "host.h"
+#include "imports.h"
 #include "perms.h"
 #include "router.h"
 #include "server.h"
@@ -272,10 +273,69 @@ static bool eligible(const struct route_state *st, const struct sub *s)
 	return router_may_forward(st->from->kind, dst->kind);
 }
 
+/* Accounts this thread is routing a message in, outermost first: an
+ * import into one of them would loop, and would also reuse the match
+ * result that the outer routing is still walking. */
+static __thread struct account *routing_in[IMPORTS_MAX_DEPTH + 1];
+static __thread int routing_depth;
+
+/* Delivers the message into the account an import leads to. */
+static void route_import(struct route_state *st, struct import *imp)
+{
+	const struct pubmsg *m = st->m;
+	struct imports *ims = st->from->srv->imports;
+	struct pubmsg m2 = *m;
+	char stackbuf[512], reply[32], *subj = stackbuf;
+	size_t cap = sizeof(stackbuf), n;
+	int i;
+
+	if (routing_depth > IMPORTS_MAX_DEPTH)
+		return;
+	for (i = 0; i < routing_depth; i++)
+		if (routing_in[i] == imp->dst)
+			return;
+	if (imp->kind == IMPORT_RESPONSE && !import_response_take(ims, imp))
+		return;
+	/* The new subject is at most all of these. */
+	cap = m->subject_len + 1 + (imp->prefix ? strlen(imp->prefix) : 0) +
+	      (imp->dst_pat ? strlen(imp->dst_pat) : 0);
+	if (cap > sizeof(stackbuf) && (subj = malloc(cap)) == NULL)
+		return;
+	n = import_subject(imp, m->subject, m->subject_len, subj,
+			   subj == stackbuf ? sizeof(stackbuf) : cap);
+	if (n == 0)
+		goto out;
+	m2.subject = subj;
+	m2.subject_len = (uint32_t)n;
+	if (imp->kind == IMPORT_SERVICE && m->reply != NULL) {
+		n = import_response_map(ims, imp, m->reply, m->reply_len, reply,
+					sizeof(reply));
+		if (n == 0)
+			goto out;
+		m2.reply = reply;
+		m2.reply_len = (uint32_t)n;
+	}
+	m2.queues = NULL;
+	m2.nqueues = 0;
+	router_publish(st->from, imp->dst, &m2);
+out:
+	if (subj != stackbuf)
+		free(subj);
+}
+
 static void route_plain(struct route_state *st, struct sub *s)
 {
 	struct link_target *t;
 
+	/* As in nats-server, an import counts as a receiver whether or not
+	 * anyone gets the message beyond it: no "no responders". */
+	if (s->imp != NULL) {
+		if (!atomic_load_explicit(&s->dead, memory_order_relaxed)) {
+			route_import(st, s->imp);
+			st->delivered++;
+		}
+		return;
+	}
 	if (!eligible(st, s))
 		return;
 	if (is_link_kind(s->conn->kind)) {
@@ -389,12 +449,14 @@ int router_publish(struct conn *from, struct account *acc,
 	r = account_match(acc, m->subject, m->subject_len);
 	st.fr.share = r != NULL && m->data_len >= ROUTER_SHARE_MIN &&
 		      r->npsubs + r->nqgroups > 1;
+	routing_in[routing_depth++] = acc;
 	if (r != NULL) {
 		for (i = 0; i < r->npsubs; i++)
 			route_plain(&st, r->psubs[i]);
 		for (i = 0; i < r->nqgroups; i++)
 			route_queue(&st, &r->qgroups[i]);
 	}
+	routing_depth--;
 	route_links(&st, acc);
 	frames_fini(&st.fr);
 	return st.delivered;

@@ -26,6 +26,7 @@
 #include "conffile.h"
 #include "conn.h"
 #include "host.h"
+#include "imports.h"
 #include "log.h"
 #include "nkey.h"
 #include "plugin_loader.h"
@@ -429,10 +430,15 @@ int server_start(struct server *s)
 	if (s->accounts == NULL)
 		return NATSD_ENOMEM;
 	s->gacc = accounts_get(s->accounts, "$G", true);
-	s->sysacc = accounts_get(s->accounts, "$SYS", true);
+	s->sysacc = accounts_get(
+		s->accounts,
+		s->opts.system_account ? s->opts.system_account : "$SYS", true);
 	if (s->gacc == NULL || s->sysacc == NULL)
 		return NATSD_ENOMEM;
 	s->sysacc->is_system = true;
+	s->imports = imports_new(s);
+	if (s->imports == NULL || imports_configure(s->imports, &s->opts) != 0)
+		return NATSD_ENOMEM;
 	rc = open_client_listener(s);
 	if (rc != 0)
 		return rc;
@@ -549,6 +555,8 @@ int server_reload(struct server *s)
 			  "(the nkey authenticator was not loaded at start)");
 	opts_fini(&no);
 	server_configure_log(s);
+	if (imports_configure(s->imports, &s->opts) != 0)
+		log_error("Reload: out of memory while applying accounts");
 	auth_reload(s);
 	{
 		rc = auth_chain_build(s, err, sizeof(err));
@@ -762,6 +770,7 @@ void server_free(struct server *s)
 		free(s->workers[k].conns);
 	}
 	free(s->workers);
+	imports_free(s->imports);
 	accounts_free(s->accounts);
 	registry_free(s->reg);
 	free(s->link_listeners);

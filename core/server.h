@@ -73,6 +73,7 @@ struct server {
 	int client_port; /* bound port */
 
 	struct accounts *accounts;
+	struct imports *imports;
 	struct account *gacc;   /* $G */
 	struct account *sysacc; /* $SYS */
 

@@ -13,13 +13,15 @@
 
 struct conn;
 struct account;
+struct import;
 
 struct sub {
 	char *subject;		/* NUL-terminated, owned */
 	uint32_t subject_len;
 	uint32_t queue_len;
 	char *queue;		/* NULL for a plain subscription; owned */
-	struct conn *conn;	/* the connection that owns it */
+	struct conn *conn;      /* the connection that owns it, or NULL */
+	struct import *imp;     /* an import's sub (imports.h), or NULL */
 	struct account *acc;	/* the index it is in */
 	char *sid;		/* client's subscription id, NUL-terminated */
 	uint32_t sid_len;

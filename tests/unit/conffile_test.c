@@ -501,10 +501,116 @@ static void test_unknown_and_unsupported(void)
 		   "1: \"tls\" is not supported yet");
 	load_fails("\nJetStream = true;\n",
 		   "2: \"JetStream\" is not supported yet");
-	load_fails("accounts = { A = { }; };\n",
-		   "1: \"accounts\" is not supported yet");
+	load_fails("accounts = { A = { jetstream = true; }; };\n",
+		   "1: \"jetstream\" in an account is not supported yet");
 	load_fails("authorization = { auth_callout = { }; };\n",
 		   "1: \"auth_callout\" is not supported yet");
+}
+
+/* opts_validate() on what load_ok() read: "" when valid. */
+static const char *validate_err(void)
+{
+	static char verr[1024];
+
+	verr[0] = '\0';
+	if (opts_validate(&o, verr, sizeof(verr)) != 0 && verr[0] == '\0')
+		snprintf(verr, sizeof(verr), "failed without a message");
+	return verr;
+}
+
+static void validate_fails(const char *text, const char *msg)
+{
+	char want[2048];
+
+	load_ok(text);
+	snprintf(want, sizeof(want), "%s:%s", path, msg);
+	CU_ASSERT_STRING_EQUAL(validate_err(), want);
+	if (strcmp(validate_err(), want) != 0)
+		fprintf(stderr, "\n  got:  %s\n  want: %s\n", validate_err(),
+			want);
+}
+
+static void test_accounts(void)
+{
+	const struct opts_account *a, *b;
+
+	load_ok("accounts = {\n"
+		"  A = { users = ( { user = \"a\"; password = \"p\"; } );\n"
+		"        exports = ( { stream = \"foo.>\"; },\n"
+		"                    { service = \"req\"; accounts = [\"B\"];\n"
+		"                      response_type = \"Chunked\";\n"
+		"                      response_threshold = \"5s\"; } );\n"
+		"        limits = { max_connections = 3; max_subs = 4;\n"
+		"                   max_payload = \"1KB\"; }; };\n"
+		"  B = { imports = (\n"
+		"    { stream = { account = \"A\"; subject = \"foo.x\"; };\n"
+		"      prefix = \"a\"; },\n"
+		"    { service = { account = \"A\"; subject = \"req\"; };\n"
+		"      to = \"ask\"; } ); };\n"
+		"};\n"
+		"system_account = \"A\";\n");
+	CU_ASSERT_STRING_EQUAL(validate_err(), "");
+	CU_ASSERT_FATAL(o.naccounts == 2);
+	a = opts_account_find(&o, "A");
+	b = opts_account_find(&o, "B");
+	CU_ASSERT_FATAL(a != NULL && b != NULL);
+	CU_ASSERT_EQUAL(a->nexports, 2);
+	CU_ASSERT_FALSE(a->exports[0].service);
+	CU_ASSERT_TRUE(a->exports[1].service);
+	CU_ASSERT_EQUAL(a->exports[1].resp_type, OPTS_RESP_CHUNKED);
+	CU_ASSERT_EQUAL(a->exports[1].resp_threshold, 5 * OPTS_NS_PER_SEC);
+	CU_ASSERT_TRUE(list_is(&a->exports[1].accounts, 1, "B"));
+	CU_ASSERT_EQUAL(a->max_connections, 3);
+	CU_ASSERT_EQUAL(a->max_subscriptions, 4);
+	CU_ASSERT_EQUAL(a->max_payload, 1024);
+	CU_ASSERT_EQUAL(b->max_connections, -1);
+	CU_ASSERT_EQUAL(b->nimports, 2);
+	CU_ASSERT_STRING_EQUAL(b->imports[0].prefix, "a");
+	CU_ASSERT_TRUE(b->imports[1].service);
+	CU_ASSERT_STRING_EQUAL(b->imports[1].to, "ask");
+	CU_ASSERT_EQUAL(b->imports[1].line, 12);
+	CU_ASSERT_FATAL(o.nusers == 1);
+	CU_ASSERT_STRING_EQUAL(o.users[0].account, "A");
+	CU_ASSERT_STRING_EQUAL(o.system_account, "A");
+
+	load_fails("accounts = { A = { exports = ( { stream = \"a..b\"; } ); "
+		   "}; };\n",
+		   "1: invalid subject \"a..b\"");
+	load_fails(
+		"accounts = {\n A = { exports = (\n"
+		"  { service = \"x\"; response_type = \"bogus\"; } ); }; };\n",
+		"3: Unknown response type: \"bogus\"");
+	load_fails("accounts = { A = { imports = ( { stream = { account = "
+		   "\"B\"; }; } ); }; };\n",
+		   "1: import needs an account and a subject");
+	load_fails("accounts = { A = { imports = ( { service = { account = "
+		   "\"B\"; subject = \"x\"; }; prefix = \"p\"; } ); }; };\n",
+		   "1: a service import takes \"to\", not \"prefix\"");
+	load_fails("accounts = { A = { limits = { max_bytes = 1; }; }; };\n",
+		   "1: unknown key \"max_bytes\" in accounts.A.limits");
+	load_fails("accounts = { A = { users = ( { user = \"u\"; } ); };\n"
+		   "  B = { users = ( { user = \"u\"; } ); }; };\n",
+		   "2: duplicate user \"u\" detected");
+	validate_fails("accounts = { B = { imports = (\n"
+		       "  { stream = { account = \"Z\"; subject = \"x\"; }; } "
+		       "); }; };\n",
+		       "2: \"Z\" account not defined for stream import");
+	validate_fails("accounts = { A = { exports = ( { stream = \"foo.>\"; "
+		       "} ); };\n B = { imports = (\n"
+		       "  { stream = { account = \"A\"; subject = \"bar\"; }; }"
+		       " ); }; };\n",
+		       "3: Error adding stream import \"bar\": stream import "
+		       "not authorized");
+	validate_fails(
+		"accounts = { A = { exports = ( { service = \"s\"; "
+		"accounts = [\"B\"]; } ); };\n B = { }; C = { imports = "
+		"(\n  { service = { account = \"A\"; subject = \"s\"; }; "
+		"} ); }; };\n",
+		"3: Error adding service import \"s\": service import "
+		"not authorized");
+	validate_fails("accounts = { A = { exports = (\n { stream = \"s\"; "
+		       "accounts = [\"Q\"]; } ); }; };\n",
+		       "2: \"Q\" account not defined for stream export");
 }
 
 static void test_numbers_and_sizes(void)
@@ -1161,6 +1267,7 @@ static void test_alloc_failures(void)
 int main(void)
 {
 	static const struct suite_test tests[] = {
+		{ "accounts", test_accounts },
 		{ "parse_duration", test_parse_duration },
 		{ "parse_size", test_parse_size },
 		{ "all keys", test_all_keys },
