@@ -1366,10 +1366,18 @@ static int read_account(struct loader *l, const config_setting_t *s)
 		if (strcasecmp(name, "users") == 0) {
 			first = l->o->nusers;
 			rc = read_users(l, m);
-			for (u = first; rc == 0 && u < l->o->nusers; u++)
-				if (opts_set_str(&l->o->users[u].account,
-						 aname) != 0)
+			for (u = first; rc == 0 && u < l->o->nusers; u++) {
+				/* auth_nkey reads authorization.users. */
+				if (l->o->users[u].nkey != NULL)
+					rc = lerr(l, m, "nkey users in an account "
+						  "are not supported yet: list "
+						  "them in authorization.users "
+						  "with account = \"%s\"",
+						  aname);
+				else if (opts_set_str(&l->o->users[u].account,
+						      aname) != 0)
 					rc = nomem(l);
+			}
 		} else if (strcasecmp(name, "exports") == 0) {
 			rc = read_account_list(l, m, a, read_export);
 		} else if (strcasecmp(name, "imports") == 0) {

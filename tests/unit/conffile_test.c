@@ -586,6 +586,11 @@ static void test_accounts(void)
 	load_fails("accounts = { A = { imports = ( { service = { account = "
 		   "\"B\"; subject = \"x\"; }; prefix = \"p\"; } ); }; };\n",
 		   "1: a service import takes \"to\", not \"prefix\"");
+	load_fails("accounts = { A = { users = ( { nkey = "
+		   "\"UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4\";"
+		   " } ); }; };\n",
+		   "1: nkey users in an account are not supported yet: list "
+		   "them in authorization.users with account = \"A\"");
 	load_fails("accounts = { A = { limits = { max_bytes = 1; }; }; };\n",
 		   "1: unknown key \"max_bytes\" in accounts.A.limits");
 	load_fails("accounts = { A = { users = ( { user = \"u\"; } ); };\n"
