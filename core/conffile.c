@@ -47,6 +47,8 @@
 #include <natsd/error.h>
 
 #include "conffile.h"
+#include "natsconf.h"
+#include "natsconf_opts.h"
 #include "opts.h"
 
 /* A file name as libconfig records it, and as we show it. */
@@ -64,10 +66,22 @@ struct conffile {
 	size_t nnames;
 };
 
+/* A section of either format: a libconfig group (s, f), or a map of a
+ * nats-server file (m, read by natsconf_opts.c). */
 struct natsd_cfg {
 	config_setting_t *s; /* a group */
 	const struct conffile *f;
+	const struct natsconf_value *m;
 };
+
+struct natsd_cfg *conffile_cfg_wrap(const struct natsconf_value *map)
+{
+	struct natsd_cfg *c = calloc(1, sizeof(*c));
+
+	if (c != NULL)
+		c->m = map;
+	return c;
+}
 
 struct loader {
 	struct conffile *f;
@@ -389,7 +403,7 @@ static int prepare_tree(struct conffile *f, config_setting_t *s)
 	if (rc != 0)
 		return rc;
 	if (config_setting_is_group(s)) {
-		c = malloc(sizeof(*c));
+		c = calloc(1, sizeof(*c));
 		if (c == NULL)
 			return NATSD_ENOMEM;
 		c->s = s;
@@ -1543,25 +1557,14 @@ static int parse_file(struct conffile *f, char *err, size_t errlen)
 	return NATSD_EINVAL;
 }
 
-int conffile_load(const char *path, struct opts *o, char *err, size_t errlen)
+/* Reads f, parsed as libconfig, over o. */
+static int load_libconfig(struct conffile *f, const char *path,
+			  struct opts *o, char *err, size_t errlen)
 {
-	struct conffile *f;
 	struct loader l;
 	int rc;
 
-	if (o->conf != NULL) {
-		snprintf(err, errlen, "%s: options already hold a config file",
-			 path);
-		return NATSD_EEXIST;
-	}
-	f = conffile_new(path);
-	if (f == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		return NATSD_ENOMEM;
-	}
-	rc = parse_file(f, err, errlen);
-	if (rc != 0)
-		goto out_free;
+	o->config_format = "natsd";
 	rc = prepare_tree(f, config_root_setting(&f->lc));
 	if (rc != 0) {
 		snprintf(err, errlen, "%s: out of memory", path);
@@ -1585,12 +1588,186 @@ out_free:
 	return rc;
 }
 
+/* The line in "PATH:LINE: ..." when the error is in path itself; INT_MAX
+ * when it is in a file path includes (the reader got past the include),
+ * 0 when there is none. */
+static int error_line(const char *path, const char *err)
+{
+	size_t n = strlen(path);
+	long line;
+	char *end;
+
+	if (strncmp(err, path, n) != 0 || err[n] != ':')
+		return INT_MAX;
+	line = strtol(err + n + 1, &end, 10);
+	if (end == err + n + 1 || *end != ':' || line < 0 || line > INT_MAX)
+		return 0;
+	return (int)line;
+}
+
+/* Does the tree use what only libconfig has: a list "( ... )", an
+ * integer in hex or with the L suffix, a setting from an @include'd
+ * file? nats-server's format has none of them. */
+static bool libconfig_only(const struct conffile *f, config_setting_t *s)
+{
+	const char *file = config_setting_source_file(s);
+	int i, n;
+
+	if (config_setting_is_list(s) ||
+	    config_setting_type(s) == CONFIG_TYPE_INT64 ||
+	    (is_int(s) && config_setting_get_format(s) == CONFIG_FORMAT_HEX))
+		return true;
+	if (file != NULL && strcmp(file, f->path) != 0)
+		return true;
+	if (!config_setting_is_aggregate(s))
+		return false;
+	n = config_setting_length(s);
+	for (i = 0; i < n; i++)
+		if (libconfig_only(f, config_setting_get_elem(s, i)))
+			return true;
+	return false;
+}
+
+/* Does the tree hold what nats-server's reader makes of libconfig's own
+ * syntax: an "@include" key (the directive), or the pieces of a list,
+ * a value "(", "()", ")" or starting with '("' or "({"? */
+static bool has_libconfig_marks(const struct natsconf_value *v)
+{
+	const char *str;
+	size_t i;
+
+	switch (natsconf_type(v)) {
+	case NATSCONF_STRING:
+		str = natsconf_string(v);
+		return strcmp(str, "(") == 0 || strcmp(str, "()") == 0 ||
+		       strcmp(str, ")") == 0 || strncmp(str, "(\"", 2) == 0 ||
+		       strncmp(str, "({", 2) == 0;
+	case NATSCONF_MAP:
+		if (natsconf_map_get(v, "@include") != NULL)
+			return true;
+		for (i = 0; i < natsconf_map_size(v); i++)
+			if (has_libconfig_marks(natsconf_map_value(v, i)))
+				return true;
+		return false;
+	case NATSCONF_ARRAY:
+		for (i = 0; i < natsconf_array_size(v); i++)
+			if (has_libconfig_marks(natsconf_array_get(v, i)))
+				return true;
+		return false;
+	default:
+		return false;
+	}
+}
+
+/* Loads path as nats-server's format on scratch options: 0 when it
+ * loads, else the error in err. *grammar tells whether it parsed as
+ * nats-server's format; libconfig's marks make it not (err empty). */
+static int try_natsconf(const char *path, bool *grammar, char *err,
+			size_t errlen)
+{
+	struct natsconf_value *tree;
+	struct opts trial;
+	int rc;
+
+	rc = natsconf_parse_file(path, &tree, err, errlen);
+	*grammar = rc == 0;
+	if (rc != 0)
+		return rc;
+	if (has_libconfig_marks(tree)) {
+		*grammar = false;
+		err[0] = '\0';
+		natsconf_free(tree);
+		return NATSD_EINVAL;
+	}
+	rc = opts_init(&trial);
+	if (rc == 0)
+		rc = natsconf_opts_load(tree, path, &trial, err, errlen);
+	else
+		natsconf_free(tree);
+	opts_fini(&trial);
+	return rc;
+}
+
+/* Which format a file is in (README, "Config file formats"):
+ * 1. it parses as libconfig and uses something only libconfig has
+ *    (libconfig_only()): natsd's format;
+ * 2. else it loads as nats-server's format: that format;
+ * 3. else it parses as libconfig: natsd's format, with its errors;
+ * 4. else neither grammar reads it: the error of the nats-server reader,
+ *    unless libconfig's parser got further (a later line).
+ * Loading as nats-server's format is tried on scratch options so that a
+ * failed try leaves o untouched. */
+int conffile_load(const char *path, struct opts *o, char *err, size_t errlen)
+{
+	struct natsconf_value *tree;
+	struct conffile *f;
+	char nerr[1024];
+	struct stat st;
+	bool nats_grammar;
+	int rc, lrc;
+
+	if (o->conf != NULL) {
+		snprintf(err, errlen, "%s: options already hold a config file",
+			 path);
+		return NATSD_EEXIST;
+	}
+	/* Both readers would say it less clearly. */
+	if (stat(path, &st) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NATSD_EIO;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s: is a directory", path);
+		return NATSD_EIO;
+	}
+	f = conffile_new(path);
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return NATSD_ENOMEM;
+	}
+	lrc = parse_file(f, err, errlen);
+	if (lrc != 0 && lrc != NATSD_EINVAL)
+		goto out_free;
+	if (lrc == 0 && libconfig_only(f, config_root_setting(&f->lc)))
+		return load_libconfig(f, path, o, err, errlen);
+
+	nerr[0] = '\0';
+	rc = try_natsconf(path, &nats_grammar, nerr, sizeof(nerr));
+	if (rc == 0) {
+		conffile_free(f);
+		rc = natsconf_parse_file(path, &tree, err, errlen);
+		if (rc != 0)
+			return rc;
+		o->config_format = "nats-server";
+		return natsconf_opts_load(tree, path, o, err, errlen);
+	}
+	if (rc == NATSD_ENOMEM) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		lrc = rc;
+		goto out_free;
+	}
+	if (lrc == 0)
+		return load_libconfig(f, path, o, err, errlen);
+	/* Neither format: err holds libconfig's syntax error. Marks of
+	 * libconfig make it natsd's (nerr empty). */
+	if (nats_grammar ||
+	    (nerr[0] != '\0' &&
+	     error_line(path, nerr) >= error_line(path, err)))
+		snprintf(err, errlen, "%s", nerr);
+	lrc = NATSD_EINVAL;
+out_free:
+	conffile_free(f);
+	return lrc;
+}
+
 const struct natsd_cfg *conffile_root(const struct opts *o)
 {
 	const struct conffile *f = o->conf;
 
-	if (f == NULL || o->conf_free != conffile_free)
+	if (f == NULL)
 		return NULL;
+	if (o->conf_free != conffile_free)
+		return natsconf_opts_root(o);
 	return config_setting_get_hook(config_root_setting(&f->lc));
 }
 
@@ -1608,8 +1785,11 @@ static const config_setting_t *cfg_get(const struct natsd_cfg *c,
 int conffile_cfg_string(const struct natsd_cfg *c, const char *key,
 			const char **out)
 {
-	const config_setting_t *s = cfg_get(c, key);
+	const config_setting_t *s;
 
+	if (c != NULL && c->m != NULL)
+		return natsconf_opts_cfg_string(c->m, key, out);
+	s = cfg_get(c, key);
 	if (s == NULL)
 		return NATSD_ENOENT;
 	if (config_setting_type(s) != CONFIG_TYPE_STRING)
@@ -1620,8 +1800,11 @@ int conffile_cfg_string(const struct natsd_cfg *c, const char *key,
 
 int conffile_cfg_int(const struct natsd_cfg *c, const char *key, int64_t *out)
 {
-	const config_setting_t *s = cfg_get(c, key);
+	const config_setting_t *s;
 
+	if (c != NULL && c->m != NULL)
+		return natsconf_opts_cfg_int(c->m, key, out);
+	s = cfg_get(c, key);
 	if (s == NULL)
 		return NATSD_ENOENT;
 	if (!is_int(s))
@@ -1632,8 +1815,11 @@ int conffile_cfg_int(const struct natsd_cfg *c, const char *key, int64_t *out)
 
 int conffile_cfg_bool(const struct natsd_cfg *c, const char *key, bool *out)
 {
-	const config_setting_t *s = cfg_get(c, key);
+	const config_setting_t *s;
 
+	if (c != NULL && c->m != NULL)
+		return natsconf_opts_cfg_bool(c->m, key, out);
+	s = cfg_get(c, key);
 	if (s == NULL)
 		return NATSD_ENOENT;
 	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
@@ -1662,20 +1848,27 @@ static int cfg_get_value(const struct natsd_cfg *c, const char *key,
 int conffile_cfg_duration(const struct natsd_cfg *c, const char *key,
 			  int64_t *ns)
 {
+	if (c != NULL && c->m != NULL)
+		return natsconf_opts_cfg_duration(c->m, key, ns);
 	return cfg_get_value(c, key, value_duration, ns);
 }
 
 int conffile_cfg_size(const struct natsd_cfg *c, const char *key,
 		      int64_t *bytes)
 {
+	if (c != NULL && c->m != NULL)
+		return natsconf_opts_cfg_size(c->m, key, bytes);
 	return cfg_get_value(c, key, value_size, bytes);
 }
 
 int conffile_cfg_list_len(const struct natsd_cfg *c, const char *key,
 			  size_t *n)
 {
-	const config_setting_t *s = cfg_get(c, key);
+	const config_setting_t *s;
 
+	if (c != NULL && c->m != NULL)
+		return natsconf_opts_cfg_list_len(c->m, key, n);
+	s = cfg_get(c, key);
 	if (s == NULL)
 		return NATSD_ENOENT;
 	if (!is_string_list(s))
@@ -1687,8 +1880,11 @@ int conffile_cfg_list_len(const struct natsd_cfg *c, const char *key,
 int conffile_cfg_list_string(const struct natsd_cfg *c, const char *key,
 			     size_t i, const char **out)
 {
-	const config_setting_t *s = cfg_get(c, key);
+	const config_setting_t *s;
 
+	if (c != NULL && c->m != NULL)
+		return natsconf_opts_cfg_list_string(c->m, key, i, out);
+	s = cfg_get(c, key);
 	if (s == NULL)
 		return NATSD_ENOENT;
 	if (!is_string_list(s))
@@ -1702,8 +1898,11 @@ int conffile_cfg_list_string(const struct natsd_cfg *c, const char *key,
 int conffile_cfg_section(const struct natsd_cfg *c, const char *key,
 			 const struct natsd_cfg **out)
 {
-	const config_setting_t *s = cfg_get(c, key);
+	const config_setting_t *s;
 
+	if (c != NULL && c->m != NULL)
+		return natsconf_opts_cfg_section(c->m, key, out);
+	s = cfg_get(c, key);
 	if (s == NULL)
 		return NATSD_ENOENT;
 	if (!config_setting_is_group(s))
@@ -1719,6 +1918,8 @@ int conffile_cfg_where(const struct natsd_cfg *c, const char *key,
 
 	if (c == NULL)
 		return NATSD_ENOENT;
+	if (c->m != NULL)
+		return natsconf_opts_cfg_where(c->m, key, file, line);
 	s = key == NULL ? c->s : cfg_get(c, key);
 	if (s == NULL)
 		return NATSD_ENOENT;

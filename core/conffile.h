@@ -37,6 +37,11 @@ struct natsd_cfg; /* defined in conffile.c; opaque to plugins */
  * otherwise. */
 int conffile_load(const char *path, struct opts *o, char *err, size_t errlen);
 
+/* A section wrapping a map of a nats-server file, for natsconf_opts.c
+ * (which frees it with free()); NULL when out of memory. */
+struct natsconf_value;
+struct natsd_cfg *conffile_cfg_wrap(const struct natsconf_value *map);
+
 /* Parses a Go duration ("300ms", "-1.5h", "2h45m"; units ns us µs ms s m
  * h; "0" needs no unit) into nanoseconds. 0, NATSD_EINVAL (syntax) or
  * NATSD_ERANGE (does not fit in int64). */

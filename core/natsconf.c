@@ -53,6 +53,7 @@ struct natsconf_value {
 	struct natsconf_entry *entries;	/* maps */
 	struct natsconf_value **items;	/* arrays */
 	struct natsconf_names *names;	/* root only: owns file names */
+	void *hook;			/* the caller's; not freed here */
 };
 
 /* File names outlive parsing: every value points at one. */
@@ -1094,4 +1095,15 @@ double natsconf_float(const struct natsconf_value *v)
 int natsconf_bool(const struct natsconf_value *v)
 {
 	return v && v->type == NATSCONF_BOOL ? v->u.b : 0;
+}
+
+void natsconf_set_hook(struct natsconf_value *v, void *hook)
+{
+	if (v)
+		v->hook = hook;
+}
+
+void *natsconf_hook(const struct natsconf_value *v)
+{
+	return v ? v->hook : NULL;
 }

@@ -54,4 +54,9 @@ int64_t natsconf_int(const struct natsconf_value *v);
 double natsconf_float(const struct natsconf_value *v);
 int natsconf_bool(const struct natsconf_value *v);
 
+/* One pointer of the caller's on each value, NULL at first; the tree
+ * never frees it. */
+void natsconf_set_hook(struct natsconf_value *v, void *hook);
+void *natsconf_hook(const struct natsconf_value *v);
+
 #endif
