@@ -1588,21 +1588,36 @@ out_free:
 	return rc;
 }
 
-/* The line in "PATH:LINE: ..." when the error is in path itself; INT_MAX
- * when it is in a file path includes (the reader got past the include),
- * 0 when there is none. */
-static int error_line(const char *path, const char *err)
+/* Does the text show libconfig's own syntax: a line starting with
+ * @include, or a list opening after '=' or ':'? Only chooses which
+ * syntax error to show when neither grammar reads the file. */
+static bool text_looks_libconfig(const char *path)
 {
-	size_t n = strlen(path);
-	long line;
-	char *end;
+	char line[1024];
+	const char *p;
+	bool found = false;
+	FILE *fp;
 
-	if (strncmp(err, path, n) != 0 || err[n] != ':')
-		return INT_MAX;
-	line = strtol(err + n + 1, &end, 10);
-	if (end == err + n + 1 || *end != ':' || line < 0 || line > INT_MAX)
-		return 0;
-	return (int)line;
+	fp = fopen(path, "r");
+	if (fp == NULL)
+		return false;
+	while (!found && fgets(line, sizeof(line), fp) != NULL) {
+		p = line + strspn(line, " \t");
+		if (strncmp(p, "@include", 8) == 0) {
+			found = true;
+			break;
+		}
+		for (; *p != '\0'; p++) {
+			if (*p != '=' && *p != ':')
+				continue;
+			if (p[1 + strspn(p + 1, " \t")] == '(') {
+				found = true;
+				break;
+			}
+		}
+	}
+	fclose(fp);
+	return found;
 }
 
 /* Does the tree use what only libconfig has: a list "( ... )", an
@@ -1694,7 +1709,7 @@ static int try_natsconf(const char *path, bool *grammar, char *err,
  * 2. else it loads as nats-server's format: that format;
  * 3. else it parses as libconfig: natsd's format, with its errors;
  * 4. else neither grammar reads it: the error of the nats-server reader,
- *    unless libconfig's parser got further (a later line).
+ *    unless the text shows libconfig's syntax (text_looks_libconfig()).
  * Loading as nats-server's format is tried on scratch options so that a
  * failed try leaves o untouched. */
 int conffile_load(const char *path, struct opts *o, char *err, size_t errlen)
@@ -1750,9 +1765,7 @@ int conffile_load(const char *path, struct opts *o, char *err, size_t errlen)
 		return load_libconfig(f, path, o, err, errlen);
 	/* Neither format: err holds libconfig's syntax error. Marks of
 	 * libconfig make it natsd's (nerr empty). */
-	if (nats_grammar ||
-	    (nerr[0] != '\0' &&
-	     error_line(path, nerr) >= error_line(path, err)))
+	if (nats_grammar || (nerr[0] != '\0' && !text_looks_libconfig(path)))
 		snprintf(err, errlen, "%s", nerr);
 	lrc = NATSD_EINVAL;
 out_free:

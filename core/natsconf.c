@@ -54,6 +54,7 @@ struct natsconf_value {
 	struct natsconf_value **items;	/* arrays */
 	struct natsconf_names *names;	/* root only: owns file names */
 	void *hook;			/* the caller's; not freed here */
+	bool used_var;			/* referenced as $name */
 };
 
 /* File names outlive parsing: every value points at one. */
@@ -556,7 +557,7 @@ static int push_scope(struct parser *p, struct natsconf_value *map)
 static int parse_variable(struct parser *p, struct natsconf_value **out)
 {
 	int line = p->line;
-	const struct natsconf_value *found;
+	struct natsconf_value *found;
 	const char *env;
 	char *name, *word;
 	int rc = 0;
@@ -572,6 +573,7 @@ static int parse_variable(struct parser *p, struct natsconf_value **out)
 	}
 	found = scope_lookup(p, name);
 	if (found) {
+		found->used_var = true;
 		*out = value_copy(found);
 		if (!*out) {
 			perr(p, line, "out of memory");
@@ -784,12 +786,17 @@ static int parse_include(struct parser *p, struct natsconf_value *map)
 		path = strdup(file);
 	} else {
 		size_t dirlen = (size_t)(slash - p->file);
-		size_t size = dirlen + strlen(file) + 2;
+		const char *rel = file;
+		size_t size;
 
+		/* "./x" from "dir/a.conf" is "dir/x", also in messages */
+		while (rel[0] == '.' && rel[1] == '/')
+			rel += 2;
+		size = dirlen + strlen(rel) + 2;
 		path = malloc(size);
 		if (path)
 			snprintf(path, size, "%.*s/%s", (int)dirlen, p->file,
-				 file);
+				 rel);
 	}
 	if (!path) {
 		perr(p, line, "out of memory");
@@ -1106,4 +1113,9 @@ void natsconf_set_hook(struct natsconf_value *v, void *hook)
 void *natsconf_hook(const struct natsconf_value *v)
 {
 	return v ? v->hook : NULL;
+}
+
+bool natsconf_used_variable(const struct natsconf_value *v)
+{
+	return v ? v->used_var : false;
 }

@@ -9,6 +9,7 @@
 #ifndef NATSD_NATSCONF_H
 #define NATSD_NATSCONF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,6 +54,10 @@ const char *natsconf_string(const struct natsconf_value *v);
 int64_t natsconf_int(const struct natsconf_value *v);
 double natsconf_float(const struct natsconf_value *v);
 int natsconf_bool(const struct natsconf_value *v);
+
+/* Whether a $name reference used the value of this key: nats-server
+ * does not call such a key unknown. */
+bool natsconf_used_variable(const struct natsconf_value *v);
 
 /* One pointer of the caller's on each value, NULL at first; the tree
  * never frees it. */

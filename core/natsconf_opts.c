@@ -195,9 +195,12 @@ static int wrong_type(struct loader *l, const struct natsconf_value *v,
 		    type_name(v));
 }
 
+/* As nats-server: a key that only defines a variable is no field. */
 static int unknown_field(struct loader *l, const struct natsconf_value *v,
 			 const char *key)
 {
+	if (natsconf_used_variable(v))
+		return 0;
 	return lerr(l, v, "unknown field \"%s\"", key);
 }
 
@@ -911,13 +914,38 @@ static int read_tcp_keepalive(struct loader *l, const char *key,
 	return 0;
 }
 
+/* nats-server takes the lame duck keys as duration strings only. */
+static int read_duration_string(struct loader *l, const char *key,
+				const struct natsconf_value *v, int64_t *ns)
+{
+	if (natsconf_type(v) != NATSCONF_STRING)
+		return wrong_type(l, v, key, "a duration string like \"30s\"");
+	return read_duration(l, v, key, ns);
+}
+
+static int read_lame_duck_grace(struct loader *l, const char *key,
+				const struct natsconf_value *v)
+{
+	int64_t ns;
+	int rc;
+
+	rc = read_duration_string(l, key, v, &ns);
+	if (rc != 0)
+		return rc;
+	if (ns < 0)
+		return lerr(l, v, "%s must not be negative", key);
+	l->o->lame_duck_grace_period =
+		ns == 0 ? OPTS_DEFAULT_LAME_DUCK_GRACE : ns;
+	return 0;
+}
+
 static int read_lame_duck_duration(struct loader *l, const char *key,
 				   const struct natsconf_value *v)
 {
 	int64_t ns;
 	int rc;
 
-	rc = read_duration(l, v, key, &ns);
+	rc = read_duration_string(l, key, v, &ns);
 	if (rc != 0)
 		return rc;
 	if (ns == 0) {
@@ -1013,8 +1041,7 @@ static const struct key_def top_keys[] = {
 	KEY("write_deadline", KT_DUR, write_deadline, 0, INT64_MAX,
 	    OPTS_DEFAULT_WRITE_DEADLINE),
 	KFN("lame_duck_duration", read_lame_duck_duration),
-	KEY("lame_duck_grace_period", KT_DUR, lame_duck_grace_period, 0,
-	    INT64_MAX, OPTS_DEFAULT_LAME_DUCK_GRACE),
+	KFN("lame_duck_grace_period", read_lame_duck_grace),
 	KFN("http", read_http),
 	KEY("http_port", KT_INT, http_port, -1, 65535, 0),
 	KEY("monitor_port", KT_INT, http_port, -1, 65535, 0),
