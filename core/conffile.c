@@ -1620,32 +1620,28 @@ static bool text_looks_libconfig(const char *path)
 	return found;
 }
 
-/* Does the tree use what only libconfig has: a list "( ... )", an
- * integer in hex or with the L suffix, a setting from an @include'd
- * file? nats-server's format has none of them. */
-static bool libconfig_only(const struct conffile *f, config_setting_t *s)
+/* Is str what nats-server's reader makes of a libconfig integer in hex
+ * or with the L suffix ("0x1F", "10L")? */
+static bool libconfig_int(const char *str)
 {
-	const char *file = config_setting_source_file(s);
-	int i, n;
+	size_t n;
 
-	if (config_setting_is_list(s) ||
-	    config_setting_type(s) == CONFIG_TYPE_INT64 ||
-	    (is_int(s) && config_setting_get_format(s) == CONFIG_FORMAT_HEX))
-		return true;
-	if (file != NULL && strcmp(file, f->path) != 0)
-		return true;
-	if (!config_setting_is_aggregate(s))
-		return false;
-	n = config_setting_length(s);
-	for (i = 0; i < n; i++)
-		if (libconfig_only(f, config_setting_get_elem(s, i)))
-			return true;
-	return false;
+	if (*str == '-' || *str == '+')
+		str++;
+	if (str[0] == '0' && (str[1] == 'x' || str[1] == 'X')) {
+		n = strspn(str + 2, "0123456789abcdefABCDEF");
+		return n > 0 && str[2 + n] == '\0';
+	}
+	n = strspn(str, "0123456789");
+	return n > 0 && (strcmp(str + n, "L") == 0 ||
+			 strcmp(str + n, "LL") == 0);
 }
 
 /* Does the tree hold what nats-server's reader makes of libconfig's own
- * syntax: an "@include" key (the directive), or the pieces of a list,
- * a value "(", "()", ")" or starting with '("' or "({"? */
+ * syntax: an "@include" key (the directive), the pieces of a list (a
+ * value starting with '(', or ")"), a libconfig hex or L integer? Only a
+ * preference: such a file that libconfig does not parse is still read
+ * as nats-server's format. */
 static bool has_libconfig_marks(const struct natsconf_value *v)
 {
 	const char *str;
@@ -1654,9 +1650,8 @@ static bool has_libconfig_marks(const struct natsconf_value *v)
 	switch (natsconf_type(v)) {
 	case NATSCONF_STRING:
 		str = natsconf_string(v);
-		return strcmp(str, "(") == 0 || strcmp(str, "()") == 0 ||
-		       strcmp(str, ")") == 0 || strncmp(str, "(\"", 2) == 0 ||
-		       strncmp(str, "({", 2) == 0;
+		return str[0] == '(' || strcmp(str, ")") == 0 ||
+		       libconfig_int(str);
 	case NATSCONF_MAP:
 		if (natsconf_map_get(v, "@include") != NULL)
 			return true;
@@ -1674,26 +1669,14 @@ static bool has_libconfig_marks(const struct natsconf_value *v)
 	}
 }
 
-/* Loads path as nats-server's format on scratch options: 0 when it
- * loads, else the error in err. *grammar tells whether it parsed as
- * nats-server's format; libconfig's marks make it not (err empty). */
-static int try_natsconf(const char *path, bool *grammar, char *err,
-			size_t errlen)
+/* Maps tree over scratch options: 0 when it loads as nats-server's
+ * format, else the error in err. Takes tree. */
+static int try_natsconf(struct natsconf_value *tree, const char *path,
+			char *err, size_t errlen)
 {
-	struct natsconf_value *tree;
 	struct opts trial;
 	int rc;
 
-	rc = natsconf_parse_file(path, &tree, err, errlen);
-	*grammar = rc == 0;
-	if (rc != 0)
-		return rc;
-	if (has_libconfig_marks(tree)) {
-		*grammar = false;
-		err[0] = '\0';
-		natsconf_free(tree);
-		return NATSD_EINVAL;
-	}
 	rc = opts_init(&trial);
 	if (rc == 0)
 		rc = natsconf_opts_load(tree, path, &trial, err, errlen);
@@ -1703,22 +1686,39 @@ static int try_natsconf(const char *path, bool *grammar, char *err,
 	return rc;
 }
 
+static int load_natsconf(const char *path, struct opts *o, char *err,
+			 size_t errlen)
+{
+	struct natsconf_value *tree;
+	int rc;
+
+	rc = natsconf_parse_file(path, &tree, err, errlen);
+	if (rc != 0)
+		return rc;
+	o->config_format = "nats-server";
+	return natsconf_opts_load(tree, path, o, err, errlen);
+}
+
 /* Which format a file is in (README, "Config file formats"):
- * 1. it parses as libconfig and uses something only libconfig has
- *    (libconfig_only()): natsd's format;
+ * 1. it reads as nats-server's format and shows libconfig's own syntax
+ *    (has_libconfig_marks()): natsd's format if libconfig parses it,
+ *    else nats-server's if it loads as that, else libconfig's error;
  * 2. else it loads as nats-server's format: that format;
  * 3. else it parses as libconfig: natsd's format, with its errors;
- * 4. else neither grammar reads it: the error of the nats-server reader,
- *    unless the text shows libconfig's syntax (text_looks_libconfig()).
+ * 4. else the error of the nats-server reader, or libconfig's syntax
+ *    error when the text shows libconfig's syntax
+ *    (text_looks_libconfig()).
  * Loading as nats-server's format is tried on scratch options so that a
- * failed try leaves o untouched. */
+ * failed try leaves o untouched. libconfig's parser runs only when
+ * needed: libconfig 1.5 leaks on some syntax errors ("key \"value\"",
+ * common in nats-server files). */
 int conffile_load(const char *path, struct opts *o, char *err, size_t errlen)
 {
 	struct natsconf_value *tree;
 	struct conffile *f;
 	char nerr[1024];
 	struct stat st;
-	bool nats_grammar;
+	bool nats_grammar, marks = false;
 	int rc, lrc;
 
 	if (o->conf != NULL) {
@@ -1735,42 +1735,52 @@ int conffile_load(const char *path, struct opts *o, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: is a directory", path);
 		return NATSD_EIO;
 	}
-	f = conffile_new(path);
-	if (f == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		return NATSD_ENOMEM;
-	}
-	lrc = parse_file(f, err, errlen);
-	if (lrc != 0 && lrc != NATSD_EINVAL)
-		goto out_free;
-	if (lrc == 0 && libconfig_only(f, config_root_setting(&f->lc)))
-		return load_libconfig(f, path, o, err, errlen);
-
 	nerr[0] = '\0';
-	rc = try_natsconf(path, &nats_grammar, nerr, sizeof(nerr));
-	if (rc == 0) {
-		conffile_free(f);
-		rc = natsconf_parse_file(path, &tree, err, errlen);
-		if (rc != 0)
-			return rc;
-		o->config_format = "nats-server";
-		return natsconf_opts_load(tree, path, o, err, errlen);
+	rc = natsconf_parse_file(path, &tree, nerr, sizeof(nerr));
+	if (rc == NATSD_ENOMEM)
+		goto nomem;
+	nats_grammar = rc == 0;
+	if (nats_grammar) {
+		marks = has_libconfig_marks(tree);
+		if (marks) {
+			natsconf_free(tree);
+		} else {
+			rc = try_natsconf(tree, path, nerr, sizeof(nerr));
+			if (rc == 0)
+				return load_natsconf(path, o, err, errlen);
+			if (rc == NATSD_ENOMEM)
+				goto nomem;
+		}
 	}
-	if (rc == NATSD_ENOMEM) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		lrc = rc;
-		goto out_free;
-	}
+	f = conffile_new(path);
+	if (f == NULL)
+		goto nomem;
+	lrc = parse_file(f, err, errlen);
 	if (lrc == 0)
 		return load_libconfig(f, path, o, err, errlen);
-	/* Neither format: err holds libconfig's syntax error. Marks of
-	 * libconfig make it natsd's (nerr empty). */
-	if (nats_grammar || (nerr[0] != '\0' && !text_looks_libconfig(path)))
-		snprintf(err, errlen, "%s", nerr);
-	lrc = NATSD_EINVAL;
-out_free:
 	conffile_free(f);
-	return lrc;
+	if (lrc != NATSD_EINVAL)
+		return lrc;
+	if (marks) {
+		/* Not libconfig after all, unless nats-server's format does
+		 * not load either: then libconfig's error is the one. */
+		rc = natsconf_parse_file(path, &tree, nerr, sizeof(nerr));
+		if (rc == 0)
+			rc = try_natsconf(tree, path, nerr, sizeof(nerr));
+		if (rc == 0)
+			return load_natsconf(path, o, err, errlen);
+		if (rc == NATSD_ENOMEM)
+			goto nomem;
+		return NATSD_EINVAL;
+	}
+	/* Neither format: err holds libconfig's syntax error. */
+	if (nats_grammar || !text_looks_libconfig(path))
+		snprintf(err, errlen, "%s", nerr);
+	return NATSD_EINVAL;
+
+nomem:
+	snprintf(err, errlen, "%s: out of memory", path);
+	return NATSD_ENOMEM;
 }
 
 const struct natsd_cfg *conffile_root(const struct opts *o)
