@@ -1558,8 +1558,8 @@ static int parse_file(struct conffile *f, char *err, size_t errlen)
 }
 
 /* Reads f, parsed as libconfig, over o. */
-static int load_libconfig(struct conffile *f, const char *path,
-			  struct opts *o, char *err, size_t errlen)
+static int load_libconfig(struct conffile *f, const char *path, struct opts *o,
+			  char *err, size_t errlen)
 {
 	struct loader l;
 	int rc;
@@ -1633,8 +1633,8 @@ static bool libconfig_int(const char *str)
 		return n > 0 && str[2 + n] == '\0';
 	}
 	n = strspn(str, "0123456789");
-	return n > 0 && (strcmp(str + n, "L") == 0 ||
-			 strcmp(str + n, "LL") == 0);
+	return n > 0 &&
+	       (strcmp(str + n, "L") == 0 || strcmp(str + n, "LL") == 0);
 }
 
 /* Does the tree hold what nats-server's reader makes of libconfig's own

@@ -83,12 +83,13 @@ int main(int argc, char **argv)
 				s->opts.conf_warnings.v[i]);
 		/* nats-server's line, and which of the two formats it was. */
 		if (cli_config_file(s->cli) != NULL)
-			fprintf(stderr, "natsd: configuration file %s is valid "
-				"(%s format)\n", cli_config_file(s->cli),
-				s->opts.config_format);
+			fprintf(stderr,
+				"natsd: configuration file %s is valid "
+				"(%s format)\n",
+				cli_config_file(s->cli), s->opts.config_format);
 		else
 			fprintf(stderr, "natsd: configuration file (none) is "
-				"valid\n");
+					"valid\n");
 		server_free(s);
 		free(s);
 		return 0;

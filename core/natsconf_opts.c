@@ -268,15 +268,17 @@ static int read_duration(struct loader *l, const struct natsconf_value *v,
 
 	if (natsconf_type(v) != NATSCONF_INT &&
 	    natsconf_type(v) != NATSCONF_STRING)
-		return wrong_type(l, v, key, "a duration (a string like "
+		return wrong_type(l, v, key,
+				  "a duration (a string like "
 				  "\"2m\", or seconds)");
 	rc = value_duration(v, dst);
 	if (rc == 0)
 		return 0;
 	if (natsconf_type(v) == NATSCONF_STRING)
-		return lerr(l, v, "%s: invalid duration \"%s\" (expected e.g. "
-			    "\"2m\", \"10s\", \"1h30m\", \"500ms\")", key,
-			    natsconf_string(v));
+		return lerr(l, v,
+			    "%s: invalid duration \"%s\" (expected e.g. "
+			    "\"2m\", \"10s\", \"1h30m\", \"500ms\")",
+			    key, natsconf_string(v));
 	return lerr(l, v, "%s: duration is out of range", key);
 }
 
@@ -381,8 +383,10 @@ static int read_listen(struct loader *l, const struct natsconf_value *v,
 		h++;
 		hlen -= 2;
 	} else if (memchr(h, ':', hlen) != NULL) {
-		return lerr(l, v, "%s: could not parse address string \"%s\" "
-			    "(IPv6 addresses go in brackets)", key, str);
+		return lerr(l, v,
+			    "%s: could not parse address string \"%s\" "
+			    "(IPv6 addresses go in brackets)",
+			    key, str);
 	}
 	errno = 0;
 	p = strtol(colon + 1, &end, 10);
@@ -429,13 +433,16 @@ static int read_subjects(struct loader *l, const struct natsconf_value *v,
 	size_t i;
 
 	if (!is_string_list(v))
-		return wrong_type(l, v, key, "a subject or an array of "
+		return wrong_type(l, v, key,
+				  "a subject or an array of "
 				  "subjects");
 	for (i = 0; i < string_list_len(v); i++) {
 		s = string_list_at(v, i);
 		if (!(sub ? sub_entry_valid(s) : subject_valid(s, strlen(s))))
-			return lerr(l, v, "subject \"%s\" is not a valid "
-				    "subject", s);
+			return lerr(l, v,
+				    "subject \"%s\" is not a valid "
+				    "subject",
+				    s);
 	}
 	return read_strlist(l, v, key, list);
 }
@@ -460,9 +467,11 @@ static int read_subject_perm(struct loader *l, const struct natsconf_value *v,
 		else if (strcasecmp(name, "deny") == 0)
 			rc = read_subjects(l, m, name, sub, deny);
 		else
-			rc = lerr(l, m, "unknown field \"%s\" parsing subject "
+			rc = lerr(l, m,
+				  "unknown field \"%s\" parsing subject "
 				  "permissions, only 'allow' or 'deny' are "
-				  "permitted", name);
+				  "permitted",
+				  name);
 		if (rc != 0)
 			return rc;
 	}
@@ -486,7 +495,8 @@ static int read_responses(struct loader *l, const struct natsconf_value *v,
 		return 0;
 	}
 	if (natsconf_type(v) != NATSCONF_MAP)
-		return wrong_type(l, v, "allow_responses", "a boolean or a map");
+		return wrong_type(l, v, "allow_responses",
+				  "a boolean or a map");
 	p->has_resp = true;
 	for (i = 0; i < natsconf_map_size(v); i++) {
 		name = natsconf_map_key(v, i);
@@ -517,8 +527,8 @@ static int read_perms_member(struct loader *l, const char *name,
 			     const struct natsconf_value *m,
 			     struct opts_perms *p)
 {
-	if (strcasecmp(name, "publish") == 0 ||
-	    strcasecmp(name, "pub") == 0 || strcasecmp(name, "import") == 0)
+	if (strcasecmp(name, "publish") == 0 || strcasecmp(name, "pub") == 0 ||
+	    strcasecmp(name, "import") == 0)
 		return read_subject_perm(l, m, name, false, &p->pub_allow,
 					 &p->pub_deny);
 	if (strcasecmp(name, "subscribe") == 0 ||
@@ -578,16 +588,17 @@ static int read_conn_types(struct loader *l, const struct natsconf_value *v,
 			if (strcasecmp(t, conn_types[j]) == 0)
 				break;
 		if (j == ARRAY_LEN(conn_types))
-			return lerr(l, v, "invalid connection type \"%s\" "
+			return lerr(l, v,
+				    "invalid connection type \"%s\" "
 				    "(expected STANDARD, WEBSOCKET, LEAFNODE, "
-				    "LEAFNODE_WS, MQTT or MQTT_WS)", t);
+				    "LEAFNODE_WS, MQTT or MQTT_WS)",
+				    t);
 	}
 	return read_strlist(l, v, key, list);
 }
 
 static int read_user_member(struct loader *l, const char *name,
-			    const struct natsconf_value *m,
-			    struct opts_user *u)
+			    const struct natsconf_value *m, struct opts_user *u)
 {
 	if (strcasecmp(name, "user") == 0 || strcasecmp(name, "username") == 0)
 		return read_str(l, m, name, &u->user);
@@ -604,7 +615,8 @@ static int read_user_member(struct loader *l, const char *name,
 	    strcasecmp(name, "clients") == 0)
 		return read_conn_types(l, m, name, &u->conn_types);
 	if (strcasecmp(name, "nkey") == 0)
-		return lerr(l, m, "nkey users are not supported yet: natsd "
+		return lerr(l, m,
+			    "nkey users are not supported yet: natsd "
 			    "refuses to start rather than let this user in "
 			    "without its key check");
 	return unknown_field(l, m, name);
@@ -716,7 +728,8 @@ static int read_authorization(struct loader *l, const char *key,
 			return rc;
 	}
 	if ((o->user != NULL || o->password != NULL) && o->nusers > 0)
-		return lerr(l, v, "can not have a single user/pass and a "
+		return lerr(l, v,
+			    "can not have a single user/pass and a "
 			    "users array");
 	if (o->token != NULL && o->nusers > 0)
 		return lerr(l, v, "can not have a token and a users array");
@@ -752,8 +765,8 @@ static int read_plugin(struct loader *l, const struct natsconf_value *v)
 		if (rc != 0)
 			return rc;
 	}
-	for (i = 0; natsconf_type(v) == NATSCONF_MAP &&
-		    i < natsconf_map_size(v);
+	for (i = 0;
+	     natsconf_type(v) == NATSCONF_MAP && i < natsconf_map_size(v);
 	     i++) {
 		name = natsconf_map_key(v, i);
 		m = natsconf_map_value(v, i);
@@ -799,7 +812,8 @@ static int read_auth_chain(struct loader *l, const char *key,
 	if (rc != 0)
 		return rc;
 	if (l->o->auth_chain.n == 0)
-		return lerr(l, v, "auth_chain must name at least one "
+		return lerr(l, v,
+			    "auth_chain must name at least one "
 			    "authenticator");
 	return set_where(l, v, &l->o->auth_chain_at);
 }
@@ -843,7 +857,8 @@ static int read_client_transport(struct loader *l, const char *key,
 	if (rc != 0)
 		return rc;
 	if (list->n == 0)
-		return lerr(l, v, "client_transport must name at least one "
+		return lerr(l, v,
+			    "client_transport must name at least one "
 			    "transport");
 	return set_where(l, v, &l->o->client_transport_at);
 }
@@ -953,7 +968,8 @@ static int read_lame_duck_duration(struct loader *l, const char *key,
 		return 0;
 	}
 	if (ns < OPTS_MIN_LAME_DUCK_DURATION)
-		return lerr(l, v, "invalid lame_duck_duration, minimum is 30 "
+		return lerr(l, v,
+			    "invalid lame_duck_duration, minimum is 30 "
 			    "seconds");
 	l->o->lame_duck_duration = ns;
 	return 0;
@@ -963,13 +979,13 @@ static int read_lame_duck_duration(struct loader *l, const char *key,
 /* The top-level key table                                             */
 
 enum key_type {
-	KT_STR,	     /* char * */
+	KT_STR,      /* char * */
 	KT_BOOL,     /* bool */
-	KT_INT,	     /* int, in [min, max] */
+	KT_INT,      /* int, in [min, max] */
 	KT_SIZE,     /* int64_t bytes (an integer: "1MB" lexes as one) */
 	KT_SIZE_INT, /* int bytes */
-	KT_DUR,	     /* int64_t ns */
-	KT_FN,	     /* fn reads it */
+	KT_DUR,      /* int64_t ns */
+	KT_FN,       /* fn reads it */
 	KT_WARN,     /* not supported yet; nats-server would start: warn */
 	KT_REFUSE,   /* not supported yet; running without it is unsafe */
 };
@@ -985,17 +1001,29 @@ struct key_def {
 	const char *why; /* KT_REFUSE: what would go wrong */
 };
 
-#define KEY(n, t, f, lo, hi, z) \
-	{ (n), (t), offsetof(struct opts, f), (lo), (hi), (z), NULL, NULL }
-#define KSTR(n, f)	KEY(n, KT_STR, f, 0, 0, 0)
-#define KBOOL(n, f)	KEY(n, KT_BOOL, f, 0, 0, 0)
-#define KFN(n, fn)	{ (n), KT_FN, 0, 0, 0, 0, (fn), NULL }
-#define KWARN(n)	{ (n), KT_WARN, 0, 0, 0, 0, NULL, NULL }
-#define KREFUSE(n, why) { (n), KT_REFUSE, 0, 0, 0, 0, NULL, (why) }
+#define KEY(n, t, f, lo, hi, z)                                                \
+	{                                                                      \
+		(n), (t), offsetof(struct opts, f), (lo), (hi), (z), NULL,     \
+			NULL                                                   \
+	}
+#define KSTR(n, f)  KEY(n, KT_STR, f, 0, 0, 0)
+#define KBOOL(n, f) KEY(n, KT_BOOL, f, 0, 0, 0)
+#define KFN(n, fn)                                                             \
+	{                                                                      \
+		(n), KT_FN, 0, 0, 0, 0, (fn), NULL                             \
+	}
+#define KWARN(n)                                                               \
+	{                                                                      \
+		(n), KT_WARN, 0, 0, 0, 0, NULL, NULL                           \
+	}
+#define KREFUSE(n, why)                                                        \
+	{                                                                      \
+		(n), KT_REFUSE, 0, 0, 0, 0, NULL, (why)                        \
+	}
 
-#define WHY_TLS	     "clients would connect without TLS"
+#define WHY_TLS      "clients would connect without TLS"
 #define WHY_ACCOUNTS "accounts isolate clients from each other"
-#define WHY_JWT	     "clients would not be authenticated by it"
+#define WHY_JWT      "clients would not be authenticated by it"
 
 static const struct key_def top_keys[] = {
 	KFN("listen", read_client_listen),
@@ -1061,13 +1089,23 @@ static const struct key_def top_keys[] = {
 
 	/* nats-server's, not in natsd yet: another listener or subsystem
 	 * natsd does not open; the client port works as without it. */
-	KWARN("cluster"), KWARN("gateway"), KWARN("leafnodes"),
-	KWARN("leaf"), KWARN("websocket"), KWARN("ws"), KWARN("mqtt"),
-	KWARN("jetstream"), KWARN("store_dir"),
-	KWARN("default_js_domain"), KWARN("server_tags"),
-	KWARN("prof_port"), KWARN("connect_error_reports"),
-	KWARN("reconnect_error_reports"), KWARN("disable_sublist_cache"),
-	KWARN("no_sublist_cache"), KWARN("no_system_account"),
+	KWARN("cluster"),
+	KWARN("gateway"),
+	KWARN("leafnodes"),
+	KWARN("leaf"),
+	KWARN("websocket"),
+	KWARN("ws"),
+	KWARN("mqtt"),
+	KWARN("jetstream"),
+	KWARN("store_dir"),
+	KWARN("default_js_domain"),
+	KWARN("server_tags"),
+	KWARN("prof_port"),
+	KWARN("connect_error_reports"),
+	KWARN("reconnect_error_reports"),
+	KWARN("disable_sublist_cache"),
+	KWARN("no_sublist_cache"),
+	KWARN("no_system_account"),
 
 	/* Running without these would let clients in, or reach subjects,
 	 * that nats-server keeps apart. */
@@ -1110,7 +1148,8 @@ static int read_number(struct loader *l, const struct key_def *k,
 		/* nats-server takes sizes as integers only; "1MB" bare is
 		 * an integer already. */
 		if (natsconf_type(v) != NATSCONF_INT)
-			return wrong_type(l, v, key, "a size (an integer "
+			return wrong_type(l, v, key,
+					  "a size (an integer "
 					  "like 1048576 or 1MB)");
 		*out = natsconf_int(v);
 		rc = 0;
@@ -1125,8 +1164,8 @@ static int read_number(struct loader *l, const struct key_def *k,
 	return 0;
 }
 
-static int read_key(struct loader *l, const struct key_def *k,
-		    const char *key, const struct natsconf_value *v)
+static int read_key(struct loader *l, const struct key_def *k, const char *key,
+		    const struct natsconf_value *v)
 {
 	char *field = (char *)l->o + k->off;
 	int64_t i;
@@ -1140,11 +1179,15 @@ static int read_key(struct loader *l, const struct key_def *k,
 	case KT_FN:
 		return k->fn(l, key, v);
 	case KT_WARN:
-		return warn(l, v, "\"%s\" is not supported by natsd yet and "
-			    "is ignored", key);
+		return warn(l, v,
+			    "\"%s\" is not supported by natsd yet and "
+			    "is ignored",
+			    key);
 	case KT_REFUSE:
-		return lerr(l, v, "\"%s\" is not supported by natsd yet; "
-			    "refusing to start without it (%s)", key, k->why);
+		return lerr(l, v,
+			    "\"%s\" is not supported by natsd yet; "
+			    "refusing to start without it (%s)",
+			    key, k->why);
 	default:
 		break;
 	}
@@ -1210,8 +1253,8 @@ int natsconf_opts_load(struct natsconf_value *tree, const char *path,
 /* ------------------------------------------------------------------ */
 /* Getters                                                             */
 
-const struct natsconf_value *natsconf_opts_lookup(
-	const struct natsconf_value *map, const char *key)
+const struct natsconf_value *
+natsconf_opts_lookup(const struct natsconf_value *map, const char *key)
 {
 	const struct natsconf_value *v = map;
 	const char *p = key;
@@ -1232,8 +1275,7 @@ const struct natsconf_value *natsconf_opts_lookup(
 			errno = 0;
 			idx = strtoul(name + 1, &end, 10);
 			if (end == name + 1 || strcmp(end, "]") != 0 ||
-			    errno != 0 ||
-			    natsconf_type(v) != NATSCONF_ARRAY ||
+			    errno != 0 || natsconf_type(v) != NATSCONF_ARRAY ||
 			    idx >= natsconf_array_size(v))
 				return NULL;
 			v = natsconf_array_get(v, idx);
@@ -1288,8 +1330,8 @@ int natsconf_opts_cfg_bool(const struct natsconf_value *m, const char *key,
 	return 0;
 }
 
-int natsconf_opts_cfg_duration(const struct natsconf_value *m,
-			       const char *key, int64_t *ns)
+int natsconf_opts_cfg_duration(const struct natsconf_value *m, const char *key,
+			       int64_t *ns)
 {
 	const struct natsconf_value *v = natsconf_opts_lookup(m, key);
 	int64_t d;
@@ -1324,8 +1366,8 @@ int natsconf_opts_cfg_size(const struct natsconf_value *m, const char *key,
 	return 0;
 }
 
-int natsconf_opts_cfg_list_len(const struct natsconf_value *m,
-			       const char *key, size_t *n)
+int natsconf_opts_cfg_list_len(const struct natsconf_value *m, const char *key,
+			       size_t *n)
 {
 	const struct natsconf_value *v = natsconf_opts_lookup(m, key);
 
@@ -1352,8 +1394,8 @@ int natsconf_opts_cfg_list_string(const struct natsconf_value *m,
 	return 0;
 }
 
-int natsconf_opts_cfg_section(const struct natsconf_value *m,
-			      const char *key, const struct natsd_cfg **out)
+int natsconf_opts_cfg_section(const struct natsconf_value *m, const char *key,
+			      const struct natsd_cfg **out)
 {
 	const struct natsconf_value *v = natsconf_opts_lookup(m, key);
 

@@ -34,8 +34,8 @@ const struct natsd_cfg *natsconf_opts_root(const struct opts *o);
 /* The value at key below map: member names separated by '.', "[N]" for
  * an array element ("users.[0].user"); case-insensitive. NULL when
  * absent. */
-const struct natsconf_value *natsconf_opts_lookup(
-	const struct natsconf_value *map, const char *key);
+const struct natsconf_value *
+natsconf_opts_lookup(const struct natsconf_value *map, const char *key);
 
 /* The conffile_cfg_*() getters for a section read from a nats-server
  * file; same contracts (conffile.h). */
@@ -45,16 +45,16 @@ int natsconf_opts_cfg_int(const struct natsconf_value *m, const char *key,
 			  int64_t *out);
 int natsconf_opts_cfg_bool(const struct natsconf_value *m, const char *key,
 			   bool *out);
-int natsconf_opts_cfg_duration(const struct natsconf_value *m,
-			       const char *key, int64_t *ns);
+int natsconf_opts_cfg_duration(const struct natsconf_value *m, const char *key,
+			       int64_t *ns);
 int natsconf_opts_cfg_size(const struct natsconf_value *m, const char *key,
 			   int64_t *bytes);
-int natsconf_opts_cfg_list_len(const struct natsconf_value *m,
-			       const char *key, size_t *n);
+int natsconf_opts_cfg_list_len(const struct natsconf_value *m, const char *key,
+			       size_t *n);
 int natsconf_opts_cfg_list_string(const struct natsconf_value *m,
 				  const char *key, size_t i, const char **out);
-int natsconf_opts_cfg_section(const struct natsconf_value *m,
-			      const char *key, const struct natsd_cfg **out);
+int natsconf_opts_cfg_section(const struct natsconf_value *m, const char *key,
+			      const struct natsd_cfg **out);
 int natsconf_opts_cfg_where(const struct natsconf_value *m, const char *key,
 			    const char **file, int *line);
 

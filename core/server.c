@@ -495,22 +495,26 @@ static bool reload_refused(const struct opts *cur, const struct opts *no,
 {
 	if (strcmp(str_or_empty(cur->server_name),
 		   str_or_empty(no->server_name)) != 0) {
-		snprintf(err, errlen, "config reload not supported for "
+		snprintf(err, errlen,
+			 "config reload not supported for "
 			 "ServerName: old=%s, new=%s",
 			 str_or_empty(cur->server_name),
 			 str_or_empty(no->server_name));
 		return true;
 	}
 	if (strcmp(str_or_empty(cur->host), str_or_empty(no->host)) != 0) {
-		snprintf(err, errlen, "config reload not supported for Host: "
-			 "old=%s, new=%s", str_or_empty(cur->host),
-			 str_or_empty(no->host));
+		snprintf(err, errlen,
+			 "config reload not supported for Host: "
+			 "old=%s, new=%s",
+			 str_or_empty(cur->host), str_or_empty(no->host));
 		return true;
 	}
 	/* A random port (-1, or 0) stays whatever was picked. */
 	if (no->port != cur->port && !(no->port <= 0 && cur->port <= 0)) {
-		snprintf(err, errlen, "config reload not supported for Port: "
-			 "old=%d, new=%d", cur->port, no->port);
+		snprintf(err, errlen,
+			 "config reload not supported for Port: "
+			 "old=%d, new=%d",
+			 cur->port, no->port);
 		return true;
 	}
 	return false;

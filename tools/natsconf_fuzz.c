@@ -46,18 +46,58 @@ static size_t below(size_t n)
 }
 
 static const char *const tokens[] = {
-	"{",	 "}",	   "[",	    "]",     "\"",	 "'",	  "$",
-	":",	 "=",	   ",",	    ";",     "#",	 "//",	  "\n",
-	"\\",	 " ",	   "\t",    "include ", "$VAR", "-1",	  "1MB",
-	"2m",	 "\"10s\"", "true", "null", "9999999999999999999999",
-	"1.5",	 "0x10",   "10L",   "(",     ")",	 "@include \"x\"",
-	"users", "authorization", "permissions", "publish", "allow",
-	"listen", "127.0.0.1:-1", "port", "\"\\u00e9\"", "\\x", "\r\n",
-	"plugins", "settings", "load", "nkey", "tls", "cluster",
+	"{",
+	"}",
+	"[",
+	"]",
+	"\"",
+	"'",
+	"$",
+	":",
+	"=",
+	",",
+	";",
+	"#",
+	"//",
+	"\n",
+	"\\",
+	" ",
+	"\t",
+	"include ",
+	"$VAR",
+	"-1",
+	"1MB",
+	"2m",
+	"\"10s\"",
+	"true",
+	"null",
+	"9999999999999999999999",
+	"1.5",
+	"0x10",
+	"10L",
+	"(",
+	")",
+	"@include \"x\"",
+	"users",
+	"authorization",
+	"permissions",
+	"publish",
+	"allow",
+	"listen",
+	"127.0.0.1:-1",
+	"port",
+	"\"\\u00e9\"",
+	"\\x",
+	"\r\n",
+	"plugins",
+	"settings",
+	"load",
+	"nkey",
+	"tls",
+	"cluster",
 };
 
-static size_t mutate(char *buf, size_t len, const char *other,
-		     size_t olen)
+static size_t mutate(char *buf, size_t len, const char *other, size_t olen)
 {
 	size_t pos, n, k, rounds = 1 + below(4);
 	const char *t;
@@ -135,8 +175,9 @@ static char *slurp(const char *path, size_t *len)
 static void walk(const struct natsd_cfg *c, int depth)
 {
 	static const char *const keys[] = {
-		"port", "users", "users.[0]", "users.[0].user", "a.b",
-		"settings", "[0]", "x.[99]", ".", "..", "[", "[x]",
+		"port", "users",    "users.[0]", "users.[0].user",
+		"a.b",  "settings", "[0]",       "x.[99]",
+		".",    "..",       "[",         "[x]",
 	};
 	const struct natsd_cfg *sub;
 	const char *s, *file;

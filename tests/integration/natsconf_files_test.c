@@ -165,8 +165,10 @@ static int check_dir(const char *sub, bool valid)
 				out);
 		CU_ASSERT((rc == 0) == valid);
 		if (valid) {
-			snprintf(want, sizeof(want), "natsd: configuration "
-				 "file %s is valid (nats-server format)", rel);
+			snprintf(want, sizeof(want),
+				 "natsd: configuration "
+				 "file %s is valid (nats-server format)",
+				 rel);
 			CU_ASSERT(strstr(out, want) != NULL);
 		} else {
 			/* One line: "natsd: FILE:LINE: ..." */
@@ -265,8 +267,8 @@ static void test_users_permissions(void)
 	natsConnection *nc;
 	natsStatus st;
 
-	CU_ASSERT_FATAL(itest_start(&srv, read_corpus("auth_users.conf"),
-				    NULL) == 0);
+	CU_ASSERT_FATAL(
+		itest_start(&srv, read_corpus("auth_users.conf"), NULL) == 0);
 	nc = connect_as("client", "secret", &st);
 	CU_ASSERT(nc != NULL);
 	CU_ASSERT(nc != NULL && itest_conn_usable(nc, "_INBOX.x") == false);
@@ -312,8 +314,8 @@ static void test_variables_and_includes(void)
 	natsConnection *nc;
 	natsStatus st;
 
-	CU_ASSERT_FATAL(itest_start(&srv, read_corpus("variables.conf"),
-				    NULL) == 0);
+	CU_ASSERT_FATAL(
+		itest_start(&srv, read_corpus("variables.conf"), NULL) == 0);
 	nc = connect_as("varuser", "pw_from_var", &st);
 	CU_ASSERT(nc != NULL && itest_conn_usable(nc, "v"));
 	natsConnection_Destroy(nc);
@@ -361,8 +363,8 @@ static void test_sizes_and_separators(void)
 	natsConnection_Destroy(nc);
 	CU_ASSERT(itest_stop(&srv));
 
-	CU_ASSERT_FATAL(itest_start(&srv, read_corpus("separators.conf"),
-				    NULL) == 0);
+	CU_ASSERT_FATAL(
+		itest_start(&srv, read_corpus("separators.conf"), NULL) == 0);
 	nc = itest_client(srv.port);
 	CU_ASSERT(nc != NULL && itest_conn_usable(nc, "s"));
 	natsConnection_Destroy(nc);

@@ -321,8 +321,7 @@ static bool info_max_payload(long want)
  * file in nats-server's format is read by both servers. */
 static void test_reload_refused(void)
 {
-	CU_ASSERT_FATAL(itest_start(&srv, "server_name: first\n", NULL) ==
-			0);
+	CU_ASSERT_FATAL(itest_start(&srv, "server_name: first\n", NULL) == 0);
 	write_conf("server_name: second\nmax_payload: 2MB\n");
 	kill(srv.pid, SIGHUP);
 	CU_ASSERT(itest_log_wait(&srv,
@@ -335,8 +334,8 @@ static void test_reload_refused(void)
 
 	write_conf("server_name: first\nmax_payload: 2MB\n");
 	kill(srv.pid, SIGHUP);
-	CU_ASSERT(itest_log_wait(&srv, "Reloaded server configuration",
-				 WAIT_MS));
+	CU_ASSERT(
+		itest_log_wait(&srv, "Reloaded server configuration", WAIT_MS));
 	CU_ASSERT(info_max_payload(2097152));
 	CU_ASSERT(itest_stop(&srv));
 }

@@ -237,7 +237,7 @@ static void test_errors(void)
 		{ "server_name: 1\n", "1: server_name: expected a string, not "
 				      "an integer" },
 		{ "server_name: \"a b\"\n", "1: server_name cannot contain "
-					   "spaces" },
+					    "spaces" },
 		{ "host: \"\"\n", "1: host must not be empty" },
 		{ "debug: 1\n", "1: debug: expected a boolean (true or false), "
 				"not an integer" },
@@ -246,38 +246,38 @@ static void test_errors(void)
 		{ "listen: localhost\n", "1: listen: could not parse address "
 					 "string \"localhost\"" },
 		{ "listen: \"::1:4222\"\n", "1: listen: could not parse "
-					   "address string \"::1:4222\" (IPv6 "
-					   "addresses go in brackets)" },
+					    "address string \"::1:4222\" (IPv6 "
+					    "addresses go in brackets)" },
 		{ "listen: \"h:x\"\n", "1: listen: could not parse port "
-				      "\"x\"" },
+				       "\"x\"" },
 		{ "http: \"h:70000\"\n", "1: http: could not parse port "
-					"\"70000\"" },
+					 "\"70000\"" },
 		{ "max_payload: \"1MB\"\n", "1: max_payload: expected a size "
-					   "(an integer like 1048576 or 1MB), "
-					   "not a string" },
+					    "(an integer like 1048576 or 1MB), "
+					    "not a string" },
 		{ "max_payload: -1\n", "1: max_payload must not be negative" },
 		{ "max_payload: 4GB\n", "1: max_payload value is too big" },
 		{ "ping_interval: 1.5\n", "1: ping_interval: expected a "
 					  "duration (a string like \"2m\", or "
 					  "seconds), not a float" },
 		{ "ping_interval: \"2x\"\n", "1: ping_interval: invalid "
-					    "duration \"2x\" (expected e.g. "
-					    "\"2m\", \"10s\", \"1h30m\", "
-					    "\"500ms\")" },
+					     "duration \"2x\" (expected e.g. "
+					     "\"2m\", \"10s\", \"1h30m\", "
+					     "\"500ms\")" },
 		{ "write_deadline: 9223372036854775807\n",
 		  "1: write_deadline: duration is out of range" },
 		{ "ping_interval: \"-1s\"\n", "1: ping_interval must not be "
-					     "negative" },
+					      "negative" },
 		{ "lame_duck_duration: 60\n", "1: lame_duck_duration: expected "
 					      "a duration string like \"30s\", "
 					      "not an integer" },
 		{ "lame_duck_duration: \"5s\"\n", "1: invalid "
-						 "lame_duck_duration, minimum "
-						 "is 30 seconds" },
+						  "lame_duck_duration, minimum "
+						  "is 30 seconds" },
 		{ "lame_duck_grace_period: \"-5s\"\n",
 		  "1: lame_duck_grace_period must not be negative" },
 		{ "tcp_keepalive: \"-1s\"\n", "1: tcp_keepalive must not be "
-					     "negative" },
+					      "negative" },
 		{ "io_threads: 5000\n", "1: io_threads: 5000 is out of range "
 					"(0..1024)" },
 		{ "authorization: 1\n", "1: authorization: expected a map, not "
@@ -329,8 +329,10 @@ static void test_errors(void)
 		{ "authorization { permissions: {\n publish: [1] } }\n",
 		  "2: publish: expected a subject or an array of subjects, not "
 		  "an array" },
-		{ "authorization { permissions: {\n publish: { maybe: a } } }\n",
-		  "2: unknown field \"maybe\" parsing subject permissions, only "
+		{ "authorization { permissions: {\n publish: { maybe: a } } "
+		  "}\n",
+		  "2: unknown field \"maybe\" parsing subject permissions, "
+		  "only "
 		  "'allow' or 'deny' are permitted" },
 		{ "authorization { permissions: {\n hats: a } }\n",
 		  "2: unknown field \"hats\"" },
@@ -445,16 +447,14 @@ static void test_getters(void)
 		  i64 == NS / 2);
 	CU_ASSERT(conffile_cfg_duration(sec, "name", &i64) == NATSD_EINVAL);
 	CU_ASSERT(conffile_cfg_size(sec, "size", &i64) == 0 && i64 == 1024);
-	CU_ASSERT(conffile_cfg_size(sec, "bytes", &i64) == 0 &&
-		  i64 == 2 << 20);
+	CU_ASSERT(conffile_cfg_size(sec, "bytes", &i64) == 0 && i64 == 2 << 20);
 	CU_ASSERT(conffile_cfg_size(sec, "on", &i64) == NATSD_EINVAL);
 	CU_ASSERT(conffile_cfg_list_len(sec, "list", &n) == 0 && n == 2);
 	CU_ASSERT(conffile_cfg_list_len(sec, "one", &n) == 0 && n == 1);
 	CU_ASSERT(conffile_cfg_list_len(sec, "count", &n) == NATSD_EINVAL);
 	CU_ASSERT(conffile_cfg_list_string(sec, "list", 1, &s) == 0 &&
 		  strcmp(s, "b") == 0);
-	CU_ASSERT(conffile_cfg_list_string(sec, "list", 2, &s) ==
-		  NATSD_ENOENT);
+	CU_ASSERT(conffile_cfg_list_string(sec, "list", 2, &s) == NATSD_ENOENT);
 	CU_ASSERT(conffile_cfg_section(sec, "inner", &sub) == 0);
 	CU_ASSERT(conffile_cfg_int(sub, "deep", &i64) == 0 && i64 == 1);
 	CU_ASSERT(conffile_cfg_int(sec, "inner.deep", &i64) == 0);
@@ -526,8 +526,7 @@ static void test_detection(void)
 	CU_ASSERT_STRING_EQUAL(detect("plugins = ( \"a\" );\n"), "natsd");
 	CU_ASSERT_STRING_EQUAL(detect("client_transport = (\"tcp\");\n"),
 			       "natsd");
-	CU_ASSERT_STRING_EQUAL(detect("max_pending = 4294967296L;\n"),
-			       "natsd");
+	CU_ASSERT_STRING_EQUAL(detect("max_pending = 4294967296L;\n"), "natsd");
 	CU_ASSERT_STRING_EQUAL(detect("port = 0x10E1;\n"), "natsd");
 	CU_ASSERT_EQUAL(o.port, 4321);
 	write_conf("inc.conf", "port = 4444;\n");
@@ -588,8 +587,8 @@ int main(void)
 		{ "format detection", test_detection },
 	};
 	static const struct suite suite = {
-		"natsconf_opts", suite_init, suite_fini, tests,
-		SUITE_COUNT(tests),
+		"natsconf_opts", suite_init,         suite_fini,
+		tests,           SUITE_COUNT(tests),
 	};
 
 	return suites_run(&suite, 1) == 0 ? 0 : 1;
