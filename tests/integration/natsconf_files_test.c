@@ -371,6 +371,44 @@ static void test_sizes_and_separators(void)
 	CU_ASSERT(itest_stop(&srv));
 }
 
+/* A plugin's settings section written in nats-server's format: the test
+ * authenticator lets its user in. natsd only. */
+static void test_plugin_settings(void)
+{
+	const char *pdir = getenv("NATSD_TEST_PLUGIN_DIR");
+	char conf[2 * PATH_MAX], so[PATH_MAX];
+	natsConnection *nc;
+	natsStatus st;
+
+	if (!itest_is_natsd())
+		return;
+	if (pdir == NULL || pdir[0] == '\0')
+		pdir = "tests/plugins/.libs";
+	CU_ASSERT_FATAL(realpath(pdir, so) != NULL);
+	snprintf(conf, sizeof(conf),
+		 "authorization {\n"
+		 "  users: [ { user: g, password: g } ]\n"
+		 "}\n"
+		 "plugins: [\n"
+		 "  { load: \"%s/auth_test_plugin.so\"\n"
+		 "    settings: { user: pu, password: \"pp\" } }\n"
+		 "]\n",
+		 so);
+	CU_ASSERT_FATAL(itest_start(&srv, conf, NULL) == 0);
+	/* The plugin's user gets in (with the plugin's narrow
+	 * permissions). */
+	nc = connect_as("pu", "pp", &st);
+	CU_ASSERT(nc != NULL);
+	natsConnection_Destroy(nc);
+	nc = connect_as("pu", "wrong", &st);
+	CU_ASSERT(nc == NULL);
+	natsConnection_Destroy(nc);
+	nc = connect_as("g", "g", &st);
+	CU_ASSERT(nc != NULL);
+	natsConnection_Destroy(nc);
+	CU_ASSERT(itest_stop(&srv));
+}
+
 int main(void)
 {
 	static const struct suite_test tests[] = {
@@ -381,6 +419,7 @@ int main(void)
 		{ "variables and includes", test_variables_and_includes },
 		{ "unsupported keys warn", test_warned_keys },
 		{ "sizes, durations, separators", test_sizes_and_separators },
+		{ "plugin settings", test_plugin_settings },
 	};
 	static const struct suite suite = {
 		"natsconf_files", NULL, NULL, tests, SUITE_COUNT(tests),
