@@ -11,8 +11,9 @@
  * refusal names the file (and the line where there is one).
  *
  * clients: natsd started with corpus files (users and permissions,
- * variables, includes, no_auth_user) and the official C client connecting
- * with the credentials those files define.
+ * variables, includes, no_auth_user, warned keys, plugin settings) and the
+ * official C client connecting with the credentials those files define;
+ * then the same client tests on nats-server started from the same files.
  */
 
 #include <dirent.h>
@@ -310,7 +311,9 @@ static void test_allow_deny_no_auth_user(void)
 
 static void test_variables_and_includes(void)
 {
-	char conf[2048];
+	char conf[2048], real[PATH_MAX], up[PATH_MAX];
+	const char *tmp, *p;
+	size_t len;
 	natsConnection *nc;
 	natsStatus st;
 
@@ -321,10 +324,23 @@ static void test_variables_and_includes(void)
 	natsConnection_Destroy(nc);
 	CU_ASSERT(itest_stop(&srv));
 
+	/* Includes are relative to the including file, which the harness
+	 * writes to $TMPDIR; nats-server 2.9 joins even an absolute path to
+	 * that directory. */
+	tmp = getenv("TMPDIR");
+	CU_ASSERT_FATAL(realpath(tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp",
+				 real) != NULL);
+	/* "../.." for /a/b: then the absolute corpus path follows. */
+	len = 0;
+	up[0] = '\0';
+	for (p = real; *p != '\0' && len + 4 < sizeof(up); p++)
+		if (*p == '/' && p[1] != '\0')
+			len += (size_t)snprintf(up + len, sizeof(up) - len,
+						"%s..", len > 0 ? "/" : "");
 	snprintf(conf, sizeof(conf),
-		 "include \"%s/inc/auth.conf\"\n"
-		 "include %s/inc/limits.conf\n",
-		 NATSD_TEST_CONF_DIR, NATSD_TEST_CONF_DIR);
+		 "include \"%s%s/inc/auth.conf\"\n"
+		 "include %s%s/inc/limits.conf\n",
+		 up, NATSD_TEST_CONF_DIR, up, NATSD_TEST_CONF_DIR);
 	CU_ASSERT_FATAL(itest_start(&srv, conf, NULL) == 0);
 	nc = connect_as("inc_user", "inc_pass", &st);
 	CU_ASSERT(nc != NULL);
@@ -409,6 +425,30 @@ static void test_plugin_settings(void)
 	CU_ASSERT(itest_stop(&srv));
 }
 
+/* The client tests again on nats-server, started from the same files:
+ * what clients see must be the same. Only when natsd is the kind under
+ * test (else the first suite already ran them on nats-server). */
+static char *saved_kind;
+
+static int to_nats_server(void)
+{
+	const char *k = getenv("NATSD_TEST_SERVER");
+
+	saved_kind = k != NULL ? strdup(k) : NULL;
+	return setenv("NATSD_TEST_SERVER", "nats-server", 1);
+}
+
+static int back_to_natsd(void)
+{
+	int rc = saved_kind != NULL
+			 ? setenv("NATSD_TEST_SERVER", saved_kind, 1)
+			 : unsetenv("NATSD_TEST_SERVER");
+
+	free(saved_kind);
+	saved_kind = NULL;
+	return rc;
+}
+
 int main(void)
 {
 	static const struct suite_test tests[] = {
@@ -421,10 +461,19 @@ int main(void)
 		{ "sizes, durations, separators", test_sizes_and_separators },
 		{ "plugin settings", test_plugin_settings },
 	};
-	static const struct suite suite = {
-		"natsconf_files", NULL, NULL, tests, SUITE_COUNT(tests),
+	static const struct suite_test client_tests[] = {
+		{ "users and permissions", test_users_permissions },
+		{ "allow/deny and no_auth_user", test_allow_deny_no_auth_user },
+		{ "variables and includes", test_variables_and_includes },
+		{ "unsupported keys", test_warned_keys },
+		{ "sizes, durations, separators", test_sizes_and_separators },
+	};
+	static const struct suite suites[] = {
+		{ "natsconf_files", NULL, NULL, tests, SUITE_COUNT(tests) },
+		{ "natsconf_files on nats-server", to_nats_server,
+		  back_to_natsd, client_tests, SUITE_COUNT(client_tests) },
 	};
 
 	itest_init("natsconf_files_test", WATCHDOG_S, &srv.pid);
-	return suites_run(&suite, 1) == 0 ? 0 : 1;
+	return suites_run(suites, itest_is_natsd() ? 2 : 1) == 0 ? 0 : 1;
 }
