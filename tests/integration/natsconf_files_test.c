@@ -202,6 +202,29 @@ static void test_corpus_invalid(void)
 	CU_ASSERT(check_dir("bad/", false) >= 10);
 }
 
+/* natsd's own (libconfig) files beside them are still read as natsd's
+ * format. */
+static void test_corpus_natsd_format(void)
+{
+	static const char *const files[] = { "natsd/plugins.conf",
+					     "natsd/users.conf" };
+	const char *natsd = getenv("NATSD_BIN");
+	char out[4096], want[PATH_MAX + 64];
+	size_t i;
+
+	if (natsd == NULL || natsd[0] == '\0')
+		natsd = "./natsd";
+	for (i = 0; i < SUITE_COUNT(files); i++) {
+		CU_ASSERT(run_check(natsd, NATSD_TEST_CONF_DIR, files[i], out,
+				    sizeof(out)) == 0);
+		snprintf(want, sizeof(want),
+			 "natsd: configuration file %s is valid (natsd "
+			 "format)\n",
+			 files[i]);
+		CU_ASSERT_STRING_EQUAL(out, want);
+	}
+}
+
 /* The corpus file's text, for harness_start(), which writes it to a temp
  * file (so includes are given absolute paths by the tests). */
 static char *read_corpus(const char *name)
@@ -454,6 +477,7 @@ int main(void)
 	static const struct suite_test tests[] = {
 		{ "corpus: valid files", test_corpus_valid },
 		{ "corpus: invalid files", test_corpus_invalid },
+		{ "corpus: natsd's own format", test_corpus_natsd_format },
 		{ "users and permissions", test_users_permissions },
 		{ "allow/deny and no_auth_user", test_allow_deny_no_auth_user },
 		{ "variables and includes", test_variables_and_includes },
