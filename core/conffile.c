@@ -1519,21 +1519,12 @@ static int read_root(struct loader *l, const config_setting_t *root)
 /* ------------------------------------------------------------------ */
 /* Loading                                                             */
 
-static int parse_file(struct conffile *f, char *err, size_t errlen)
+/* Parses text, the content of f->path (read once, so that a pipe such as
+ * -c <(...) works too). */
+static int parse_file(struct conffile *f, const char *text, char *err,
+		      size_t errlen)
 {
-	struct stat st;
-
-	/* libconfig reports an unreadable file as "file I/O error": ask
-	 * the system first so that the message says why. */
-	if (stat(f->path, &st) == -1) {
-		snprintf(err, errlen, "%s: %s", f->path, strerror(errno));
-		return NATSD_EIO;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "%s: is a directory", f->path);
-		return NATSD_EIO;
-	}
-	if (config_read_file(&f->lc, f->path) == CONFIG_TRUE)
+	if (config_read_string(&f->lc, text) == CONFIG_TRUE)
 		return 0;
 	if (config_error_type(&f->lc) == CONFIG_ERR_FILE_IO) {
 		snprintf(err, errlen, "%s: cannot read: %s", f->path,
@@ -1591,33 +1582,45 @@ out_free:
 /* Does the text show libconfig's own syntax: a line starting with
  * @include, or a list opening after '=' or ':'? Only chooses which
  * syntax error to show when neither grammar reads the file. */
-static bool text_looks_libconfig(const char *path)
+/* Does a line start with nats-server's include directive ("include x",
+ * which libconfig spells "@include")? Then the file is nats-server's. */
+static bool text_has_nats_include(const char *text)
 {
-	char line[1024];
-	const char *p;
-	bool found = false;
-	FILE *fp;
+	const char *p = text, *q;
 
-	fp = fopen(path, "r");
-	if (fp == NULL)
-		return false;
-	while (!found && fgets(line, sizeof(line), fp) != NULL) {
-		p = line + strspn(line, " \t");
-		if (strncmp(p, "@include", 8) == 0) {
-			found = true;
-			break;
+	while (*p != '\0') {
+		p += strspn(p, " \t");
+		if (strncmp(p, "include", 7) == 0 &&
+		    (p[7] == ' ' || p[7] == '\t')) {
+			q = p + 7 + strspn(p + 7, " \t");
+			if (*q != '=' && *q != ':' && *q != '\n' && *q != '\0')
+				return true;
 		}
-		for (; *p != '\0'; p++) {
+		p += strcspn(p, "\n");
+		if (*p == '\n')
+			p++;
+	}
+	return false;
+}
+
+static bool text_looks_libconfig(const char *text)
+{
+	const char *p = text;
+
+	while (*p != '\0') {
+		p += strspn(p, " \t");
+		if (strncmp(p, "@include", 8) == 0)
+			return true;
+		for (; *p != '\0' && *p != '\n'; p++) {
 			if (*p != '=' && *p != ':')
 				continue;
-			if (p[1 + strspn(p + 1, " \t")] == '(') {
-				found = true;
-				break;
-			}
+			if (p[1 + strspn(p + 1, " \t")] == '(')
+				return true;
 		}
+		if (*p == '\n')
+			p++;
 	}
-	fclose(fp);
-	return found;
+	return false;
 }
 
 /* Is str what nats-server's reader makes of a libconfig integer in hex
@@ -1686,13 +1689,13 @@ static int try_natsconf(struct natsconf_value *tree, const char *path,
 	return rc;
 }
 
-static int load_natsconf(const char *path, struct opts *o, char *err,
-			 size_t errlen)
+static int load_natsconf(const char *text, const char *path, struct opts *o,
+			 char *err, size_t errlen)
 {
 	struct natsconf_value *tree;
 	int rc;
 
-	rc = natsconf_parse_file(path, &tree, err, errlen);
+	rc = natsconf_parse_string(text, path, &tree, err, errlen);
 	if (rc != 0)
 		return rc;
 	o->config_format = "nats-server";
@@ -1704,7 +1707,8 @@ static int load_natsconf(const char *path, struct opts *o, char *err,
  *    (has_libconfig_marks()): natsd's format if libconfig parses it,
  *    else nats-server's if it loads as that, else libconfig's error;
  * 2. else it loads as nats-server's format: that format;
- * 3. else it parses as libconfig: natsd's format, with its errors;
+ * 3. else, unless a line starts with nats-server's "include x", it
+ *    parses as libconfig: natsd's format, with its errors;
  * 4. else the error of the nats-server reader, or libconfig's syntax
  *    error when the text shows libconfig's syntax
  *    (text_looks_libconfig()).
@@ -1719,7 +1723,8 @@ int conffile_load(const char *path, struct opts *o, char *err, size_t errlen)
 	char nerr[1024];
 	struct stat st;
 	bool nats_grammar, marks = false;
-	int rc, lrc;
+	int rc, lrc, errnum = 0;
+	char *text;
 
 	if (o->conf != NULL) {
 		snprintf(err, errlen, "%s: options already hold a config file",
@@ -1735,8 +1740,16 @@ int conffile_load(const char *path, struct opts *o, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: is a directory", path);
 		return NATSD_EIO;
 	}
+	text = natsconf_read_file(path, &errnum);
+	if (text == NULL) {
+		if (errnum == ENOMEM)
+			goto nomem;
+		snprintf(err, errlen, "%s: cannot read: %s", path,
+			 natsconf_read_error(errnum));
+		return errnum == EINVAL ? NATSD_EINVAL : NATSD_EIO;
+	}
 	nerr[0] = '\0';
-	rc = natsconf_parse_file(path, &tree, nerr, sizeof(nerr));
+	rc = natsconf_parse_string(text, path, &tree, nerr, sizeof(nerr));
 	if (rc == NATSD_ENOMEM)
 		goto nomem;
 	nats_grammar = rc == 0;
@@ -1747,38 +1760,54 @@ int conffile_load(const char *path, struct opts *o, char *err, size_t errlen)
 		} else {
 			rc = try_natsconf(tree, path, nerr, sizeof(nerr));
 			if (rc == 0)
-				return load_natsconf(path, o, err, errlen);
+				goto nats;
 			if (rc == NATSD_ENOMEM)
 				goto nomem;
 		}
 	}
+	if (!marks && text_has_nats_include(text)) {
+		snprintf(err, errlen, "%s", nerr);
+		lrc = NATSD_EINVAL;
+		goto out;
+	}
 	f = conffile_new(path);
 	if (f == NULL)
 		goto nomem;
-	lrc = parse_file(f, err, errlen);
-	if (lrc == 0)
+	lrc = parse_file(f, text, err, errlen);
+	if (lrc == 0) {
+		free(text);
 		return load_libconfig(f, path, o, err, errlen);
+	}
 	conffile_free(f);
 	if (lrc != NATSD_EINVAL)
-		return lrc;
+		goto out;
 	if (marks) {
 		/* Not libconfig after all, unless nats-server's format does
 		 * not load either: then libconfig's error is the one. */
-		rc = natsconf_parse_file(path, &tree, nerr, sizeof(nerr));
+		rc = natsconf_parse_string(text, path, &tree, nerr,
+					   sizeof(nerr));
 		if (rc == 0)
 			rc = try_natsconf(tree, path, nerr, sizeof(nerr));
 		if (rc == 0)
-			return load_natsconf(path, o, err, errlen);
+			goto nats;
 		if (rc == NATSD_ENOMEM)
 			goto nomem;
-		return NATSD_EINVAL;
+		goto out;
 	}
 	/* Neither format: err holds libconfig's syntax error. */
-	if (nats_grammar || !text_looks_libconfig(path))
+	if (nats_grammar || !text_looks_libconfig(text))
 		snprintf(err, errlen, "%s", nerr);
-	return NATSD_EINVAL;
+out:
+	free(text);
+	return lrc;
+
+nats:
+	rc = load_natsconf(text, path, o, err, errlen);
+	free(text);
+	return rc;
 
 nomem:
+	free(text);
 	snprintf(err, errlen, "%s: out of memory", path);
 	return NATSD_ENOMEM;
 }

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include <natsd/error.h>
 
@@ -32,6 +33,7 @@
 
 #define NATSCONF_MAX_DEPTH	64	/* nesting of maps and arrays */
 #define NATSCONF_MAX_INCLUDE	10	/* includes within includes */
+#define NATSCONF_MAX_FILE	(64 * 1024 * 1024) /* "include /dev/zero" */
 
 struct natsconf_entry {
 	char *key;
@@ -712,19 +714,40 @@ static int parse_value(struct parser *p, struct natsconf_value **out)
 static int parse_text(struct parser *parent, const char *text,
 		      const char *name, struct natsconf_value *map);
 
-static char *read_whole_file(const char *path, int *errnum)
+const char *natsconf_read_error(int errnum)
+{
+	switch (errnum) {
+	case EINVAL:
+		return "not a text file (it holds a NUL byte)";
+	case EFBIG:
+		return "larger than 64 MiB";
+	default:
+		return strerror(errnum);
+	}
+}
+
+char *natsconf_read_file(const char *path, int *errnum)
 {
 	FILE *f = fopen(path, "rb");
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
+	struct stat st;
 
 	if (!f) {
 		*errnum = errno;
 		return NULL;
 	}
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		*errnum = EISDIR;
+		goto fail;
+	}
 	for (;;) {
 		size_t n;
 
+		if (len >= NATSCONF_MAX_FILE) {
+			*errnum = EFBIG;
+			goto fail;
+		}
 		if (cap - len < 4096) {
 			char *nb = realloc(buf, cap + 65536);
 
@@ -809,10 +832,10 @@ static int parse_include(struct parser *p, struct natsconf_value *map)
 		rc = NATSD_EINVAL;
 		goto free_path;
 	}
-	text = read_whole_file(path, &errnum);
+	text = natsconf_read_file(path, &errnum);
 	if (!text) {
 		perr(p, line, "error parsing include file '%s', %s: %s",
-		     file, path, strerror(errnum));
+		     file, path, natsconf_read_error(errnum));
 		rc = -errnum;
 		goto free_path;
 	}
@@ -1011,11 +1034,11 @@ int natsconf_parse_file(const char *path, struct natsconf_value **out,
 	int errnum = 0;
 	int rc;
 
-	text = read_whole_file(path, &errnum);
+	text = natsconf_read_file(path, &errnum);
 	if (!text) {
 		if (err && errlen)
 			snprintf(err, errlen, "%s:0: error opening config "
-				 "file: %s", path, strerror(errnum));
+				 "file: %s", path, natsconf_read_error(errnum));
 		return -errnum;
 	}
 	rc = natsconf_parse_string(text, path, out, err, errlen);

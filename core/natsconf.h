@@ -33,6 +33,13 @@ int natsconf_parse_string(const char *text, const char *name,
 			  size_t errlen);
 void natsconf_free(struct natsconf_value *v);
 
+/* The whole text of a file, NUL-terminated, for natsconf_parse_string()
+ * (the caller frees it); NULL with *errnum set when it cannot be read, is
+ * a directory (EISDIR), holds a NUL byte (EINVAL) or is larger than 64 MiB
+ * (EFBIG). natsconf_read_error() says which in words. */
+char *natsconf_read_file(const char *path, int *errnum);
+const char *natsconf_read_error(int errnum);
+
 enum natsconf_type natsconf_type(const struct natsconf_value *v);
 int natsconf_line(const struct natsconf_value *v);
 const char *natsconf_file(const struct natsconf_value *v);

@@ -511,6 +511,8 @@ static const char *detect(const char *text)
 
 static void test_detection(void)
 {
+	char want[PATH_MAX + 128];
+
 	/* Both grammars: nats-server's when it loads as that. */
 	CU_ASSERT_STRING_EQUAL(detect("port = 4222;\n"), "nats-server");
 	CU_ASSERT_STRING_EQUAL(detect("port: 4222\ndebug: true\n"),
@@ -554,6 +556,35 @@ static void test_detection(void)
 			       "yet; refusing to start without it (clients "
 			       "would connect without TLS)");
 	CU_ASSERT_STRING_EQUAL(detect(""), "nats-server");
+	/* Unreadable things: one clear error each. */
+	CU_ASSERT_STRING_EQUAL(detect("include \"/dev/zero\"\n"),
+			       "error:1: error parsing include file "
+			       "'/dev/zero', /dev/zero: larger than 64 MiB");
+	snprintf(want, sizeof(want),
+		 "error:2: error parsing include file '.', %s/.: Is a "
+		 "directory",
+		 dir);
+	CU_ASSERT_STRING_EQUAL(detect("port: 1\ninclude \".\"\n"), want);
+}
+
+/* A NUL byte makes it no text file, in either format. */
+static void test_binary(void)
+{
+	char p[PATH_MAX], want[PATH_MAX + 64];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/f.conf", dir);
+	f = fopen(p, "w");
+	CU_ASSERT_FATAL(f != NULL);
+	fwrite("port: 1\n\0\n", 1, 10, f);
+	fclose(f);
+	opts_fini(&o);
+	CU_ASSERT_FATAL(opts_init(&o) == 0);
+	CU_ASSERT_EQUAL(conffile_load(p, &o, err, sizeof(err)), NATSD_EINVAL);
+	snprintf(want, sizeof(want),
+		 "%s: cannot read: not a text file (it holds a NUL byte)", p);
+	CU_ASSERT_STRING_EQUAL(err, want);
+	CU_ASSERT_EQUAL(conffile_load(dir, &o, err, sizeof(err)), NATSD_EIO);
 }
 
 static int suite_init(void)
@@ -585,6 +616,7 @@ int main(void)
 		{ "warnings and variables", test_warnings_and_variables },
 		{ "plugin settings getters", test_getters },
 		{ "format detection", test_detection },
+		{ "binary file", test_binary },
 	};
 	static const struct suite suite = {
 		"natsconf_opts", suite_init,         suite_fini,
