@@ -1250,6 +1250,40 @@ int natsconf_opts_load(struct natsconf_value *tree, const char *path,
 	return rc;
 }
 
+void natsconf_opts_cluster(const struct opts *o, char *host, size_t hostlen,
+			   int *port)
+{
+	const struct natsconf_value *c, *v;
+	const char *colon, *str;
+
+	snprintf(host, hostlen, "%s", "");
+	*port = 0;
+	if (natsconf_opts_root(o) == NULL)
+		return;
+	c = natsconf_map_get(o->conf, "cluster");
+	if (natsconf_type(c) != NATSCONF_MAP)
+		return;
+	snprintf(host, hostlen, "%s", OPTS_DEFAULT_HOST);
+	v = natsconf_map_get(c, "listen");
+	str = natsconf_string(v);
+	if (natsconf_type(v) == NATSCONF_INT) {
+		*port = (int)natsconf_int(v);
+	} else if (str != NULL && (colon = strrchr(str, ':')) != NULL) {
+		if (colon > str)
+			snprintf(host, hostlen, "%.*s", (int)(colon - str),
+				 str);
+		*port = (int)strtol(colon + 1, NULL, 10);
+	}
+	v = natsconf_map_get(c, "host");
+	if (natsconf_type(v) != NATSCONF_STRING)
+		v = natsconf_map_get(c, "net");
+	if (natsconf_type(v) == NATSCONF_STRING)
+		snprintf(host, hostlen, "%s", natsconf_string(v));
+	v = natsconf_map_get(c, "port");
+	if (natsconf_type(v) == NATSCONF_INT)
+		*port = (int)natsconf_int(v);
+}
+
 /* ------------------------------------------------------------------ */
 /* Getters                                                             */
 

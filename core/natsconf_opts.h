@@ -31,6 +31,14 @@ int natsconf_opts_load(struct natsconf_value *tree, const char *path,
  * else NULL. */
 const struct natsd_cfg *natsconf_opts_root(const struct opts *o);
 
+/* The cluster listener a nats-server file configures, which natsd does not
+ * open but whose change nats-server does not reload: host "" and port 0
+ * without a cluster block (or when o was not read from such a file),
+ * else its host (default "0.0.0.0") and port, from host/port or listen.
+ * The host is copied into host[hostlen]. */
+void natsconf_opts_cluster(const struct opts *o, char *host, size_t hostlen,
+			   int *port);
+
 /* The value at key below map: member names separated by '.', "[N]" for
  * an array element ("users.[0].user"); case-insensitive. NULL when
  * absent. */

@@ -27,6 +27,7 @@
 #include "conn.h"
 #include "host.h"
 #include "log.h"
+#include "natsconf_opts.h"
 #include "nkey.h"
 #include "plugin_loader.h"
 #include "portsfile.h"
@@ -493,6 +494,9 @@ static const char *str_or_empty(const char *s)
 static bool reload_refused(const struct opts *cur, const struct opts *no,
 			   char *err, size_t errlen)
 {
+	char ch[256], nh[256];
+	int cp, np;
+
 	if (strcmp(str_or_empty(cur->server_name),
 		   str_or_empty(no->server_name)) != 0) {
 		snprintf(err, errlen,
@@ -515,6 +519,25 @@ static bool reload_refused(const struct opts *cur, const struct opts *no,
 			 "config reload not supported for Port: "
 			 "old=%d, new=%d",
 			 cur->port, no->port);
+		return true;
+	}
+	/* natsd opens no cluster listener, but a file that moves it would
+	 * not reload in nats-server either. The running file is the first
+	 * one (reload_swap() keeps it), whose cluster is still in force. */
+	natsconf_opts_cluster(cur, ch, sizeof(ch), &cp);
+	natsconf_opts_cluster(no, nh, sizeof(nh), &np);
+	if (strcmp(ch, nh) != 0) {
+		snprintf(err, errlen,
+			 "config reload not supported for cluster "
+			 "host: old=%s, new=%s",
+			 ch, nh);
+		return true;
+	}
+	if (cp != np) {
+		snprintf(err, errlen,
+			 "config reload not supported for cluster "
+			 "port: old=%d, new=%d",
+			 cp, np);
 		return true;
 	}
 	return false;

@@ -330,7 +330,16 @@ static void test_reload_refused(void)
 				 "old=first, new=second",
 				 WAIT_MS));
 	CU_ASSERT(info_max_payload(1048576));
-	CU_ASSERT(itest_log_wait(&srv, "[ERR]", WAIT_MS));
+
+	/* A cluster block natsd does not serve is refused the same way. */
+	write_conf("server_name: first\nmax_payload: 3MB\n"
+		   "cluster { port: 16222 }\n");
+	kill(srv.pid, SIGHUP);
+	CU_ASSERT(itest_log_wait(&srv,
+				 "config reload not supported for cluster "
+				 "host: old=, new=0.0.0.0",
+				 WAIT_MS));
+	CU_ASSERT(info_max_payload(1048576));
 
 	write_conf("server_name: first\nmax_payload: 2MB\n");
 	kill(srv.pid, SIGHUP);

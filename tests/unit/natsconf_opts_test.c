@@ -409,6 +409,30 @@ static void test_warnings_and_variables(void)
 	map_fails("PORT_VAR: 4333\nport: 1\n", "1: unknown field \"PORT_VAR\"");
 }
 
+/* The cluster listener a reload compares (server_reload()). */
+static void test_cluster_listener(void)
+{
+	char host[64];
+	int port;
+
+	map_ok("port: 1\n");
+	natsconf_opts_cluster(&o, host, sizeof(host), &port);
+	CU_ASSERT(strcmp(host, "") == 0 && port == 0);
+	map_ok("cluster { port: 6222 }\n");
+	natsconf_opts_cluster(&o, host, sizeof(host), &port);
+	CU_ASSERT(strcmp(host, "0.0.0.0") == 0 && port == 6222);
+	map_ok("cluster { listen: \"10.0.0.1:6333\" }\n");
+	natsconf_opts_cluster(&o, host, sizeof(host), &port);
+	CU_ASSERT(strcmp(host, "10.0.0.1") == 0 && port == 6333);
+	map_ok("cluster { listen: 6444, host: h }\n");
+	natsconf_opts_cluster(&o, host, sizeof(host), &port);
+	CU_ASSERT(strcmp(host, "h") == 0 && port == 6444);
+	opts_fini(&o);
+	CU_ASSERT_FATAL(opts_init(&o) == 0);
+	natsconf_opts_cluster(&o, host, sizeof(host), &port);
+	CU_ASSERT(strcmp(host, "") == 0 && port == 0);
+}
+
 static void test_getters(void)
 {
 	const struct natsd_cfg *root, *sec, *sub;
@@ -614,6 +638,7 @@ int main(void)
 		{ "authorization", test_authorization },
 		{ "errors with lines", test_errors },
 		{ "warnings and variables", test_warnings_and_variables },
+		{ "cluster listener", test_cluster_listener },
 		{ "plugin settings getters", test_getters },
 		{ "format detection", test_detection },
 		{ "binary file", test_binary },
