@@ -48,6 +48,8 @@
 
 #include "conffile.h"
 #include "nkey.h"
+#include "natsconf.h"
+#include "natsconf_opts.h"
 #include "opts.h"
 
 /* A file name as libconfig records it, and as we show it. */
@@ -65,10 +67,22 @@ struct conffile {
 	size_t nnames;
 };
 
+/* A section of either format: a libconfig group (s, f), or a map of a
+ * nats-server file (m, read by natsconf_opts.c). */
 struct natsd_cfg {
 	config_setting_t *s; /* a group */
 	const struct conffile *f;
+	const struct natsconf_value *m;
 };
+
+struct natsd_cfg *conffile_cfg_wrap(const struct natsconf_value *map)
+{
+	struct natsd_cfg *c = calloc(1, sizeof(*c));
+
+	if (c != NULL)
+		c->m = map;
+	return c;
+}
 
 struct loader {
 	struct conffile *f;
@@ -390,7 +404,7 @@ static int prepare_tree(struct conffile *f, config_setting_t *s)
 	if (rc != 0)
 		return rc;
 	if (config_setting_is_group(s)) {
-		c = malloc(sizeof(*c));
+		c = calloc(1, sizeof(*c));
 		if (c == NULL)
 			return NATSD_ENOMEM;
 		c->s = s;
@@ -1904,21 +1918,12 @@ static int read_root(struct loader *l, const config_setting_t *root)
 /* ------------------------------------------------------------------ */
 /* Loading                                                             */
 
-static int parse_file(struct conffile *f, char *err, size_t errlen)
+/* Parses text, the content of f->path (read once, so that a pipe such as
+ * -c <(...) works too). */
+static int parse_file(struct conffile *f, const char *text, char *err,
+		      size_t errlen)
 {
-	struct stat st;
-
-	/* libconfig reports an unreadable file as "file I/O error": ask
-	 * the system first so that the message says why. */
-	if (stat(f->path, &st) == -1) {
-		snprintf(err, errlen, "%s: %s", f->path, strerror(errno));
-		return NATSD_EIO;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "%s: is a directory", f->path);
-		return NATSD_EIO;
-	}
-	if (config_read_file(&f->lc, f->path) == CONFIG_TRUE)
+	if (config_read_string(&f->lc, text) == CONFIG_TRUE)
 		return 0;
 	if (config_error_type(&f->lc) == CONFIG_ERR_FILE_IO) {
 		snprintf(err, errlen, "%s: cannot read: %s", f->path,
@@ -1942,25 +1947,14 @@ static int parse_file(struct conffile *f, char *err, size_t errlen)
 	return NATSD_EINVAL;
 }
 
-int conffile_load(const char *path, struct opts *o, char *err, size_t errlen)
+/* Reads f, parsed as libconfig, over o. */
+static int load_libconfig(struct conffile *f, const char *path, struct opts *o,
+			  char *err, size_t errlen)
 {
-	struct conffile *f;
 	struct loader l;
 	int rc;
 
-	if (o->conf != NULL) {
-		snprintf(err, errlen, "%s: options already hold a config file",
-			 path);
-		return NATSD_EEXIST;
-	}
-	f = conffile_new(path);
-	if (f == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		return NATSD_ENOMEM;
-	}
-	rc = parse_file(f, err, errlen);
-	if (rc != 0)
-		goto out_free;
+	o->config_format = "natsd";
 	rc = prepare_tree(f, config_root_setting(&f->lc));
 	if (rc != 0) {
 		snprintf(err, errlen, "%s: out of memory", path);
@@ -1984,12 +1978,247 @@ out_free:
 	return rc;
 }
 
+/* Does the text show libconfig's own syntax: a line starting with
+ * @include, or a list opening after '=' or ':'? Only chooses which
+ * syntax error to show when neither grammar reads the file. */
+/* Does a line start with nats-server's include directive ("include x",
+ * which libconfig spells "@include")? Then the file is nats-server's. */
+static bool text_has_nats_include(const char *text)
+{
+	const char *p = text, *q;
+
+	while (*p != '\0') {
+		p += strspn(p, " \t");
+		if (strncmp(p, "include", 7) == 0 &&
+		    (p[7] == ' ' || p[7] == '\t')) {
+			q = p + 7 + strspn(p + 7, " \t");
+			if (*q != '=' && *q != ':' && *q != '\n' && *q != '\0')
+				return true;
+		}
+		p += strcspn(p, "\n");
+		if (*p == '\n')
+			p++;
+	}
+	return false;
+}
+
+static bool text_looks_libconfig(const char *text)
+{
+	const char *p = text;
+
+	while (*p != '\0') {
+		p += strspn(p, " \t");
+		if (strncmp(p, "@include", 8) == 0)
+			return true;
+		for (; *p != '\0' && *p != '\n'; p++) {
+			if (*p != '=' && *p != ':')
+				continue;
+			if (p[1 + strspn(p + 1, " \t")] == '(')
+				return true;
+		}
+		if (*p == '\n')
+			p++;
+	}
+	return false;
+}
+
+/* Is str what nats-server's reader makes of a libconfig integer in hex
+ * or with the L suffix ("0x1F", "10L")? */
+static bool libconfig_int(const char *str)
+{
+	size_t n;
+
+	if (*str == '-' || *str == '+')
+		str++;
+	if (str[0] == '0' && (str[1] == 'x' || str[1] == 'X')) {
+		n = strspn(str + 2, "0123456789abcdefABCDEF");
+		return n > 0 && str[2 + n] == '\0';
+	}
+	n = strspn(str, "0123456789");
+	return n > 0 &&
+	       (strcmp(str + n, "L") == 0 || strcmp(str + n, "LL") == 0);
+}
+
+/* Does the tree hold what nats-server's reader makes of libconfig's own
+ * syntax: an "@include" key (the directive), the pieces of a list (a
+ * value starting with '(', or ")"), a libconfig hex or L integer? Only a
+ * preference: such a file that libconfig does not parse is still read
+ * as nats-server's format. */
+static bool has_libconfig_marks(const struct natsconf_value *v)
+{
+	const char *str;
+	size_t i;
+
+	switch (natsconf_type(v)) {
+	case NATSCONF_STRING:
+		str = natsconf_string(v);
+		return str[0] == '(' || strcmp(str, ")") == 0 ||
+		       libconfig_int(str);
+	case NATSCONF_MAP:
+		if (natsconf_map_get(v, "@include") != NULL)
+			return true;
+		for (i = 0; i < natsconf_map_size(v); i++)
+			if (has_libconfig_marks(natsconf_map_value(v, i)))
+				return true;
+		return false;
+	case NATSCONF_ARRAY:
+		for (i = 0; i < natsconf_array_size(v); i++)
+			if (has_libconfig_marks(natsconf_array_get(v, i)))
+				return true;
+		return false;
+	default:
+		return false;
+	}
+}
+
+/* Maps tree over scratch options: 0 when it loads as nats-server's
+ * format, else the error in err. Takes tree. */
+static int try_natsconf(struct natsconf_value *tree, const char *path,
+			char *err, size_t errlen)
+{
+	struct opts trial;
+	int rc;
+
+	rc = opts_init(&trial);
+	if (rc == 0)
+		rc = natsconf_opts_load(tree, path, &trial, err, errlen);
+	else
+		natsconf_free(tree);
+	opts_fini(&trial);
+	return rc;
+}
+
+static int load_natsconf(const char *text, const char *path, struct opts *o,
+			 char *err, size_t errlen)
+{
+	struct natsconf_value *tree;
+	int rc;
+
+	rc = natsconf_parse_string(text, path, &tree, err, errlen);
+	if (rc != 0)
+		return rc;
+	o->config_format = "nats-server";
+	return natsconf_opts_load(tree, path, o, err, errlen);
+}
+
+/* Which format a file is in (README, "Config file formats"):
+ * 1. it reads as nats-server's format and shows libconfig's own syntax
+ *    (has_libconfig_marks()): natsd's format if libconfig parses it,
+ *    else nats-server's if it loads as that, else libconfig's error;
+ * 2. else it loads as nats-server's format: that format;
+ * 3. else, unless a line starts with nats-server's "include x", it
+ *    parses as libconfig: natsd's format, with its errors;
+ * 4. else the error of the nats-server reader, or libconfig's syntax
+ *    error when the text shows libconfig's syntax
+ *    (text_looks_libconfig()).
+ * Loading as nats-server's format is tried on scratch options so that a
+ * failed try leaves o untouched. libconfig's parser runs only when
+ * needed: libconfig 1.5 leaks on some syntax errors ("key \"value\"",
+ * common in nats-server files). */
+int conffile_load(const char *path, struct opts *o, char *err, size_t errlen)
+{
+	struct natsconf_value *tree;
+	struct conffile *f;
+	char nerr[1024];
+	struct stat st;
+	bool nats_grammar, marks = false;
+	int rc, lrc, errnum = 0;
+	char *text;
+
+	if (o->conf != NULL) {
+		snprintf(err, errlen, "%s: options already hold a config file",
+			 path);
+		return NATSD_EEXIST;
+	}
+	/* Both readers would say it less clearly. */
+	if (stat(path, &st) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NATSD_EIO;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s: is a directory", path);
+		return NATSD_EIO;
+	}
+	text = natsconf_read_file(path, &errnum);
+	if (text == NULL) {
+		if (errnum == ENOMEM)
+			goto nomem;
+		snprintf(err, errlen, "%s: cannot read: %s", path,
+			 natsconf_read_error(errnum));
+		return errnum == EINVAL ? NATSD_EINVAL : NATSD_EIO;
+	}
+	nerr[0] = '\0';
+	rc = natsconf_parse_string(text, path, &tree, nerr, sizeof(nerr));
+	if (rc == NATSD_ENOMEM)
+		goto nomem;
+	nats_grammar = rc == 0;
+	if (nats_grammar) {
+		marks = has_libconfig_marks(tree);
+		if (marks) {
+			natsconf_free(tree);
+		} else {
+			rc = try_natsconf(tree, path, nerr, sizeof(nerr));
+			if (rc == 0)
+				goto nats;
+			if (rc == NATSD_ENOMEM)
+				goto nomem;
+		}
+	}
+	if (!marks && text_has_nats_include(text)) {
+		snprintf(err, errlen, "%s", nerr);
+		lrc = NATSD_EINVAL;
+		goto out;
+	}
+	f = conffile_new(path);
+	if (f == NULL)
+		goto nomem;
+	lrc = parse_file(f, text, err, errlen);
+	if (lrc == 0) {
+		free(text);
+		return load_libconfig(f, path, o, err, errlen);
+	}
+	conffile_free(f);
+	if (lrc != NATSD_EINVAL)
+		goto out;
+	if (marks) {
+		/* Not libconfig after all, unless nats-server's format does
+		 * not load either: then libconfig's error is the one. */
+		rc = natsconf_parse_string(text, path, &tree, nerr,
+					   sizeof(nerr));
+		if (rc == 0)
+			rc = try_natsconf(tree, path, nerr, sizeof(nerr));
+		if (rc == 0)
+			goto nats;
+		if (rc == NATSD_ENOMEM)
+			goto nomem;
+		goto out;
+	}
+	/* Neither format: err holds libconfig's syntax error. */
+	if (nats_grammar || !text_looks_libconfig(text))
+		snprintf(err, errlen, "%s", nerr);
+out:
+	free(text);
+	return lrc;
+
+nats:
+	rc = load_natsconf(text, path, o, err, errlen);
+	free(text);
+	return rc;
+
+nomem:
+	free(text);
+	snprintf(err, errlen, "%s: out of memory", path);
+	return NATSD_ENOMEM;
+}
+
 const struct natsd_cfg *conffile_root(const struct opts *o)
 {
 	const struct conffile *f = o->conf;
 
-	if (f == NULL || o->conf_free != conffile_free)
+	if (f == NULL)
 		return NULL;
+	if (o->conf_free != conffile_free)
+		return natsconf_opts_root(o);
 	return config_setting_get_hook(config_root_setting(&f->lc));
 }
 
@@ -2007,8 +2236,11 @@ static const config_setting_t *cfg_get(const struct natsd_cfg *c,
 int conffile_cfg_string(const struct natsd_cfg *c, const char *key,
 			const char **out)
 {
-	const config_setting_t *s = cfg_get(c, key);
+	const config_setting_t *s;
 
+	if (c != NULL && c->m != NULL)
+		return natsconf_opts_cfg_string(c->m, key, out);
+	s = cfg_get(c, key);
 	if (s == NULL)
 		return NATSD_ENOENT;
 	if (config_setting_type(s) != CONFIG_TYPE_STRING)
@@ -2019,8 +2251,11 @@ int conffile_cfg_string(const struct natsd_cfg *c, const char *key,
 
 int conffile_cfg_int(const struct natsd_cfg *c, const char *key, int64_t *out)
 {
-	const config_setting_t *s = cfg_get(c, key);
+	const config_setting_t *s;
 
+	if (c != NULL && c->m != NULL)
+		return natsconf_opts_cfg_int(c->m, key, out);
+	s = cfg_get(c, key);
 	if (s == NULL)
 		return NATSD_ENOENT;
 	if (!is_int(s))
@@ -2031,8 +2266,11 @@ int conffile_cfg_int(const struct natsd_cfg *c, const char *key, int64_t *out)
 
 int conffile_cfg_bool(const struct natsd_cfg *c, const char *key, bool *out)
 {
-	const config_setting_t *s = cfg_get(c, key);
+	const config_setting_t *s;
 
+	if (c != NULL && c->m != NULL)
+		return natsconf_opts_cfg_bool(c->m, key, out);
+	s = cfg_get(c, key);
 	if (s == NULL)
 		return NATSD_ENOENT;
 	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
@@ -2061,20 +2299,27 @@ static int cfg_get_value(const struct natsd_cfg *c, const char *key,
 int conffile_cfg_duration(const struct natsd_cfg *c, const char *key,
 			  int64_t *ns)
 {
+	if (c != NULL && c->m != NULL)
+		return natsconf_opts_cfg_duration(c->m, key, ns);
 	return cfg_get_value(c, key, value_duration, ns);
 }
 
 int conffile_cfg_size(const struct natsd_cfg *c, const char *key,
 		      int64_t *bytes)
 {
+	if (c != NULL && c->m != NULL)
+		return natsconf_opts_cfg_size(c->m, key, bytes);
 	return cfg_get_value(c, key, value_size, bytes);
 }
 
 int conffile_cfg_list_len(const struct natsd_cfg *c, const char *key,
 			  size_t *n)
 {
-	const config_setting_t *s = cfg_get(c, key);
+	const config_setting_t *s;
 
+	if (c != NULL && c->m != NULL)
+		return natsconf_opts_cfg_list_len(c->m, key, n);
+	s = cfg_get(c, key);
 	if (s == NULL)
 		return NATSD_ENOENT;
 	if (!is_string_list(s))
@@ -2086,8 +2331,11 @@ int conffile_cfg_list_len(const struct natsd_cfg *c, const char *key,
 int conffile_cfg_list_string(const struct natsd_cfg *c, const char *key,
 			     size_t i, const char **out)
 {
-	const config_setting_t *s = cfg_get(c, key);
+	const config_setting_t *s;
 
+	if (c != NULL && c->m != NULL)
+		return natsconf_opts_cfg_list_string(c->m, key, i, out);
+	s = cfg_get(c, key);
 	if (s == NULL)
 		return NATSD_ENOENT;
 	if (!is_string_list(s))
@@ -2101,8 +2349,11 @@ int conffile_cfg_list_string(const struct natsd_cfg *c, const char *key,
 int conffile_cfg_section(const struct natsd_cfg *c, const char *key,
 			 const struct natsd_cfg **out)
 {
-	const config_setting_t *s = cfg_get(c, key);
+	const config_setting_t *s;
 
+	if (c != NULL && c->m != NULL)
+		return natsconf_opts_cfg_section(c->m, key, out);
+	s = cfg_get(c, key);
 	if (s == NULL)
 		return NATSD_ENOENT;
 	if (!config_setting_is_group(s))
@@ -2139,6 +2390,8 @@ int conffile_cfg_sections_len(const struct natsd_cfg *c, const char *key,
 	const config_setting_t *s;
 	int rc;
 
+	if (c != NULL && c->m != NULL)
+		return natsconf_opts_cfg_sections_len(c->m, key, n);
 	s = cfg_group_list(c, key, &rc);
 	if (s == NULL)
 		return rc;
@@ -2152,6 +2405,8 @@ int conffile_cfg_sections_at(const struct natsd_cfg *c, const char *key,
 	const config_setting_t *s;
 	int rc;
 
+	if (c != NULL && c->m != NULL)
+		return natsconf_opts_cfg_sections_at(c->m, key, i, out);
 	s = cfg_group_list(c, key, &rc);
 	if (s == NULL)
 		return rc;
@@ -2169,6 +2424,8 @@ int conffile_cfg_where(const struct natsd_cfg *c, const char *key,
 
 	if (c == NULL)
 		return NATSD_ENOENT;
+	if (c->m != NULL)
+		return natsconf_opts_cfg_where(c->m, key, file, line);
 	s = key == NULL ? c->s : cfg_get(c, key);
 	if (s == NULL)
 		return NATSD_ENOENT;

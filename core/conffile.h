@@ -15,9 +15,14 @@
 struct opts;
 struct natsd_cfg; /* defined in conffile.c; opaque to plugins */
 
-/* Reads the libconfig file at path over o, which holds the defaults (or
- * defaults plus what an earlier step set). Every key has nats-server's
- * name; see conffile.c for the list and the value shapes accepted.
+/* Reads the config file at path over o, which holds the defaults (or
+ * defaults plus what an earlier step set). The file is natsd's libconfig
+ * format or nats-server's own (natsconf_opts.c); which one is decided from
+ * the file alone (conffile.c, README "Which format a file is in") and
+ * recorded in o->config_format ("natsd" or "nats-server"); settings
+ * natsd does not support yet that nats-server's format only warns about
+ * are in o->conf_warnings. Every key has nats-server's name; see
+ * conffile.c and natsconf_opts.c for the lists and the value shapes.
  *
  * An unknown key, a wrong type or a bad value stops loading: the return
  * is NATSD_EINVAL (NATSD_EIO when the file cannot be read, NATSD_ENOMEM)
@@ -36,6 +41,11 @@ struct natsd_cfg; /* defined in conffile.c; opaque to plugins */
  * string with units ("4GB"): libconfig 1.5 silently truncates them
  * otherwise. */
 int conffile_load(const char *path, struct opts *o, char *err, size_t errlen);
+
+/* A section wrapping a map of a nats-server file, for natsconf_opts.c
+ * (which frees it with free()); NULL when out of memory. */
+struct natsconf_value;
+struct natsd_cfg *conffile_cfg_wrap(const struct natsconf_value *map);
 
 /* Parses a Go duration ("300ms", "-1.5h", "2h45m"; units ns us µs ms s m
  * h; "0" needs no unit) into nanoseconds. 0, NATSD_EINVAL (syntax) or

@@ -35,6 +35,7 @@ int main(int argc, char **argv)
 {
 	struct server *s;
 	char err[1024];
+	size_t i;
 	int rc;
 
 	s = calloc(1, sizeof(*s));
@@ -77,9 +78,18 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (cli_check_config(s->cli)) {
-		fprintf(stderr, "natsd: configuration file %s is valid\n",
-			cli_config_file(s->cli) ? cli_config_file(s->cli)
-						: "(none)");
+		for (i = 0; i < s->opts.conf_warnings.n; i++)
+			fprintf(stderr, "natsd: warning: %s\n",
+				s->opts.conf_warnings.v[i]);
+		/* nats-server's line, and which of the two formats it was. */
+		if (cli_config_file(s->cli) != NULL)
+			fprintf(stderr,
+				"natsd: configuration file %s is valid "
+				"(%s format)\n",
+				cli_config_file(s->cli), s->opts.config_format);
+		else
+			fprintf(stderr, "natsd: configuration file (none) is "
+					"valid\n");
 		server_free(s);
 		free(s);
 		return 0;
@@ -89,6 +99,7 @@ int main(int argc, char **argv)
 		free(s);
 		return 1;
 	}
+	server_log_conf_warnings(s);
 	rc = server_start(s);
 	if (rc == 0)
 		rc = server_run(s);

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include <natsd/error.h>
 
@@ -32,6 +33,7 @@
 
 #define NATSCONF_MAX_DEPTH	64	/* nesting of maps and arrays */
 #define NATSCONF_MAX_INCLUDE	10	/* includes within includes */
+#define NATSCONF_MAX_FILE       (64 * 1024 * 1024) /* "include /dev/zero" */
 
 struct natsconf_entry {
 	char *key;
@@ -53,6 +55,8 @@ struct natsconf_value {
 	struct natsconf_entry *entries;	/* maps */
 	struct natsconf_value **items;	/* arrays */
 	struct natsconf_names *names;	/* root only: owns file names */
+	void *hook;                     /* the caller's; not freed here */
+	bool used_var;                  /* referenced as $name */
 };
 
 /* File names outlive parsing: every value points at one. */
@@ -555,7 +559,7 @@ static int push_scope(struct parser *p, struct natsconf_value *map)
 static int parse_variable(struct parser *p, struct natsconf_value **out)
 {
 	int line = p->line;
-	const struct natsconf_value *found;
+	struct natsconf_value *found;
 	const char *env;
 	char *name, *word;
 	int rc = 0;
@@ -571,6 +575,7 @@ static int parse_variable(struct parser *p, struct natsconf_value **out)
 	}
 	found = scope_lookup(p, name);
 	if (found) {
+		found->used_var = true;
 		*out = value_copy(found);
 		if (!*out) {
 			perr(p, line, "out of memory");
@@ -709,19 +714,40 @@ static int parse_value(struct parser *p, struct natsconf_value **out)
 static int parse_text(struct parser *parent, const char *text,
 		      const char *name, struct natsconf_value *map);
 
-static char *read_whole_file(const char *path, int *errnum)
+const char *natsconf_read_error(int errnum)
+{
+	switch (errnum) {
+	case EINVAL:
+		return "not a text file (it holds a NUL byte)";
+	case EFBIG:
+		return "larger than 64 MiB";
+	default:
+		return strerror(errnum);
+	}
+}
+
+char *natsconf_read_file(const char *path, int *errnum)
 {
 	FILE *f = fopen(path, "rb");
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
+	struct stat st;
 
 	if (!f) {
 		*errnum = errno;
 		return NULL;
 	}
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		*errnum = EISDIR;
+		goto fail;
+	}
 	for (;;) {
 		size_t n;
 
+		if (len >= NATSCONF_MAX_FILE) {
+			*errnum = EFBIG;
+			goto fail;
+		}
 		if (cap - len < 4096) {
 			char *nb = realloc(buf, cap + 65536);
 
@@ -783,12 +809,17 @@ static int parse_include(struct parser *p, struct natsconf_value *map)
 		path = strdup(file);
 	} else {
 		size_t dirlen = (size_t)(slash - p->file);
-		size_t size = dirlen + strlen(file) + 2;
+		const char *rel = file;
+		size_t size;
 
+		/* "./x" from "dir/a.conf" is "dir/x", also in messages */
+		while (rel[0] == '.' && rel[1] == '/')
+			rel += 2;
+		size = dirlen + strlen(rel) + 2;
 		path = malloc(size);
 		if (path)
 			snprintf(path, size, "%.*s/%s", (int)dirlen, p->file,
-				 file);
+				 rel);
 	}
 	if (!path) {
 		perr(p, line, "out of memory");
@@ -801,10 +832,10 @@ static int parse_include(struct parser *p, struct natsconf_value *map)
 		rc = NATSD_EINVAL;
 		goto free_path;
 	}
-	text = read_whole_file(path, &errnum);
+	text = natsconf_read_file(path, &errnum);
 	if (!text) {
-		perr(p, line, "error parsing include file '%s', %s: %s",
-		     file, path, strerror(errnum));
+		perr(p, line, "error parsing include file '%s', %s: %s", file,
+		     path, natsconf_read_error(errnum));
 		rc = -errnum;
 		goto free_path;
 	}
@@ -1003,11 +1034,13 @@ int natsconf_parse_file(const char *path, struct natsconf_value **out,
 	int errnum = 0;
 	int rc;
 
-	text = read_whole_file(path, &errnum);
+	text = natsconf_read_file(path, &errnum);
 	if (!text) {
 		if (err && errlen)
-			snprintf(err, errlen, "%s:0: error opening config "
-				 "file: %s", path, strerror(errnum));
+			snprintf(err, errlen,
+				 "%s:0: error opening config "
+				 "file: %s",
+				 path, natsconf_read_error(errnum));
 		return -errnum;
 	}
 	rc = natsconf_parse_string(text, path, out, err, errlen);
@@ -1094,4 +1127,20 @@ double natsconf_float(const struct natsconf_value *v)
 int natsconf_bool(const struct natsconf_value *v)
 {
 	return v && v->type == NATSCONF_BOOL ? v->u.b : 0;
+}
+
+void natsconf_set_hook(struct natsconf_value *v, void *hook)
+{
+	if (v)
+		v->hook = hook;
+}
+
+void *natsconf_hook(const struct natsconf_value *v)
+{
+	return v ? v->hook : NULL;
+}
+
+bool natsconf_used_variable(const struct natsconf_value *v)
+{
+	return v ? v->used_var : false;
 }

@@ -9,6 +9,7 @@
 #ifndef NATSD_NATSCONF_H
 #define NATSD_NATSCONF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,13 @@ int natsconf_parse_string(const char *text, const char *name,
 			  size_t errlen);
 void natsconf_free(struct natsconf_value *v);
 
+/* The whole text of a file, NUL-terminated, for natsconf_parse_string()
+ * (the caller frees it); NULL with *errnum set when it cannot be read, is
+ * a directory (EISDIR), holds a NUL byte (EINVAL) or is larger than 64 MiB
+ * (EFBIG). natsconf_read_error() says which in words. */
+char *natsconf_read_file(const char *path, int *errnum);
+const char *natsconf_read_error(int errnum);
+
 enum natsconf_type natsconf_type(const struct natsconf_value *v);
 int natsconf_line(const struct natsconf_value *v);
 const char *natsconf_file(const struct natsconf_value *v);
@@ -53,5 +61,14 @@ const char *natsconf_string(const struct natsconf_value *v);
 int64_t natsconf_int(const struct natsconf_value *v);
 double natsconf_float(const struct natsconf_value *v);
 int natsconf_bool(const struct natsconf_value *v);
+
+/* Whether a $name reference used the value of this key: nats-server
+ * does not call such a key unknown. */
+bool natsconf_used_variable(const struct natsconf_value *v);
+
+/* One pointer of the caller's on each value, NULL at first; the tree
+ * never frees it. */
+void natsconf_set_hook(struct natsconf_value *v, void *hook);
+void *natsconf_hook(const struct natsconf_value *v);
 
 #endif

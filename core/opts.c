@@ -282,6 +282,7 @@ void opts_fini(struct opts *o)
 	free(o->auth_chain_at.file);
 	opts_strlist_clear(&o->client_transport);
 	free(o->client_transport_at.file);
+	opts_strlist_clear(&o->conf_warnings);
 	/* Last: plugin settings pointed into it. */
 	if (o->conf != NULL && o->conf_free != NULL)
 		o->conf_free(o->conf);

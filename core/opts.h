@@ -227,6 +227,12 @@ struct opts {
 	struct opts_strlist client_transport;
 	struct opts_where client_transport_at;
 
+	/* Which format the config file was read in, "natsd" (libconfig)
+	 * or "nats-server" (NULL without a file), and what reading it
+	 * warned about ("FILE:LINE: ..."), to be logged. */
+	const char *config_format;
+	struct opts_strlist conf_warnings;
+
 	/* The parsed config file, which plugin settings point into, and how
 	 * to release it: opts_fini() calls conf_free(conf). */
 	void *conf;

@@ -28,6 +28,7 @@
 #include "host.h"
 #include "imports.h"
 #include "log.h"
+#include "natsconf_opts.h"
 #include "nkey.h"
 #include "plugin_loader.h"
 #include "portsfile.h"
@@ -510,6 +511,66 @@ static void reload_swap(struct opts *cur, struct opts *no)
 	*no = tmp;
 }
 
+static const char *str_or_empty(const char *s)
+{
+	return s != NULL ? s : "";
+}
+
+/* Options nats-server cannot reload either, checked in its order
+ * (server/reload.go): true with nats-server's message in err when the
+ * re-read file changes one; the running config then stays in force. */
+static bool reload_refused(const struct opts *cur, const struct opts *no,
+			   char *err, size_t errlen)
+{
+	char ch[256], nh[256];
+	int cp, np;
+
+	if (strcmp(str_or_empty(cur->server_name),
+		   str_or_empty(no->server_name)) != 0) {
+		snprintf(err, errlen,
+			 "config reload not supported for "
+			 "ServerName: old=%s, new=%s",
+			 str_or_empty(cur->server_name),
+			 str_or_empty(no->server_name));
+		return true;
+	}
+	if (strcmp(str_or_empty(cur->host), str_or_empty(no->host)) != 0) {
+		snprintf(err, errlen,
+			 "config reload not supported for Host: "
+			 "old=%s, new=%s",
+			 str_or_empty(cur->host), str_or_empty(no->host));
+		return true;
+	}
+	/* A random port (-1, or 0) stays whatever was picked. */
+	if (no->port != cur->port && !(no->port <= 0 && cur->port <= 0)) {
+		snprintf(err, errlen,
+			 "config reload not supported for Port: "
+			 "old=%d, new=%d",
+			 cur->port, no->port);
+		return true;
+	}
+	/* natsd opens no cluster listener, but a file that moves it would
+	 * not reload in nats-server either. The running file is the first
+	 * one (reload_swap() keeps it), whose cluster is still in force. */
+	natsconf_opts_cluster(cur, ch, sizeof(ch), &cp);
+	natsconf_opts_cluster(no, nh, sizeof(nh), &np);
+	if (strcmp(ch, nh) != 0) {
+		snprintf(err, errlen,
+			 "config reload not supported for cluster "
+			 "host: old=%s, new=%s",
+			 ch, nh);
+		return true;
+	}
+	if (cp != np) {
+		snprintf(err, errlen,
+			 "config reload not supported for cluster "
+			 "port: old=%d, new=%d",
+			 cp, np);
+		return true;
+	}
+	return false;
+}
+
 /* Applies a re-read file to what may change while running; listen
  * addresses and the server name stay. */
 int server_reload(struct server *s)
@@ -538,10 +599,8 @@ int server_reload(struct server *s)
 		opts_fini(&no);
 		return rc;
 	}
-	if ((no.port != s->opts.port && !(no.port <= 0 && s->opts.port <= 0)) ||
-	    (no.host && s->opts.host && strcmp(no.host, s->opts.host) != 0)) {
-		log_error("Failed to reload server configuration: config "
-			  "reload not supported for listen address");
+	if (reload_refused(&s->opts, &no, err, sizeof(err))) {
+		log_error("Failed to reload server configuration: %s", err);
 		opts_fini(&no);
 		return NATSD_ENOTSUP;
 	}
@@ -557,6 +616,7 @@ int server_reload(struct server *s)
 	server_configure_log(s);
 	if (imports_configure(s->imports, &s->opts) != 0)
 		log_error("Reload: out of memory while applying accounts");
+	server_log_conf_warnings(s);
 	auth_reload(s);
 	{
 		rc = auth_chain_build(s, err, sizeof(err));
@@ -566,6 +626,14 @@ int server_reload(struct server *s)
 	server_build_info(s);
 	log_info("Reloaded server configuration");
 	return 0;
+}
+
+void server_log_conf_warnings(struct server *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->opts.conf_warnings.n; i++)
+		log_warn("%s", s->opts.conf_warnings.v[i]);
 }
 
 int server_configure_log(struct server *s)

@@ -133,6 +133,8 @@ static inline const struct opts *server_opts(const struct server *s)
 void server_lame_duck(struct server *s);
 
 /* (Re)applies the logging options. */
+/* Logs what reading the config file warned about (unsupported keys). */
+void server_log_conf_warnings(struct server *s);
 int server_configure_log(struct server *s);
 
 /* Re-reads the config file and applies what may change. */

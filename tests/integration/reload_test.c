@@ -298,6 +298,57 @@ static void test_signal_flag(void)
 	rmdir(dir);
 }
 
+/* A client's INFO has "max_payload":want. */
+static bool info_max_payload(long want)
+{
+	char info[4096], needle[64];
+	int fd;
+
+	fd = itest_raw_connect(srv.port, info, sizeof(info));
+	if (fd < 0)
+		return false;
+	close(fd);
+	snprintf(needle, sizeof(needle), "\"max_payload\":%ld", want);
+	if (strstr(info, needle) == NULL) {
+		fprintf(stderr, "INFO without %s: %s\n", needle, info);
+		return false;
+	}
+	return true;
+}
+
+/* A file that changes what nats-server cannot reload (the server name)
+ * is refused with nats-server's message, and none of it is applied; a
+ * file in nats-server's format is read by both servers. */
+static void test_reload_refused(void)
+{
+	CU_ASSERT_FATAL(itest_start(&srv, "server_name: first\n", NULL) == 0);
+	write_conf("server_name: second\nmax_payload: 2MB\n");
+	kill(srv.pid, SIGHUP);
+	CU_ASSERT(itest_log_wait(&srv,
+				 "Failed to reload server configuration: "
+				 "config reload not supported for ServerName: "
+				 "old=first, new=second",
+				 WAIT_MS));
+	CU_ASSERT(info_max_payload(1048576));
+
+	/* A cluster block natsd does not serve is refused the same way. */
+	write_conf("server_name: first\nmax_payload: 3MB\n"
+		   "cluster { port: 16222 }\n");
+	kill(srv.pid, SIGHUP);
+	CU_ASSERT(itest_log_wait(&srv,
+				 "config reload not supported for cluster "
+				 "host: old=, new=0.0.0.0",
+				 WAIT_MS));
+	CU_ASSERT(info_max_payload(1048576));
+
+	write_conf("server_name: first\nmax_payload: 2MB\n");
+	kill(srv.pid, SIGHUP);
+	CU_ASSERT(
+		itest_log_wait(&srv, "Reloaded server configuration", WAIT_MS));
+	CU_ASSERT(info_max_payload(2097152));
+	CU_ASSERT(itest_stop(&srv));
+}
+
 int main(void)
 {
 	static const struct suite_test tests[] = {
@@ -306,6 +357,8 @@ int main(void)
 		{ "ports file", test_ports_file },
 		{ "--signal", test_signal_flag },
 		{ "lame duck mode", test_lame_duck },
+		{ "SIGHUP refuses what cannot be reloaded",
+		  test_reload_refused },
 	};
 	static const struct suite suite = {
 		"reload", NULL, NULL, tests, SUITE_COUNT(tests),

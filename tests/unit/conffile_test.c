@@ -495,14 +495,19 @@ static void test_unknown_and_unsupported(void)
 	load_fails("port = 1;\nfoo = 1;\n", "2: unknown key \"foo\"");
 	load_fails("authorization = {\n  foo = 1;\n};\n",
 		   "2: unknown key \"foo\" in authorization");
-	load_fails("cluster = { port = 6222; };\n",
+	/* A list marks the file as natsd's format: without one these
+	 * files are nats-server's too, which only warns (below). */
+	load_fails("cluster = { port = 6222; };\nplugins = ();\n",
 		   "1: \"cluster\" is not supported yet");
 	load_fails("tls = { cert_file = \"x\"; };\n",
 		   "1: \"tls\" is not supported yet");
-	load_fails("\nJetStream = true;\n",
+	load_fails("\nJetStream = true;\nplugins = ();\n",
 		   "2: \"JetStream\" is not supported yet");
 	load_fails("accounts = { A = { jetstream = true; }; };\n",
 		   "1: \"jetstream\" in an account is not supported yet");
+	load_ok("cluster = { port = 6222; };\n");
+	CU_ASSERT_STRING_EQUAL(o.config_format, "nats-server");
+	CU_ASSERT_EQUAL(o.conf_warnings.n, 1);
 	load_fails("authorization = { auth_callout = { }; };\n",
 		   "1: \"auth_callout\" is not supported yet");
 }
@@ -762,9 +767,14 @@ static void test_auth_users(void)
 		   " allowed_connection_types = [\"PIGEON\"]; } ); };\n",
 		   "2: invalid connection type \"PIGEON\" (expected STANDARD, "
 		   "WEBSOCKET, LEAFNODE, LEAFNODE_WS, MQTT or MQTT_WS)");
-	/* libconfig has no arrays of groups: nats-server's [ {...} ]. */
-	load_fails("authorization = {\n users = [ { user = \"c\"; } ]; };\n",
+	/* libconfig has no arrays of groups: nats-server's [ {...} ],
+	 * which makes the file nats-server's format. */
+	load_fails("authorization = {\n users = [ { user = \"c\"; } ]; };\n"
+		   "plugins = ();\n",
 		   "2: syntax error");
+	load_ok("authorization = {\n users = [ { user = \"c\"; } ]; };\n");
+	CU_ASSERT_STRING_EQUAL(o.config_format, "nats-server");
+	CU_ASSERT_EQUAL(o.nusers, 1);
 }
 
 /* Loads a user with permissions text and returns them. */
@@ -1158,8 +1168,19 @@ static void test_file_errors(void)
 	char want[2048], p[512];
 	int rc;
 
-	load_fails("port = 1;\nmax_payload = ;\n", "2: syntax error");
-	load_fails("port = 1;\nport = 2;\n", "2: duplicate setting name");
+	/* Neither grammar reads it; both stop on line 2: nats-server's
+	 * message. */
+	load_fails("port = 1;\nmax_payload = ;\n",
+		   "2: key 'max_payload' has no value");
+	/* ...unless the text shows libconfig's syntax. */
+	load_fails("port = 1;\nmax_payload = ;\nplugins = (\n",
+		   "2: syntax error");
+	/* libconfig refuses duplicates; nats-server's format takes the
+	 * last, so the file without a list is that format. */
+	load_fails("port = 1;\nport = 2;\nplugins = ();\n",
+		   "2: duplicate setting name");
+	load_ok("port = 1;\nport = 2;\n");
+	CU_ASSERT_EQUAL(o.port, 2);
 
 	opts_fini(&o);
 	CU_ASSERT_FATAL(opts_init(&o) == 0);
