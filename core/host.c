@@ -19,6 +19,7 @@
 #include "conn.h"
 #include "host.h"
 #include "log.h"
+#include "pmetric.h"
 #include "router.h"
 #include "server.h"
 #include "sub.h"
@@ -971,6 +972,15 @@ void host_timers_free(struct server *s)
 	s->timers = NULL;
 }
 
+/* Metrics (ABI 1.1): one table per process, see pmetric.h. */
+static int api_metric_register(struct natsd_host *h, const char *name,
+			       const char *help, int type,
+			       struct natsd_metric **out)
+{
+	(void)h;
+	return pmetric_register(name, help, type, out);
+}
+
 static const struct natsd_host_api host_table = {
 	.struct_size = sizeof(struct natsd_host_api),
 	.abi_major = NATSD_ABI_MAJOR,
@@ -1018,6 +1028,9 @@ static const struct natsd_host_api host_table = {
 	.server_name = api_server_name,
 	.server_info_json = api_server_info_json,
 	.timer_add = api_timer_add,
+	.metric_register = api_metric_register,
+	.metric_add = pmetric_add,
+	.metric_set = pmetric_set,
 };
 
 const struct natsd_host_api *host_api(void)
