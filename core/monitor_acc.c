@@ -132,7 +132,7 @@ void mon_subsz(struct mon_req *r)
 	const char *acc = mon_arg(r, "acc");
 	int64_t offset = 0, limit = MON_LIMIT_DEFAULT;
 	bool subs = false;
-	json_t *j;
+	json_t *j, *list;
 
 	if (mon_arg_bool(r, "subs", &subs) != 0 ||
 	    mon_arg_int(r, "offset", &offset) != 0 ||
@@ -158,15 +158,33 @@ void mon_subsz(struct mon_req *r)
 	sum.only = acc;
 	accounts_foreach(r->m->srv->accounts, sum_stats, &sum);
 	j = json_object();
-	if (subs) {
-		mon_set(j, "server_id", json_string(r->m->srv->server_id));
-		mon_set(j, "now", mon_time(mon_now_ns()));
-	}
+	mon_set(j, "server_id", json_string(r->m->srv->server_id));
+	mon_set(j, "now", mon_time(mon_now_ns()));
 	stats_fields(j, &sum);
 	if (subs && subs_list(r, j, acc, test, offset, limit) != 0) {
 		json_decref(j);
 		mon_text(r, 503, "monitoring data unavailable");
 		return;
+	}
+	/* nats-server answers with the counters alone unless the list it
+	 * built has entries (subs=1 that lists nothing included). */
+	list = json_object_get(j, "subscriptions_list");
+	if (list == NULL || json_array_size(list) == 0) {
+		json_t *plain = json_object();
+		const char *k;
+		json_t *v;
+
+		json_object_foreach(j, k, v)
+		{
+			if (strcmp(k, "server_id") == 0 ||
+			    strcmp(k, "now") == 0)
+				continue;
+			if (strcmp(k, "total") == 0)
+				break;
+			mon_set(plain, k, json_incref(v));
+		}
+		json_decref(j);
+		j = plain;
 	}
 	mon_json(r, j);
 }
