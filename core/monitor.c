@@ -587,7 +587,10 @@ int monitor_start(struct server *s, struct monitor **out)
 	pthread_mutex_init(&m->ring_lock, NULL);
 	m->ring = calloc(MON_CLOSED_MAX, sizeof(*m->ring));
 	m->base = base_path(o->http_base_path);
-	if (m->ring == NULL || m->base == NULL) {
+	m->host_cfg = strdup(host);
+	m->base_cfg = strdup(o->http_base_path ? o->http_base_path : "");
+	if (m->ring == NULL || m->base == NULL || m->host_cfg == NULL ||
+	    m->base_cfg == NULL) {
 		rc = NATSD_ENOMEM;
 		goto out_free;
 	}
@@ -620,6 +623,8 @@ out_free:
 		close(m->fd);
 	free(m->ring);
 	free(m->base);
+	free(m->host_cfg);
+	free(m->base_cfg);
 	pthread_mutex_destroy(&m->ring_lock);
 	free(m);
 	return rc;
@@ -654,6 +659,8 @@ void monitor_free(struct monitor *m)
 			mon_conn_unref(m->ring[i]);
 	free(m->ring);
 	free(m->base);
+	free(m->host_cfg);
+	free(m->base_cfg);
 	pthread_mutex_destroy(&m->ring_lock);
 	free(m);
 }

@@ -102,6 +102,9 @@ struct monitor {
 	int fd;
 	int port;
 	char *base; /* http_base_path without a trailing '/', or "" */
+	/* The listener's settings as started: a reload (SIGHUP) frees the
+	 * option strings it replaces, and the listener does not move. */
+	char *host_cfg, *base_cfg;
 
 	pthread_mutex_t ring_lock;
 	struct mon_conn **ring; /* MON_CLOSED_MAX slots */

@@ -163,12 +163,11 @@ void mon_varz(struct mon_req *r)
 			json_integer(o->max_subscriptions));
 	mon_set(j, "ping_interval", json_integer(o->ping_interval));
 	mon_set(j, "ping_max", json_integer(o->ping_max));
-	mon_set(j, "http_host",
-		json_string(str_or(o->http_host, str_or(o->host, "0.0.0.0"))));
-	mon_set(j, "http_port",
-		json_integer(o->http_port < 0 ? r->m->port : o->http_port));
-	mon_set(j, "http_base_path",
-		json_string(str_or(o->http_base_path, "")));
+	/* host stays as started across reloads (server.c keeps it); the
+	 * monitor's own strings are copies taken at start. */
+	mon_set(j, "http_host", json_string(r->m->host_cfg));
+	mon_set(j, "http_port", json_integer(r->m->port));
+	mon_set(j, "http_base_path", json_string(r->m->base_cfg));
 	mon_set(j, "https_port", json_integer(o->https_port));
 	mon_set(j, "auth_timeout", mon_num((double)o->auth_timeout / 1e9));
 	mon_set(j, "max_control_line", json_integer(o->max_control_line));

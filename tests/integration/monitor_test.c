@@ -18,6 +18,7 @@
 #include <ctype.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -806,6 +807,15 @@ static void test_base_path(void)
 	expect(port, "/varz", 404, NULL);
 	expect(port, "/monvarz", 404, NULL);
 	expect(port, "/mon", 200, NULL);
+	/* A reload frees the option strings it replaces: the monitor keeps
+	 * its own copies and goes on answering. */
+	CU_ASSERT(kill(s.pid, SIGHUP) == 0);
+	CU_ASSERT(itest_log_wait(&s, "Reloaded server configuration", WAIT_MS));
+	j = get_json(port, "/mon/varz");
+	CU_ASSERT_STRING_EQUAL(
+		json_string_value(json_object_get(j, "http_base_path")),
+		"/mon/");
+	json_decref(j);
 	CU_ASSERT(itest_stop(&s));
 }
 
