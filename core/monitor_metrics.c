@@ -52,7 +52,7 @@ static void sample(FILE *f, const char *name, const char *sid, const char *lk,
 	if (v == (double)(long long)v)
 		fprintf(f, "\"} %lld\n", (long long)v);
 	else
-		fprintf(f, "\"} %.17g\n", v);
+		fprintf(f, "\"} %.15g\n", v);
 }
 
 static void one(FILE *f, const char *name, const char *help, const char *type,

@@ -233,6 +233,10 @@ static void snap_task_run(struct loop *l, void *arg)
 		res->t.out_bytes += atomic_load_explicit(&c->out_bytes,
 							 memory_order_relaxed);
 		res->t.nsubs += c->nsubs;
+		/* Other threads append under this lock; held for one load. */
+		pthread_mutex_lock(&c->out_lock);
+		res->t.pending += c->out.pending;
+		pthread_mutex_unlock(&c->out_lock);
 		if (!req->q.conns || res->rc != 0 ||
 		    !wanted(&req->q, req->acc, c))
 			continue;
