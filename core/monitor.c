@@ -285,8 +285,64 @@ void mon_json_compact(struct mon_req *r, json_t *j)
 
 /* ---- query values, as Go's strconv reports them ---------------------- */
 
+/* Query parameter names and the JSON option names a system account
+ * request uses for them (nats-server's *Options structs). */
+static const char *const mon_optnames[][2] = {
+	{ "sort", "sort" },          { "auth", "auth" },
+	{ "subs", "subscriptions" }, { "offset", "offset" },
+	{ "limit", "limit" },        { "cid", "cid" },
+	{ "user", "user" },          { "acc", "acc" },
+	{ "test", "test" },          { "unused", "include_unused" },
+	{ "accs", "accounts" },
+};
+
+/* An option of a system account request, as a query value would be. */
+static const char *mon_opt(struct mon_req *r, const char *name)
+{
+	const char *key = NULL;
+	char *buf;
+	json_t *v;
+	size_t i;
+
+	if (r->opts == NULL || r->nargbuf == 8)
+		return NULL;
+	buf = r->argbuf[r->nargbuf];
+	if (strcmp(name, "subs") == 0 &&
+	    json_is_true(json_object_get(r->opts, "subscriptions_detail")))
+		return "detail";
+	if (strcmp(name, "state") == 0) {
+		/* ConnState: 0 open, 1 closed, 2 all. */
+		v = json_object_get(r->opts, "state");
+		if (!json_is_integer(v))
+			return NULL;
+		return json_integer_value(v) == 1   ? "closed"
+		       : json_integer_value(v) == 2 ? "all"
+						    : "open";
+	}
+	if (strcmp(name, "acc") == 0 && json_object_get(r->opts, "acc") == NULL)
+		key = "account";
+	for (i = 0;
+	     key == NULL && i < sizeof(mon_optnames) / sizeof(mon_optnames[0]);
+	     i++)
+		if (strcmp(mon_optnames[i][0], name) == 0)
+			key = mon_optnames[i][1];
+	v = key ? json_object_get(r->opts, key) : NULL;
+	if (json_is_string(v))
+		return json_string_value(v);
+	if (json_is_integer(v))
+		snprintf(buf, 64, "%lld", (long long)json_integer_value(v));
+	else if (json_is_boolean(v))
+		snprintf(buf, 64, "%s", json_is_true(v) ? "true" : "false");
+	else
+		return NULL;
+	r->nargbuf++;
+	return buf;
+}
+
 const char *mon_arg(struct mon_req *r, const char *name)
 {
+	if (r->hc == NULL)
+		return mon_opt(r, name);
 	return MHD_lookup_connection_value(r->hc, MHD_GET_ARGUMENT_KIND, name);
 }
 
@@ -448,7 +504,9 @@ static void mon_route(struct mon_req *r, const char *url)
 			continue;
 		atomic_fetch_add_explicit(&mon_hits[i], 1,
 					  memory_order_relaxed);
+		pthread_mutex_lock(&m->req_lock);
 		mon_routes[i].fn(r);
+		pthread_mutex_unlock(&m->req_lock);
 		return;
 	}
 	mon_text(r, 404, "404 page not found\n");
@@ -584,7 +642,9 @@ int monitor_start(struct server *s, struct monitor **out)
 		return NATSD_ENOMEM;
 	m->srv = s;
 	m->fd = -1;
+	m->sys_fd = -1;
 	pthread_mutex_init(&m->ring_lock, NULL);
+	pthread_mutex_init(&m->req_lock, NULL);
 	m->ring = calloc(MON_CLOSED_MAX, sizeof(*m->ring));
 	m->base = base_path(o->http_base_path);
 	m->host_cfg = strdup(host);
@@ -615,6 +675,11 @@ int monitor_start(struct server *s, struct monitor **out)
 		rc = NATSD_ENOMEM;
 		goto out_free;
 	}
+	/* Without it the HTTP side still works: say so and go on. */
+	rc = mon_sys_start(m);
+	if (rc != 0)
+		log_error("System account monitoring requests unavailable: %s",
+			  strerror(-rc));
 	*out = m;
 	return 0;
 
@@ -626,6 +691,7 @@ out_free:
 	free(m->host_cfg);
 	free(m->base_cfg);
 	pthread_mutex_destroy(&m->ring_lock);
+	pthread_mutex_destroy(&m->req_lock);
 	free(m);
 	return rc;
 }
@@ -637,7 +703,10 @@ int monitor_port(const struct monitor *m)
 
 void monitor_stop(struct monitor *m)
 {
-	if (m == NULL || m->d == NULL)
+	if (m == NULL)
+		return;
+	mon_sys_stop(m);
+	if (m->d == NULL)
 		return;
 	/* The socket is ours: quiesce first so that MHD leaves it to us. */
 	MHD_quiesce_daemon(m->d);
@@ -662,5 +731,6 @@ void monitor_free(struct monitor *m)
 	free(m->host_cfg);
 	free(m->base_cfg);
 	pthread_mutex_destroy(&m->ring_lock);
+	pthread_mutex_destroy(&m->req_lock);
 	free(m);
 }

@@ -106,9 +106,17 @@ struct monitor {
 	 * option strings it replaces, and the listener does not move. */
 	char *host_cfg, *base_cfg;
 
+	/* One request is built at a time, HTTP or system account: the
+	 * builders share the cpu sample below. */
+	pthread_mutex_t req_lock;
 	pthread_mutex_t ring_lock;
 	struct mon_conn **ring; /* MON_CLOSED_MAX slots */
 	size_t ring_n, ring_next;
+
+	/* System account requests (monitor_sys.c). */
+	int sys_fd;
+	pthread_t sys_thread;
+	bool sys_started;
 
 	/* For the cpu field: the previous sample. */
 	int64_t cpu_wall_ns, cpu_used_ns;
@@ -120,6 +128,11 @@ struct mon_req {
 	struct monitor *m;
 	struct MHD_Connection *hc;
 	const char *path; /* without the base path */
+	/* A system account request: its JSON options stand in for the
+	 * query (hc is NULL then). */
+	json_t *opts;
+	char argbuf[8][64];
+	int nargbuf;
 	int status;
 	const char *type;
 	char *body; /* malloc()ed */
@@ -157,6 +170,11 @@ json_t *mon_time(int64_t wall_ns); /* RFC 3339, ns, UTC */
 json_t *mon_uptime(int64_t ns);    /* "1d2h3m4s" */
 json_t *mon_gotime(int64_t ns);    /* Go time.Duration.String() */
 int64_t mon_now_ns(void);
+
+/* $SYS.REQ.SERVER requests: start (after the workers) and stop (before
+ * they stop). */
+int mon_sys_start(struct monitor *m);
+void mon_sys_stop(struct monitor *m);
 
 /* Endpoints. */
 void mon_varz(struct mon_req *r);

@@ -218,7 +218,7 @@ static void test_huge_limit_capped(void)
 	CU_ASSERT(jint(j, "limit") > 0 && jint(j, "limit") <= 100000);
 	CU_ASSERT_EQUAL(jint(j, "num_connections"), 1);
 	json_decref(j);
-	j = get_json(mport, "/subsz?subs=1&limit=2000000000");
+	j = get_json(mport, "/subsz?subs=1&acc=$G&limit=2000000000");
 	CU_ASSERT(jint(j, "limit") > 0 && jint(j, "limit") <= 100000);
 	CU_ASSERT_EQUAL(jint(j, "total"), 1);
 	json_decref(j);
@@ -397,7 +397,9 @@ static void test_counts(void)
 	CU_ASSERT_EQUAL(jint(b, "out_bytes") - jint(a, "out_bytes"), 100);
 	CU_ASSERT_EQUAL(jint(b, "connections"), 2);
 	CU_ASSERT(jint(b, "total_connections") >= 2);
-	CU_ASSERT_EQUAL(jint(b, "subscriptions"), 1);
+	/* The system account's own subscriptions (its request service)
+	 * count too, as in nats-server. */
+	CU_ASSERT(jint(b, "subscriptions") >= 1);
 	/* The plugin's metrics: the gauge it set, the counter it bumps. */
 	l = json_object_get(b, "plugins");
 	CU_ASSERT_EQUAL(jint(l, "metrictest_level"), 42);
@@ -405,7 +407,7 @@ static void test_counts(void)
 	json_decref(a);
 	json_decref(b);
 
-	a = get_json(mport, "/subsz?subs=1&test=cnt.x");
+	a = get_json(mport, "/subsz?subs=1&acc=$G&test=cnt.x");
 	CU_ASSERT_EQUAL(jint(a, "num_subscriptions"), 1);
 	CU_ASSERT_EQUAL(jint(a, "total"), 1);
 	e = json_array_get(json_object_get(a, "subscriptions_list"), 0);
@@ -839,6 +841,128 @@ static void test_https_refused(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "TLS"));
 }
 
+/* ---- the same data over NATS, in the system account ----------------- */
+
+/* Sends a request as the system user and parses the answer. */
+static json_t *sys_request(natsConnection *nc, const char *subj,
+			   const char *body)
+{
+	natsMsg *reply = NULL;
+	json_t *j = NULL;
+
+	if (natsConnection_RequestString(&reply, nc, subj, body, WAIT_MS) !=
+	    NATS_OK) {
+		fprintf(stderr, "no answer to %s\n", subj);
+		CU_FAIL("no answer");
+		return NULL;
+	}
+	j = json_loadb(natsMsg_GetData(reply),
+		       (size_t)natsMsg_GetDataLength(reply), 0, NULL);
+	CU_ASSERT_PTR_NOT_NULL(j);
+	natsMsg_Destroy(reply);
+	return j;
+}
+
+static void test_system_requests(void)
+{
+	static const char conf[] =
+		"authorization = { users = (\n"
+		"  { user = \"sys\"; password = \"s\"; account = \"$SYS\"; },\n"
+		"  { user = \"app\"; password = \"a\"; } ); };\n";
+	struct hserver s = { 0 };
+	char mp[16], subj[256];
+	const char *args[] = { "-m", mp, NULL };
+	natsConnection *sys, *app;
+	natsOptions *o;
+	natsMsg *reply = NULL;
+	const char *id;
+	json_t *j, *v, *d;
+	int port = harness_free_port();
+
+	snprintf(mp, sizeof(mp), "%d", port);
+	CU_ASSERT_FATAL(itest_start(&s, conf, args) == 0);
+	o = itest_opts(s.port);
+	sys = itest_connect(o, natsOptions_SetUserInfo(o, "sys", "s"), NULL);
+	o = itest_opts(s.port);
+	app = itest_connect(o, natsOptions_SetUserInfo(o, "app", "a"), NULL);
+	CU_ASSERT_FATAL(sys != NULL && app != NULL);
+	v = get_json(port, "/varz");
+	id = json_string_value(json_object_get(v, "server_id"));
+
+	/* PING: statsz, in the envelope. */
+	j = sys_request(sys, "$SYS.REQ.SERVER.PING", "");
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(
+				       json_object_get(j, "server"), "id")),
+			       id);
+	d = json_object_get(j, "statsz");
+	CU_ASSERT_EQUAL(jint(d, "connections"), 2);
+	json_decref(j);
+	/* PING.VARZ and the per-server form. */
+	j = sys_request(sys, "$SYS.REQ.SERVER.PING.VARZ", "");
+	d = json_object_get(j, "data");
+	CU_ASSERT_STRING_EQUAL(
+		json_string_value(json_object_get(d, "server_id")), id);
+	CU_ASSERT_EQUAL(jint(d, "connections"), 2);
+	json_decref(j);
+	snprintf(subj, sizeof(subj), "$SYS.REQ.SERVER.%s.CONNZ", id);
+	j = sys_request(sys, subj, "{\"subscriptions\":true,\"auth\":true}");
+	d = json_object_get(j, "data");
+	CU_ASSERT_EQUAL(jint(d, "num_connections"), 2);
+	json_decref(j);
+	j = sys_request(sys, "$SYS.REQ.SERVER.PING.HEALTHZ", NULL);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(
+				       json_object_get(j, "data"), "status")),
+			       "ok");
+	json_decref(j);
+	j = sys_request(sys, "$SYS.REQ.SERVER.PING.SUBSZ",
+			"{\"subscriptions\":true,\"account\":\"$G\"}");
+	CU_ASSERT_PTR_NOT_NULL(json_object_get(j, "data"));
+	json_decref(j);
+	/* A bad option: nats-server's error envelope. */
+	j = sys_request(sys, "$SYS.REQ.SERVER.PING.CONNZ", "{\"sort\":\"x\"}");
+	CU_ASSERT(json_is_null(json_object_get(j, "data")));
+	d = json_object_get(j, "error");
+	CU_ASSERT_EQUAL(jint(d, "code"), 500);
+	CU_ASSERT_STRING_EQUAL(
+		json_string_value(json_object_get(d, "description")),
+		"invalid sorting option: x");
+	json_decref(j);
+	/* Another server's id, or another server name: no answer. */
+	CU_ASSERT(natsConnection_RequestString(&reply, sys,
+					       "$SYS.REQ.SERVER.NOTME.VARZ", "",
+					       300) != NATS_OK);
+	CU_ASSERT(natsConnection_RequestString(
+			  &reply, sys, "$SYS.REQ.SERVER.PING.VARZ",
+			  "{\"server_name\":\"other\"}", 300) != NATS_OK);
+	/* A request too big to take is dropped; the next is answered. */
+	{
+		char *big = malloc(70000);
+
+		CU_ASSERT_FATAL(big != NULL);
+		memset(big, ' ', 69999);
+		big[69999] = '\0';
+		CU_ASSERT(natsConnection_RequestString(&reply, sys,
+						       "$SYS.REQ.SERVER.PING",
+						       big, 300) != NATS_OK);
+		free(big);
+		j = sys_request(sys, "$SYS.REQ.SERVER.PING.HEALTHZ", "");
+		CU_ASSERT_PTR_NOT_NULL(json_object_get(j, "data"));
+		json_decref(j);
+	}
+	/* Only the system account reaches them. */
+	CU_ASSERT(natsConnection_RequestString(&reply, app,
+					       "$SYS.REQ.SERVER.PING", "",
+					       300) != NATS_OK);
+	/* The internal connection is no client. */
+	j = get_json(port, "/connz");
+	CU_ASSERT_EQUAL(jint(j, "num_connections"), 2);
+	json_decref(j);
+	json_decref(v);
+	natsConnection_Destroy(sys);
+	natsConnection_Destroy(app);
+	CU_ASSERT(itest_stop(&s));
+}
+
 /* ---- polling under load ------------------------------------------- */
 
 struct load {
@@ -962,6 +1086,7 @@ int main(void)
 		{ "random port, ports file", test_random_port_and_ports_file },
 		{ "http_base_path", test_base_path },
 		{ "https_port is refused", test_https_refused },
+		{ "$SYS.REQ.SERVER requests", test_system_requests },
 		{ "polling under load", test_polling_under_load },
 	};
 	static const struct suite suite = {

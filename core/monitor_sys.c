@@ -1,0 +1,506 @@
+/* The monitoring data over NATS: $SYS.REQ.SERVER.PING[.<X>] and
+ * $SYS.REQ.SERVER.<id>.<X> requests in the system account, answered with
+ * nats-server's {"server": ..., "data": ...} envelope, so that `nats
+ * server ...` commands work against natsd.
+ *
+ * An internal connection of kind system, in account $SYS, sits on one
+ * end of a socketpair on an I/O thread like any other connection: it
+ * subscribes, gets MSG frames and publishes answers through the normal
+ * parser and router. The other end belongs to a thread of the monitor,
+ * which speaks the client protocol and builds the answers with the same
+ * code as the HTTP endpoints (the request's JSON options stand in for the
+ * query parameters). Rejected: an in-core subscriber callback, which would
+ * have put the monitor's work (and its waits for worker snapshots) on
+ * the I/O thread that delivers the request. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <natsd/plugin.h>
+
+#include "account.h"
+#include "conn.h"
+#include "log.h"
+#include "monitor_int.h"
+#include "server.h"
+
+/* Largest request payload (JSON options) taken. */
+#define SYS_MAX_REQ (64 * 1024)
+
+/* ---- the internal connection's stream: a plain fd ------------------ */
+
+static ssize_t sysfd_read(void *sctx, struct natsd_stream *below, void *buf,
+			  size_t len)
+{
+	ssize_t n = read((int)(intptr_t)sctx, buf, len);
+
+	(void)below;
+	if (n >= 0)
+		return n;
+	return errno == EAGAIN || errno == EWOULDBLOCK ? NATSD_EAGAIN : -errno;
+}
+
+static ssize_t sysfd_writev(void *sctx, struct natsd_stream *below,
+			    const struct iovec *iov, int iovcnt)
+{
+	ssize_t n = writev((int)(intptr_t)sctx, iov, iovcnt);
+
+	(void)below;
+	if (n >= 0)
+		return n;
+	return errno == EAGAIN || errno == EWOULDBLOCK ? NATSD_EAGAIN : -errno;
+}
+
+static void sysfd_close(void *sctx, struct natsd_stream *below)
+{
+	(void)below;
+	close((int)(intptr_t)sctx);
+}
+
+static const struct natsd_transport_ops sysfd_ops = {
+	.struct_size = sizeof(struct natsd_transport_ops),
+	.name = "system",
+	.read = sysfd_read,
+	.writev = sysfd_writev,
+	.close = sysfd_close,
+};
+
+struct sys_adopt {
+	struct server *srv;
+	int fd;
+};
+
+/* On a worker: the connection, already "connected" into $SYS (it never
+ * sends CONNECT, gets no INFO, no ping and no auth timer). */
+static void sys_adopt_task(struct loop *l, void *arg)
+{
+	struct sys_adopt *a = arg;
+	struct worker *w = server_current_worker();
+	struct natsd_stream *top;
+	struct conn *c;
+
+	(void)l;
+	top = calloc(1, sizeof(*top));
+	if (top == NULL) {
+		close(a->fd);
+		free(a);
+		return;
+	}
+	top->ops = &sysfd_ops;
+	top->sctx = (void *)(intptr_t)a->fd;
+	c = conn_new(w, NATSD_KIND_SYSTEM, a->fd, top);
+	if (c == NULL) {
+		close(a->fd);
+		free(top);
+		free(a);
+		return;
+	}
+	/* Nobody connected: total_connections counts clients, and
+	 * nats-server's does not count its internal clients either. */
+	atomic_fetch_sub(&a->srv->total_conns, 1);
+	c->acc = a->srv->sysacc;
+	c->flags |= CONN_F_CONNECTED | CONN_F_HEADERS;
+	c->max_payload = -1; /* answers may be large, as nats-server's */
+	c->protocol = 1;
+	snprintf(c->ip, sizeof(c->ip), "%s", "internal");
+	free(a);
+}
+
+/* ---- the monitor side ------------------------------------------------ */
+
+struct sysreq {
+	char *subject, *reply;
+	char *payload;
+	size_t len;
+};
+
+/* Writes all of buf to fd; false when the connection is gone. */
+static bool put(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+static json_t *server_info(struct server *s)
+{
+	static _Atomic uint64_t seq;
+	const struct opts *o = server_opts(s);
+	json_t *j = json_object();
+
+	mon_set(j, "name", json_string(s->server_name));
+	mon_set(j, "host", json_string(o->host ? o->host : "0.0.0.0"));
+	mon_set(j, "id", json_string(s->server_id));
+	mon_set(j, "ver", json_string(NATSD_COMPAT_VERSION));
+	mon_set(j, "seq",
+		json_integer((json_int_t)atomic_fetch_add(&seq, 1) + 1));
+	mon_set(j, "jetstream", json_false());
+	mon_set(j, "time", mon_time(mon_now_ns()));
+	return j;
+}
+
+/* The statsz object (PING and STATSZ). */
+static json_t *statsz(struct monitor *m)
+{
+	struct mon_varz v;
+	json_t *j, *p;
+	long active = 0;
+
+	if (mon_varz_collect(m, &v) != 0)
+		return NULL;
+	p = mon_accstatz_list(m, false);
+	if (p != NULL)
+		active = (long)json_array_size(p);
+	json_decref(p);
+	j = json_object();
+	mon_set(j, "start", mon_time(v.start_ns));
+	mon_set(j, "mem", json_integer(v.mem));
+	mon_set(j, "cores", json_integer(sysconf(_SC_NPROCESSORS_ONLN)));
+	mon_set(j, "cpu", mon_num(v.cpu));
+	mon_set(j, "connections",
+		json_integer((json_int_t)v.t.nkind[NATSD_KIND_CLIENT]));
+	mon_set(j, "total_connections",
+		json_integer((json_int_t)v.total_conns));
+	mon_set(j, "active_accounts", json_integer(active));
+	mon_set(j, "subscriptions", json_integer((json_int_t)v.t.nsubs));
+	p = json_object();
+	mon_set(p, "msgs", json_integer((json_int_t)v.t.out_msgs));
+	mon_set(p, "bytes", json_integer((json_int_t)v.t.out_bytes));
+	mon_set(j, "sent", p);
+	p = json_object();
+	mon_set(p, "msgs", json_integer((json_int_t)v.t.in_msgs));
+	mon_set(p, "bytes", json_integer((json_int_t)v.t.in_bytes));
+	mon_set(j, "received", p);
+	mon_set(j, "slow_consumers",
+		json_integer((json_int_t)v.slow_consumers));
+	mon_set(j, "active_servers", json_integer(1));
+	return j;
+}
+
+struct sys_endpoint {
+	const char *name;
+	void (*fn)(struct mon_req *r);
+};
+
+static const struct sys_endpoint sys_endpoints[] = {
+	{ "VARZ", mon_varz },         { "CONNZ", mon_connz },
+	{ "SUBSZ", mon_subsz },       { "ROUTEZ", mon_routez },
+	{ "GATEWAYZ", mon_gatewayz }, { "LEAFZ", mon_leafz },
+	{ "ACCOUNTZ", mon_accountz }, { "HEALTHZ", mon_healthz },
+};
+
+/* The request's filter ("server_name", "host"): does it name us? */
+static bool for_us(struct server *s, json_t *opts)
+{
+	const char *name =
+		json_string_value(json_object_get(opts, "server_name"));
+	const char *host = json_string_value(json_object_get(opts, "host"));
+	const struct opts *o = server_opts(s);
+
+	if (name != NULL && name[0] != '\0' &&
+	    strcmp(name, s->server_name) != 0)
+		return false;
+	if (host != NULL && host[0] != '\0' &&
+	    strcmp(host, o->host ? o->host : "0.0.0.0") != 0)
+		return false;
+	return true;
+}
+
+/* Builds the answer to what (VARZ ... or STATSZ); NULL: no answer. */
+static char *answer(struct monitor *m, const char *what, json_t *opts)
+{
+	struct mon_req r = { .m = m, .opts = opts };
+	json_t *env, *data = NULL;
+	char *txt;
+	size_t i;
+
+	env = json_object();
+	mon_set(env, "server", server_info(m->srv));
+	if (strcmp(what, "STATSZ") == 0) {
+		data = statsz(m);
+		if (data == NULL) {
+			json_decref(env);
+			return NULL;
+		}
+		mon_set(env, "statsz", data);
+		goto out;
+	}
+	for (i = 0; i < sizeof(sys_endpoints) / sizeof(sys_endpoints[0]); i++)
+		if (strcmp(what, sys_endpoints[i].name) == 0)
+			break;
+	if (i == sizeof(sys_endpoints) / sizeof(sys_endpoints[0])) {
+		json_decref(env);
+		return NULL;
+	}
+	r.path = what;
+	sys_endpoints[i].fn(&r);
+	if (r.status == 200 && r.body != NULL)
+		data = json_loads(r.body, 0, NULL);
+	if (data != NULL) {
+		mon_set(env, "data", data);
+	} else {
+		/* nats-server says 500 whatever went wrong, with the text
+		 * the HTTP endpoint would give. */
+		json_t *e = json_object();
+
+		mon_set(env, "data", json_null());
+		mon_set(e, "code", json_integer(500));
+		mon_set(e, "description", json_string(r.body ? r.body : ""));
+		mon_set(env, "error", e);
+	}
+	free(r.body);
+out:
+	txt = json_dumps(env, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(env);
+	return txt;
+}
+
+/* "$SYS.REQ.SERVER.PING" -> STATSZ, "...PING.X" and "...<id>.X" -> X. */
+static const char *request_kind(struct server *s, const char *subj)
+{
+	static const char ping[] = "$SYS.REQ.SERVER.PING";
+	static const char pre[] = "$SYS.REQ.SERVER.";
+	size_t idl = strlen(s->server_id);
+
+	if (strcmp(subj, ping) == 0)
+		return "STATSZ";
+	if (strncmp(subj, ping, sizeof(ping) - 1) == 0 &&
+	    subj[sizeof(ping) - 1] == '.')
+		return subj + sizeof(ping);
+	if (strncmp(subj, pre, sizeof(pre) - 1) == 0 &&
+	    strncmp(subj + sizeof(pre) - 1, s->server_id, idl) == 0 &&
+	    subj[sizeof(pre) - 1 + idl] == '.')
+		return subj + sizeof(pre) + idl;
+	return NULL;
+}
+
+static void handle(struct monitor *m, int fd, struct sysreq *q)
+{
+	const char *what = request_kind(m->srv, q->subject);
+	json_t *opts = NULL;
+	char head[512], *txt;
+	int n;
+
+	if (what == NULL || q->reply == NULL)
+		return;
+	if (q->len > 0) {
+		opts = json_loadb(q->payload, q->len, 0, NULL);
+		if (opts != NULL && !json_is_object(opts)) {
+			json_decref(opts);
+			opts = NULL;
+		}
+	}
+	if (!for_us(m->srv, opts)) {
+		json_decref(opts);
+		return;
+	}
+	pthread_mutex_lock(&m->req_lock);
+	txt = answer(m, what, opts);
+	pthread_mutex_unlock(&m->req_lock);
+	json_decref(opts);
+	if (txt == NULL)
+		return;
+	n = snprintf(head, sizeof(head), "PUB %s %zu\r\n", q->reply,
+		     strlen(txt));
+	if (n > 0 && (size_t)n < sizeof(head) && put(fd, head, (size_t)n))
+		if (put(fd, txt, strlen(txt)))
+			put(fd, "\r\n", 2);
+	free(txt);
+}
+
+/* Splits the arguments of a MSG/HMSG line (at most 5). */
+static int split(char *line, char **v, int max)
+{
+	int n = 0;
+	char *p = line;
+
+	while (*p != '\0' && n < max) {
+		while (*p == ' ' || *p == '\t')
+			*p++ = '\0';
+		if (*p == '\0')
+			break;
+		v[n++] = p;
+		while (*p != '\0' && *p != ' ' && *p != '\t')
+			p++;
+	}
+	return n;
+}
+
+/* Takes one operation from buf[0..*len); returns the bytes used, 0 when
+ * incomplete, -1 on a protocol error. A request too big to answer sets
+ * *skip to its size (to be dropped unread) and returns 0. */
+static ssize_t take_op(struct monitor *m, int fd, char *buf, size_t len,
+		       size_t *skip)
+{
+	char *eol = memchr(buf, '\n', len), *v[6];
+	size_t ll, hdr = 0, total;
+	struct sysreq q = { 0 };
+	char *end;
+	int n;
+
+	if (eol == NULL)
+		return len > 4096 ? -1 : 0;
+	ll = (size_t)(eol - buf) + 1;
+	*eol = '\0';
+	if (eol > buf && eol[-1] == '\r')
+		eol[-1] = '\0';
+	if (strncmp(buf, "PING", 4) == 0)
+		return put(fd, "PONG\r\n", 6) ? (ssize_t)ll : -1;
+	if (strncmp(buf, "MSG ", 4) != 0 && strncmp(buf, "HMSG ", 5) != 0)
+		return (ssize_t)ll; /* +OK, PONG, INFO, -ERR: nothing to do */
+	n = split(buf + (buf[0] == 'H' ? 5 : 4), v, 6);
+	if (buf[0] == 'H') {
+		if (n != 4 && n != 5)
+			return -1;
+		hdr = strtoul(v[n - 2], &end, 10);
+	} else if (n != 3 && n != 4) {
+		return -1;
+	}
+	total = strtoul(v[n - 1], &end, 10);
+	if (*end != '\0' || hdr > total)
+		return -1;
+	if (total > SYS_MAX_REQ) {
+		*skip = ll + total + 2;
+		return 0;
+	}
+	if (len < ll + total + 2) {
+		/* Not all here yet: undo the cut, wait for more. */
+		*eol = '\n';
+		if (eol[-1] == '\0')
+			eol[-1] = '\r';
+		for (end = buf; end < eol; end++)
+			if (*end == '\0')
+				*end = ' ';
+		return 0;
+	}
+	q.subject = v[0];
+	q.reply = (buf[0] == 'H' ? n == 5 : n == 4) ? v[2] : NULL;
+	q.payload = buf + ll + hdr;
+	q.len = total - hdr;
+	handle(m, fd, &q);
+	return (ssize_t)(ll + total + 2);
+}
+
+static void *sys_main(void *arg)
+{
+	struct monitor *m = arg;
+	size_t cap = SYS_MAX_REQ + 8192, len = 0;
+	char *buf = malloc(cap);
+	char subs[512];
+	size_t skip = 0;
+	ssize_t n;
+
+	if (buf == NULL)
+		return NULL;
+	snprintf(subs, sizeof(subs),
+		 "SUB $SYS.REQ.SERVER.PING 1\r\n"
+		 "SUB $SYS.REQ.SERVER.PING.* 2\r\n"
+		 "SUB $SYS.REQ.SERVER.%s.* 3\r\n",
+		 m->srv->server_id);
+	if (!put(m->sys_fd, subs, strlen(subs))) {
+		free(buf);
+		return NULL;
+	}
+	for (;;) {
+		n = read(m->sys_fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		for (;;) {
+			if (skip > 0) {
+				size_t k = skip < len ? skip : len;
+
+				memmove(buf, buf + k, len - k);
+				len -= k;
+				skip -= k;
+				if (skip > 0)
+					break;
+			}
+			n = take_op(m, m->sys_fd, buf, len, &skip);
+			if (n == 0 && skip > 0)
+				continue;
+			if (n < 0) {
+				log_error("system requests: protocol error, "
+					  "stopped");
+				goto out;
+			}
+			if (n == 0)
+				break;
+			memmove(buf, buf + n, len - (size_t)n);
+			len -= (size_t)n;
+		}
+		if (len == cap)
+			break;
+	}
+out:
+	free(buf);
+	return NULL;
+}
+
+int mon_sys_start(struct monitor *m)
+{
+	struct sys_adopt *a;
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
+		return -errno;
+	a = calloc(1, sizeof(*a));
+	if (a == NULL)
+		goto out_close;
+	/* The worker's end is non-blocking, like every connection's. */
+	if (fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK) == -1)
+		goto out_free;
+	a->srv = m->srv;
+	a->fd = sv[0];
+	m->sys_fd = sv[1];
+	if (loop_post(server_pick_worker(m->srv)->loop, sys_adopt_task, a) != 0)
+		goto out_free;
+	if (pthread_create(&m->sys_thread, NULL, sys_main, m) != 0) {
+		/* The worker owns sv[0] now; closing ours ends it. */
+		close(sv[1]);
+		m->sys_fd = -1;
+		return NATSD_ENOMEM;
+	}
+	m->sys_started = true;
+	return 0;
+
+out_free:
+	free(a);
+out_close:
+	close(sv[0]);
+	close(sv[1]);
+	m->sys_fd = -1;
+	return NATSD_ENOMEM;
+}
+
+void mon_sys_stop(struct monitor *m)
+{
+	if (!m->sys_started)
+		return;
+	/* EOF for the thread's read, and for the internal connection. */
+	shutdown(m->sys_fd, SHUT_RDWR);
+	pthread_join(m->sys_thread, NULL);
+	close(m->sys_fd);
+	m->sys_fd = -1;
+	m->sys_started = false;
+}
