@@ -208,6 +208,28 @@ static int res_push(struct snap_res *res, struct mon_conn *mc)
 	return 0;
 }
 
+/* Adds c's counters to t (c's owner thread). */
+static void totals_count(struct mon_totals *t, struct conn *c)
+{
+	if (c->kind >= 0 && c->kind < 5)
+		t->nkind[c->kind]++;
+	/* The system connection's own traffic (requests to it, its answers
+	 * and statistics) is not counted, as nats-server does not count
+	 * its internal clients'. */
+	if (c->kind == NATSD_KIND_SYSTEM)
+		return;
+	t->in_msgs += atomic_load_explicit(&c->in_msgs, memory_order_relaxed);
+	t->in_bytes += atomic_load_explicit(&c->in_bytes, memory_order_relaxed);
+	t->out_msgs += atomic_load_explicit(&c->out_msgs, memory_order_relaxed);
+	t->out_bytes +=
+		atomic_load_explicit(&c->out_bytes, memory_order_relaxed);
+	t->nsubs += c->nsubs;
+	/* Other threads append under this lock; held for one load. */
+	pthread_mutex_lock(&c->out_lock);
+	t->pending += c->out.pending;
+	pthread_mutex_unlock(&c->out_lock);
+}
+
 /* On the worker: sums, and copies of the connections asked for. */
 static void snap_task_run(struct loop *l, void *arg)
 {
@@ -222,21 +244,7 @@ static void snap_task_run(struct loop *l, void *arg)
 		struct conn *c = w->conns[i];
 		struct mon_conn *mc;
 
-		if (c->kind >= 0 && c->kind < 5)
-			res->t.nkind[c->kind]++;
-		res->t.in_msgs +=
-			atomic_load_explicit(&c->in_msgs, memory_order_relaxed);
-		res->t.in_bytes += atomic_load_explicit(&c->in_bytes,
-							memory_order_relaxed);
-		res->t.out_msgs += atomic_load_explicit(&c->out_msgs,
-							memory_order_relaxed);
-		res->t.out_bytes += atomic_load_explicit(&c->out_bytes,
-							 memory_order_relaxed);
-		res->t.nsubs += c->nsubs;
-		/* Other threads append under this lock; held for one load. */
-		pthread_mutex_lock(&c->out_lock);
-		res->t.pending += c->out.pending;
-		pthread_mutex_unlock(&c->out_lock);
+		totals_count(&res->t, c);
 		if (!req->q.conns || res->rc != 0 ||
 		    !wanted(&req->q, req->acc, c))
 			continue;

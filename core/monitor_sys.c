@@ -18,6 +18,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <time.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +38,10 @@
 
 /* Largest request payload (JSON options) taken. */
 #define SYS_MAX_REQ (64 * 1024)
+/* $SYS.SERVER.<id>.STATSZ is published every so often: first after
+ * 250 ms, then twice as long each time up to 30 s, as nats-server. */
+#define SYS_STATSZ_FIRST_MS 250
+#define SYS_STATSZ_MAX_MS   30000
 
 /* ---- the internal connection's stream: a plain fd ------------------ */
 
@@ -273,6 +279,33 @@ out:
 	return txt;
 }
 
+/* Publishes the server's statistics on $SYS.SERVER.<id>.STATSZ. */
+static void publish_statsz(struct monitor *m, int fd)
+{
+	char head[256], *txt;
+	int n;
+
+	pthread_mutex_lock(&m->req_lock);
+	txt = answer(m, "STATSZ", NULL);
+	pthread_mutex_unlock(&m->req_lock);
+	if (txt == NULL)
+		return;
+	n = snprintf(head, sizeof(head), "PUB $SYS.SERVER.%s.STATSZ %zu\r\n",
+		     m->srv->server_id, strlen(txt));
+	if (n > 0 && (size_t)n < sizeof(head) && put(fd, head, (size_t)n))
+		if (put(fd, txt, strlen(txt)))
+			put(fd, "\r\n", 2);
+	free(txt);
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* "$SYS.REQ.SERVER.PING" -> STATSZ, "...PING.X" and "...<id>.X" -> X. */
 static const char *request_kind(struct server *s, const char *subj)
 {
@@ -406,6 +439,8 @@ static void *sys_main(void *arg)
 	char *buf = malloc(cap);
 	char subs[512];
 	size_t skip = 0;
+	int64_t every = SYS_STATSZ_FIRST_MS, next = mono_ms() + every;
+	struct pollfd pfd = { .fd = m->sys_fd, .events = POLLIN };
 	ssize_t n;
 
 	if (buf == NULL)
@@ -420,6 +455,20 @@ static void *sys_main(void *arg)
 		return NULL;
 	}
 	for (;;) {
+		int64_t now = mono_ms();
+
+		if (now >= next) {
+			publish_statsz(m, m->sys_fd);
+			every = every * 2 > SYS_STATSZ_MAX_MS
+					? SYS_STATSZ_MAX_MS
+					: every * 2;
+			next = now + every;
+		}
+		n = poll(&pfd, 1, (int)(next - now));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0)
+			continue;
 		n = read(m->sys_fd, buf + len, cap - len);
 		if (n < 0 && errno == EINTR)
 			continue;

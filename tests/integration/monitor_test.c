@@ -889,6 +889,25 @@ static void test_system_requests(void)
 	v = get_json(port, "/varz");
 	id = json_string_value(json_object_get(v, "server_id"));
 
+	/* The periodic statistics: every 250 ms at first, then less
+	 * often. */
+	{
+		natsSubscription *ss = NULL;
+		natsMsg *m = NULL;
+
+		CU_ASSERT(natsConnection_SubscribeSync(
+				  &ss, sys, "$SYS.SERVER.*.STATSZ") == NATS_OK);
+		CU_ASSERT(natsSubscription_NextMsg(&m, ss, 5000) == NATS_OK);
+		if (m != NULL) {
+			j = json_loadb(natsMsg_GetData(m),
+				       (size_t)natsMsg_GetDataLength(m), 0,
+				       NULL);
+			CU_ASSERT_PTR_NOT_NULL(json_object_get(j, "statsz"));
+			json_decref(j);
+		}
+		natsMsg_Destroy(m);
+		natsSubscription_Destroy(ss);
+	}
 	/* PING: statsz, in the envelope. */
 	j = sys_request(sys, "$SYS.REQ.SERVER.PING", "");
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(
