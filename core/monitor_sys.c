@@ -211,7 +211,59 @@ static const struct sys_endpoint sys_endpoints[] = {
 	{ "SUBSZ", mon_subsz },       { "ROUTEZ", mon_routez },
 	{ "GATEWAYZ", mon_gatewayz }, { "LEAFZ", mon_leafz },
 	{ "ACCOUNTZ", mon_accountz }, { "HEALTHZ", mon_healthz },
+	{ "ACCSTATZ", mon_accstatz },
 };
+
+/* $SYS.REQ.ACCOUNT.<acc>.<X>: the endpoint each X uses, the account set
+ * as its filter. INFO, STATZ and CONNS keep a part of the answer. */
+static const char *const acc_requests[][2] = {
+	{ "CONNZ", "CONNZ" },    { "SUBSZ", "SUBSZ" },
+	{ "LEAFZ", "LEAFZ" },    { "INFO", "ACCOUNTZ" },
+	{ "STATZ", "ACCSTATZ" }, { "CONNS", "ACCSTATZ" },
+};
+
+/* The account_statz entry of acc in an accstatz answer, or a zeroed one
+ * (an account without connections is left out of the list). */
+static json_t *acc_line(json_t *data, const char *acc)
+{
+	json_t *e, *z;
+	size_t i;
+
+	json_array_foreach(json_object_get(data, "account_statz"), i, e)
+	{
+		const char *name = json_string_value(json_object_get(e, "acc"));
+
+		if (name != NULL && strcmp(name, acc) == 0)
+			return json_incref(e);
+	}
+	z = json_object();
+	mon_set(z, "acc", json_string(acc));
+	mon_set(z, "conns", json_integer(0));
+	mon_set(z, "leafnodes", json_integer(0));
+	mon_set(z, "total_conns", json_integer(0));
+	return z;
+}
+
+/* Cuts an endpoint's answer down to what an account request returns. */
+static json_t *acc_data(json_t *data, const char *x, const char *acc)
+{
+	json_t *part = NULL, *list;
+
+	if (strcmp(x, "INFO") == 0) {
+		part = json_incref(json_object_get(data, "account_detail"));
+	} else if (strcmp(x, "CONNS") == 0) {
+		part = acc_line(data, acc);
+	} else if (strcmp(x, "STATZ") == 0) {
+		list = json_array();
+		json_array_append_new(list, acc_line(data, acc));
+		json_object_set_new(data, "account_statz", list);
+		return data;
+	} else {
+		return data;
+	}
+	json_decref(data);
+	return part;
+}
 
 /* The request's filter ("server_name", "host"): does it name us? */
 static bool for_us(struct server *s, json_t *opts)
@@ -230,8 +282,10 @@ static bool for_us(struct server *s, json_t *opts)
 	return true;
 }
 
-/* Builds the answer to what (VARZ ... or STATSZ); NULL: no answer. */
-static char *answer(struct monitor *m, const char *what, json_t *opts)
+/* Builds the answer to what (VARZ ... or STATSZ), for account request
+ * x about acc when acc is not NULL; NULL: no answer. */
+static char *answer(struct monitor *m, const char *what, json_t *opts,
+		    const char *x, const char *acc)
 {
 	struct mon_req r = { .m = m, .opts = opts };
 	json_t *env, *data = NULL;
@@ -260,6 +314,8 @@ static char *answer(struct monitor *m, const char *what, json_t *opts)
 	sys_endpoints[i].fn(&r);
 	if (r.status == 200 && r.body != NULL)
 		data = json_loads(r.body, 0, NULL);
+	if (data != NULL && acc != NULL)
+		data = acc_data(data, x, acc);
 	if (data != NULL) {
 		mon_set(env, "data", data);
 	} else {
@@ -286,7 +342,7 @@ static void publish_statsz(struct monitor *m, int fd)
 	int n;
 
 	pthread_mutex_lock(&m->req_lock);
-	txt = answer(m, "STATSZ", NULL);
+	txt = answer(m, "STATSZ", NULL, NULL, NULL);
 	pthread_mutex_unlock(&m->req_lock);
 	if (txt == NULL)
 		return;
@@ -325,13 +381,50 @@ static const char *request_kind(struct server *s, const char *subj)
 	return NULL;
 }
 
+/* "$SYS.REQ.ACCOUNT.<acc>.<X>": the endpoint, with *x and acc (in buf)
+ * set; NULL when it is not such a request. */
+static const char *acc_request(const char *subj, char *acc, size_t cap,
+			       const char **x)
+{
+	static const char pre[] = "$SYS.REQ.ACCOUNT.";
+	const char *a = subj + sizeof(pre) - 1, *dot;
+	size_t i;
+
+	if (strncmp(subj, pre, sizeof(pre) - 1) != 0)
+		return NULL;
+	dot = strchr(a, '.');
+	if (dot == NULL || dot == a || (size_t)(dot - a) >= cap)
+		return NULL;
+	memcpy(acc, a, (size_t)(dot - a));
+	acc[dot - a] = '\0';
+	for (i = 0; i < sizeof(acc_requests) / sizeof(acc_requests[0]); i++) {
+		if (strcmp(dot + 1, acc_requests[i][0]) == 0) {
+			*x = acc_requests[i][0];
+			return acc_requests[i][1];
+		}
+	}
+	return NULL;
+}
+
 static void handle(struct monitor *m, int fd, struct sysreq *q)
 {
-	const char *what = request_kind(m->srv, q->subject);
+	const char *what = request_kind(m->srv, q->subject), *x = NULL;
 	json_t *opts = NULL;
-	char head[512], *txt;
+	char head[512], acc[256], *txt;
+	bool for_acc = false;
 	int n;
 
+	if (what == NULL) {
+		what = acc_request(q->subject, acc, sizeof(acc), &x);
+		for_acc = what != NULL;
+		/* $SYS.REQ.ACCOUNT.PING.STATZ and .CONNZ ask about every
+		 * account. */
+		if (for_acc && strcmp(acc, "PING") == 0) {
+			for_acc = false;
+			if (strcmp(x, "STATZ") != 0 && strcmp(x, "CONNZ") != 0)
+				what = NULL;
+		}
+	}
 	if (what == NULL || q->reply == NULL)
 		return;
 	if (q->len > 0) {
@@ -345,8 +438,20 @@ static void handle(struct monitor *m, int fd, struct sysreq *q)
 		json_decref(opts);
 		return;
 	}
+	if (for_acc) {
+		/* The account in the subject is the filter. */
+		if (opts == NULL)
+			opts = json_object();
+		json_object_set_new(opts, "acc", json_string(acc));
+		json_object_set_new(opts, "account", json_string(acc));
+		if (strcmp(x, "SUBSZ") == 0)
+			json_object_set_new(opts, "subscriptions", json_true());
+		if (strcmp(what, "ACCSTATZ") == 0)
+			json_object_set_new(opts, "include_unused",
+					    json_true());
+	}
 	pthread_mutex_lock(&m->req_lock);
-	txt = answer(m, what, opts);
+	txt = answer(m, what, opts, x, for_acc ? acc : NULL);
 	pthread_mutex_unlock(&m->req_lock);
 	json_decref(opts);
 	if (txt == NULL)
@@ -448,7 +553,8 @@ static void *sys_main(void *arg)
 	snprintf(subs, sizeof(subs),
 		 "SUB $SYS.REQ.SERVER.PING 1\r\n"
 		 "SUB $SYS.REQ.SERVER.PING.* 2\r\n"
-		 "SUB $SYS.REQ.SERVER.%s.* 3\r\n",
+		 "SUB $SYS.REQ.SERVER.%s.* 3\r\n"
+		 "SUB $SYS.REQ.ACCOUNT.*.* 4\r\n",
 		 m->srv->server_id);
 	if (!put(m->sys_fd, subs, strlen(subs))) {
 		free(buf);

@@ -937,6 +937,23 @@ static void test_system_requests(void)
 			"{\"subscriptions\":true,\"account\":\"$G\"}");
 	CU_ASSERT_PTR_NOT_NULL(json_object_get(j, "data"));
 	json_decref(j);
+	/* Per account: the account in the subject is the filter. */
+	j = sys_request(sys, "$SYS.REQ.ACCOUNT.$G.CONNZ", "");
+	CU_ASSERT_EQUAL(jint(json_object_get(j, "data"), "num_connections"), 1);
+	json_decref(j);
+	j = sys_request(sys, "$SYS.REQ.ACCOUNT.$G.INFO", "");
+	CU_ASSERT_STRING_EQUAL(
+		json_string_value(json_object_get(json_object_get(j, "data"),
+						  "account_name")),
+		"$G");
+	json_decref(j);
+	j = sys_request(sys, "$SYS.REQ.ACCOUNT.$G.CONNS", "");
+	CU_ASSERT_EQUAL(jint(json_object_get(j, "data"), "conns"), 1);
+	json_decref(j);
+	j = sys_request(sys, "$SYS.REQ.ACCOUNT.PING.STATZ", "");
+	CU_ASSERT(json_is_array(
+		json_object_get(json_object_get(j, "data"), "account_statz")));
+	json_decref(j);
 	/* A bad option: nats-server's error envelope. */
 	j = sys_request(sys, "$SYS.REQ.SERVER.PING.CONNZ", "{\"sort\":\"x\"}");
 	CU_ASSERT(json_is_null(json_object_get(j, "data")));
