@@ -643,6 +643,8 @@ int monitor_start(struct server *s, struct monitor **out)
 	m->srv = s;
 	m->fd = -1;
 	m->sys_fd = -1;
+	m->ev_fd = -1;
+	pthread_mutex_init(&m->ev_lock, NULL);
 	pthread_mutex_init(&m->ring_lock, NULL);
 	pthread_mutex_init(&m->req_lock, NULL);
 	m->ring = calloc(MON_CLOSED_MAX, sizeof(*m->ring));
@@ -692,6 +694,7 @@ out_free:
 	free(m->base_cfg);
 	pthread_mutex_destroy(&m->ring_lock);
 	pthread_mutex_destroy(&m->req_lock);
+	pthread_mutex_destroy(&m->ev_lock);
 	free(m);
 	return rc;
 }
@@ -723,6 +726,8 @@ void monitor_free(struct monitor *m)
 	if (m == NULL)
 		return;
 	monitor_stop(m);
+	if (m->ev_fd != -1)
+		close(m->ev_fd);
 	for (i = 0; i < MON_CLOSED_MAX; i++)
 		if (m->ring[i] != NULL)
 			mon_conn_unref(m->ring[i]);
@@ -732,5 +737,6 @@ void monitor_free(struct monitor *m)
 	free(m->base_cfg);
 	pthread_mutex_destroy(&m->ring_lock);
 	pthread_mutex_destroy(&m->req_lock);
+	pthread_mutex_destroy(&m->ev_lock);
 	free(m);
 }

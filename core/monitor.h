@@ -27,5 +27,8 @@ struct conn;
 /* Records a closing connection for /connz?state=closed; conn_close()
  * calls it through server.closed_hook, on the connection's thread. */
 void monitor_conn_closed(struct monitor *m, struct conn *c);
+/* Announces an accepted client ($SYS.ACCOUNT.<acc>.CONNECT), through
+ * server.connect_hook, on the connection's thread. */
+void monitor_conn_connected(struct monitor *m, struct conn *c);
 
 #endif

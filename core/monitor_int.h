@@ -27,6 +27,7 @@ struct server;
 struct conn;
 struct MHD_Daemon;
 struct MHD_Connection;
+struct monitor;
 
 /* nats-server keeps this many closed connections for /connz. */
 #define MON_CLOSED_MAX 10000
@@ -57,6 +58,7 @@ struct mon_conn {
 	int64_t start_ns, last_ns, stop_ns; /* wall clock */
 	int reason;
 	bool closed;
+	bool connected; /* its CONNECT was accepted */
 	uint64_t pending;
 	uint64_t in_msgs, out_msgs, in_bytes, out_bytes;
 	uint32_t nsubs;
@@ -66,6 +68,14 @@ struct mon_conn {
 };
 
 void mon_conn_unref(struct mon_conn *c);
+/* Copies c on its owner thread (subscriptions too when subs, at most
+ * max); NULL when out of memory. */
+struct mon_conn *mon_conn_copy(struct conn *c, bool subs, uint32_t max);
+
+/* Queues a connect or disconnect event for the system account about c
+ * (a reference is taken); any thread. Only clients of accounts other
+ * than $G are announced, as nats-server 2.9 does. */
+void mon_event_push(struct monitor *m, struct mon_conn *c, bool connect);
 
 /* Sums over the live connections. */
 struct mon_totals {
@@ -91,9 +101,10 @@ struct mon_snap {
 	struct mon_totals t;
 };
 
-struct mon_endpoint_stat {
-	const char *path;
-	_Atomic uint64_t n;
+struct mon_event {
+	struct mon_event *next;
+	struct mon_conn *c;
+	bool connect;
 };
 
 struct monitor {
@@ -113,7 +124,12 @@ struct monitor {
 	struct mon_conn **ring; /* MON_CLOSED_MAX slots */
 	size_t ring_n, ring_next;
 
-	/* System account requests (monitor_sys.c). */
+	/* System account requests and events (monitor_sys.c). */
+	pthread_mutex_t ev_lock;
+	struct mon_event *ev_head, **ev_tail;
+	size_t nev;
+	bool ev_open; /* the system thread takes events */
+	int ev_fd;    /* eventfd: events queued */
 	int sys_fd;
 	pthread_t sys_thread;
 	bool sys_started;

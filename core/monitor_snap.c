@@ -116,7 +116,7 @@ static int copy_subs(struct mon_conn *mc, struct conn *c, uint32_t max)
 }
 
 /* Copies c; runs on c's owner thread. NULL when out of memory. */
-static struct mon_conn *copy_conn(struct conn *c, bool subs, uint32_t max)
+struct mon_conn *mon_conn_copy(struct conn *c, bool subs, uint32_t max)
 {
 	struct mon_conn *mc = calloc(1, sizeof(*mc));
 	int64_t idle_ms;
@@ -142,6 +142,7 @@ static struct mon_conn *copy_conn(struct conn *c, bool subs, uint32_t max)
 	mc->out_bytes =
 		atomic_load_explicit(&c->out_bytes, memory_order_relaxed);
 	mc->nsubs = c->nsubs;
+	mc->connected = (c->flags & CONN_F_CONNECTED) != 0;
 	mc->name = dup_or_null(c->name);
 	mc->lang = dup_or_null(c->lang);
 	mc->version = dup_or_null(c->version);
@@ -248,7 +249,7 @@ static void snap_task_run(struct loop *l, void *arg)
 		if (!req->q.conns || res->rc != 0 ||
 		    !wanted(&req->q, req->acc, c))
 			continue;
-		mc = copy_conn(c, req->q.subs, UINT32_MAX);
+		mc = mon_conn_copy(c, req->q.subs, UINT32_MAX);
 		if (mc == NULL || res_push(res, mc) != 0) {
 			mon_conn_unref(mc);
 			res->rc = NATSD_ENOMEM;
@@ -396,7 +397,7 @@ void monitor_conn_closed(struct monitor *m, struct conn *c)
 
 	if (c->kind != NATSD_KIND_CLIENT)
 		return;
-	mc = copy_conn(c, true, MON_CLOSED_SUBS_MAX);
+	mc = mon_conn_copy(c, true, MON_CLOSED_SUBS_MAX);
 	if (mc == NULL)
 		return; /* out of memory: the record is lost, nothing else */
 	mc->closed = true;
@@ -411,4 +412,5 @@ void monitor_conn_closed(struct monitor *m, struct conn *c)
 		m->ring_n++;
 	pthread_mutex_unlock(&m->ring_lock);
 	mon_conn_unref(old);
+	mon_event_push(m, mc, false);
 }

@@ -24,18 +24,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <natsd/plugin.h>
+#include <openssl/rand.h>
 
 #include "account.h"
 #include "conn.h"
 #include "log.h"
+#include "monitor.h"
 #include "monitor_int.h"
 #include "server.h"
 
+/* Events waiting for the system thread beyond this are dropped: a
+ * stalled thread must not hold memory without bound. */
+#define SYS_MAX_EVENTS 10000
 /* Largest request payload (JSON options) taken. */
 #define SYS_MAX_REQ (64 * 1024)
 /* $SYS.SERVER.<id>.STATSZ is published every so often: first after
@@ -362,6 +368,175 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* ---- connect and disconnect events ----------------------------------- */
+
+void mon_event_push(struct monitor *m, struct mon_conn *c, bool connect)
+{
+	struct mon_event *e;
+	uint64_t one = 1;
+
+	if (c == NULL || c->kind != NATSD_KIND_CLIENT || !c->connected ||
+	    c->acc == NULL || strcmp(c->acc, "$G") == 0)
+		return;
+	e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		return;
+	atomic_fetch_add(&c->refs, 1);
+	e->c = c;
+	e->connect = connect;
+	pthread_mutex_lock(&m->ev_lock);
+	if (!m->ev_open || m->nev >= SYS_MAX_EVENTS) {
+		pthread_mutex_unlock(&m->ev_lock);
+		mon_conn_unref(c);
+		free(e);
+		return;
+	}
+	*m->ev_tail = e;
+	m->ev_tail = &e->next;
+	m->nev++;
+	pthread_mutex_unlock(&m->ev_lock);
+	if (write(m->ev_fd, &one, sizeof(one)) < 0)
+		return; /* the counter is full: a wake-up is pending anyway */
+}
+
+void monitor_conn_connected(struct monitor *m, struct conn *c)
+{
+	struct mon_conn *mc;
+
+	if (c->kind != NATSD_KIND_CLIENT || c->acc == NULL ||
+	    strcmp(c->acc->name, "$G") == 0)
+		return;
+	mc = mon_conn_copy(c, false, 0);
+	mon_event_push(m, mc, true);
+	mon_conn_unref(mc);
+}
+
+/* A random event id, like a NUID: 22 letters and digits. */
+static json_t *event_id(void)
+{
+	static const char abc[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				  "abcdefghijklmnopqrstuvwxyz";
+	unsigned char r[22];
+	char id[23];
+	int i;
+
+	if (RAND_bytes(r, sizeof(r)) != 1)
+		memset(r, 0, sizeof(r));
+	for (i = 0; i < 22; i++)
+		id[i] = abc[r[i] % (sizeof(abc) - 1)];
+	id[22] = '\0';
+	return json_string(id);
+}
+
+static json_t *pair_of(uint64_t msgs, uint64_t bytes)
+{
+	json_t *o = json_object();
+
+	mon_set(o, "msgs", json_integer((json_int_t)msgs));
+	mon_set(o, "bytes", json_integer((json_int_t)bytes));
+	return o;
+}
+
+static json_t *server_info(struct server *s);
+
+/* io.nats.server.advisory.v1.client_connect / client_disconnect. */
+static char *event_json(struct monitor *m, const struct mon_event *e)
+{
+	const struct mon_conn *c = e->c;
+	json_t *j = json_object(), *ci = json_object();
+	char *txt;
+
+	mon_set(j, "type",
+		json_string(
+			e->connect ? "io.nats.server.advisory.v1.client_connect"
+				   : "io.nats.server.advisory.v1.client_"
+				     "disconnect"));
+	mon_set(j, "id", event_id());
+	mon_set(j, "timestamp", mon_time(mon_now_ns()));
+	mon_set(j, "server", server_info(m->srv));
+	mon_set(ci, "start", mon_time(c->start_ns));
+	if (!e->connect)
+		mon_set(ci, "stop", mon_time(c->stop_ns));
+	mon_set(ci, "host", json_string(c->ip));
+	mon_set(ci, "id", json_integer((json_int_t)c->cid));
+	mon_set(ci, "acc", json_string(c->acc));
+	if (c->user != NULL)
+		mon_set(ci, "user", json_string(c->user));
+	if (c->name != NULL)
+		mon_set(ci, "name", json_string(c->name));
+	if (c->lang != NULL)
+		mon_set(ci, "lang", json_string(c->lang));
+	if (c->version != NULL)
+		mon_set(ci, "ver", json_string(c->version));
+	mon_set(ci, "server", json_string(m->srv->server_name));
+	mon_set(ci, "kind", json_string("Client"));
+	mon_set(ci, "client_type", json_string("nats"));
+	mon_set(j, "client", ci);
+	if (!e->connect) {
+		mon_set(j, "sent", pair_of(c->out_msgs, c->out_bytes));
+		mon_set(j, "received", pair_of(c->in_msgs, c->in_bytes));
+		mon_set(j, "reason",
+			json_string(conn_close_text(
+				(enum conn_close_reason)c->reason)));
+	}
+	txt = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(j);
+	return txt;
+}
+
+/* Publishes the queued events. */
+static void publish_events(struct monitor *m, int fd)
+{
+	struct mon_event *e, *next;
+	char head[512], *txt;
+	uint64_t n;
+	int k;
+
+	if (read(m->ev_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return;
+	pthread_mutex_lock(&m->ev_lock);
+	e = m->ev_head;
+	m->ev_head = NULL;
+	m->ev_tail = &m->ev_head;
+	m->nev = 0;
+	pthread_mutex_unlock(&m->ev_lock);
+	for (; e != NULL; e = next) {
+		next = e->next;
+		txt = event_json(m, e);
+		k = txt ? snprintf(head, sizeof(head),
+				   "PUB $SYS.ACCOUNT.%s.%s %zu\r\n", e->c->acc,
+				   e->connect ? "CONNECT" : "DISCONNECT",
+				   strlen(txt))
+			: -1;
+		if (k > 0 && (size_t)k < sizeof(head) &&
+		    put(fd, head, (size_t)k))
+			if (put(fd, txt, strlen(txt)))
+				put(fd, "\r\n", 2);
+		free(txt);
+		mon_conn_unref(e->c);
+		free(e);
+	}
+}
+
+/* Drops what is queued; no more is taken. */
+static void events_close(struct monitor *m)
+{
+	struct mon_event *e, *next;
+
+	pthread_mutex_lock(&m->ev_lock);
+	m->ev_open = false;
+	e = m->ev_head;
+	m->ev_head = NULL;
+	m->ev_tail = &m->ev_head;
+	m->nev = 0;
+	pthread_mutex_unlock(&m->ev_lock);
+	for (; e != NULL; e = next) {
+		next = e->next;
+		mon_conn_unref(e->c);
+		free(e);
+	}
+}
+
 /* "$SYS.REQ.SERVER.PING" -> STATSZ, "...PING.X" and "...<id>.X" -> X. */
 static const char *request_kind(struct server *s, const char *subj)
 {
@@ -545,7 +720,8 @@ static void *sys_main(void *arg)
 	char subs[512];
 	size_t skip = 0;
 	int64_t every = SYS_STATSZ_FIRST_MS, next = mono_ms() + every;
-	struct pollfd pfd = { .fd = m->sys_fd, .events = POLLIN };
+	struct pollfd pfd[2] = { { .fd = m->sys_fd, .events = POLLIN },
+				 { .fd = m->ev_fd, .events = POLLIN } };
 	ssize_t n;
 
 	if (buf == NULL)
@@ -570,10 +746,12 @@ static void *sys_main(void *arg)
 					: every * 2;
 			next = now + every;
 		}
-		n = poll(&pfd, 1, (int)(next - now));
+		n = poll(pfd, 2, (int)(next - now));
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n == 0)
+		if (n > 0 && (pfd[1].revents & POLLIN))
+			publish_events(m, m->sys_fd);
+		if (n <= 0 || !(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
 			continue;
 		n = read(m->sys_fd, buf + len, cap - len);
 		if (n < 0 && errno == EINTR)
@@ -617,6 +795,10 @@ int mon_sys_start(struct monitor *m)
 	struct sys_adopt *a;
 	int sv[2];
 
+	m->ev_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (m->ev_fd == -1)
+		return -errno;
+	m->ev_tail = &m->ev_head;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
 		return -errno;
 	a = calloc(1, sizeof(*a));
@@ -637,6 +819,9 @@ int mon_sys_start(struct monitor *m)
 		return NATSD_ENOMEM;
 	}
 	m->sys_started = true;
+	pthread_mutex_lock(&m->ev_lock);
+	m->ev_open = true;
+	pthread_mutex_unlock(&m->ev_lock);
 	return 0;
 
 out_free:
@@ -652,6 +837,7 @@ void mon_sys_stop(struct monitor *m)
 {
 	if (!m->sys_started)
 		return;
+	events_close(m);
 	/* EOF for the thread's read, and for the internal connection. */
 	shutdown(m->sys_fd, SHUT_RDWR);
 	pthread_join(m->sys_thread, NULL);

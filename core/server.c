@@ -422,6 +422,7 @@ int server_start(struct server *s)
 		if (rc != 0)
 			return rc;
 		s->closed_hook = monitor_conn_closed;
+		s->connect_hook = monitor_conn_connected;
 	}
 	rc = open_client_listener(s);
 	if (rc != 0)

@@ -102,6 +102,8 @@ struct server {
 	 * every closing connection to closed_hook(monitor, c). */
 	struct monitor *monitor;
 	void (*closed_hook)(struct monitor *m, struct conn *c);
+	/* And every client whose CONNECT was accepted (owner thread). */
+	void (*connect_hook)(struct monitor *m, struct conn *c);
 
 	const char *exe;  /* argv[0], for the ports file's name */
 	char *ports_path; /* written ports file, removed at exit */

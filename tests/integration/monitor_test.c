@@ -868,7 +868,9 @@ static void test_system_requests(void)
 	static const char conf[] =
 		"authorization = { users = (\n"
 		"  { user = \"sys\"; password = \"s\"; account = \"$SYS\"; },\n"
-		"  { user = \"app\"; password = \"a\"; } ); };\n";
+		"  { user = \"app\"; password = \"a\"; },\n"
+		"  { user = \"bee\"; password = \"b\"; account = \"B\"; } ); "
+		"};\n";
 	struct hserver s = { 0 };
 	char mp[16], subj[256];
 	const char *args[] = { "-m", mp, NULL };
@@ -984,6 +986,54 @@ static void test_system_requests(void)
 		j = sys_request(sys, "$SYS.REQ.SERVER.PING.HEALTHZ", "");
 		CU_ASSERT_PTR_NOT_NULL(json_object_get(j, "data"));
 		json_decref(j);
+	}
+	/* Clients of accounts other than $G are announced. */
+	{
+		natsSubscription *es = NULL;
+		natsConnection *bee;
+		natsMsg *m = NULL;
+		json_t *c;
+
+		CU_ASSERT(natsConnection_SubscribeSync(
+				  &es, sys, "$SYS.ACCOUNT.*.*") == NATS_OK);
+		CU_ASSERT(natsConnection_FlushTimeout(sys, WAIT_MS) == NATS_OK);
+		o = itest_opts(s.port);
+		bee = itest_connect(o, natsOptions_SetUserInfo(o, "bee", "b"),
+				    NULL);
+		CU_ASSERT_FATAL(bee != NULL);
+		CU_ASSERT(natsSubscription_NextMsg(&m, es, WAIT_MS) == NATS_OK);
+		if (m != NULL) {
+			CU_ASSERT_STRING_EQUAL(natsMsg_GetSubject(m),
+					       "$SYS.ACCOUNT.B.CONNECT");
+			j = json_loadb(natsMsg_GetData(m),
+				       (size_t)natsMsg_GetDataLength(m), 0,
+				       NULL);
+			CU_ASSERT_STRING_EQUAL(
+				json_string_value(json_object_get(j, "type")),
+				"io.nats.server.advisory.v1.client_connect");
+			c = json_object_get(j, "client");
+			CU_ASSERT_STRING_EQUAL(
+				json_string_value(json_object_get(c, "user")),
+				"bee");
+			json_decref(j);
+			natsMsg_Destroy(m);
+			m = NULL;
+		}
+		natsConnection_Destroy(bee);
+		CU_ASSERT(natsSubscription_NextMsg(&m, es, WAIT_MS) == NATS_OK);
+		if (m != NULL) {
+			CU_ASSERT_STRING_EQUAL(natsMsg_GetSubject(m),
+					       "$SYS.ACCOUNT.B.DISCONNECT");
+			j = json_loadb(natsMsg_GetData(m),
+				       (size_t)natsMsg_GetDataLength(m), 0,
+				       NULL);
+			CU_ASSERT_STRING_EQUAL(
+				json_string_value(json_object_get(j, "reason")),
+				"Client Closed");
+			json_decref(j);
+			natsMsg_Destroy(m);
+		}
+		natsSubscription_Destroy(es);
 	}
 	/* Only the system account reaches them. */
 	CU_ASSERT(natsConnection_RequestString(&reply, app,
