@@ -454,21 +454,22 @@ static char *event_json(struct monitor *m, const struct mon_event *e)
 	mon_set(j, "id", event_id());
 	mon_set(j, "timestamp", mon_time(mon_now_ns()));
 	mon_set(j, "server", server_info(m->srv));
+	/* nats-server's field order; empty strings are left out, and so
+	 * is rtt, which natsd does not measure. */
 	mon_set(ci, "start", mon_time(c->start_ns));
-	if (!e->connect)
-		mon_set(ci, "stop", mon_time(c->stop_ns));
 	mon_set(ci, "host", json_string(c->ip));
 	mon_set(ci, "id", json_integer((json_int_t)c->cid));
 	mon_set(ci, "acc", json_string(c->acc));
-	if (c->user != NULL)
+	if (c->user != NULL && c->user[0] != '\0')
 		mon_set(ci, "user", json_string(c->user));
-	if (c->name != NULL)
+	if (c->name != NULL && c->name[0] != '\0')
 		mon_set(ci, "name", json_string(c->name));
-	if (c->lang != NULL)
+	if (c->lang != NULL && c->lang[0] != '\0')
 		mon_set(ci, "lang", json_string(c->lang));
-	if (c->version != NULL)
+	if (c->version != NULL && c->version[0] != '\0')
 		mon_set(ci, "ver", json_string(c->version));
-	mon_set(ci, "server", json_string(m->srv->server_name));
+	if (!e->connect)
+		mon_set(ci, "stop", mon_time(c->stop_ns));
 	mon_set(ci, "kind", json_string("Client"));
 	mon_set(ci, "client_type", json_string("nats"));
 	mon_set(j, "client", ci);

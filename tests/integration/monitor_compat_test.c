@@ -43,10 +43,11 @@ static struct side sides[2] = { { .kind = "nats-server" },
 
 /* Keys one server has and the other need not. natsd's own additions:
  * plugin metrics. nats-server's: the service imports of the system
- * account that every account gets (natsd has no system services yet,
- * so it lists none). Everything else must match. */
+ * account that every account gets (natsd has none), and the measured
+ * round-trip time of the events (natsd does not measure it; Go leaves
+ * a zero out). Everything else must match. */
 static const char *const natsd_only[] = { "plugins", NULL };
-static const char *const nats_server_only[] = { "imports", NULL };
+static const char *const nats_server_only[] = { "imports", "rtt", NULL };
 
 static int start(struct side *d)
 {
@@ -516,6 +517,163 @@ static int suite_fini(void)
 	return ok ? 0 : -1;
 }
 
+/* ---- the system account requests ------------------------------------ */
+
+/* Both servers with a system user: nats-server names its system account
+ * in the config, natsd's is $SYS. */
+static struct hserver sys_srv[2];
+static int sys_mport[2];
+static natsConnection *sys_nc[2];
+
+static const char sys_conf_ns[] =
+	"accounts {\n"
+	"  SYS { users = [ { user: sys, password: s } ] }\n"
+	"  B { users = [ { user: bee, password: b } ] }\n"
+	"}\n"
+	"system_account: SYS\n";
+static const char sys_conf_natsd[] =
+	"authorization = { users = (\n"
+	"  { user = \"sys\"; password = \"s\"; account = \"$SYS\"; },\n"
+	"  { user = \"bee\"; password = \"b\"; account = \"B\"; } ); };\n";
+
+static int sys_init(void)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		char mp[16];
+		const char *args[] = { "-m", mp, NULL };
+		natsOptions *o;
+
+		sys_mport[i] = harness_free_port();
+		snprintf(mp, sizeof(mp), "%d", sys_mport[i]);
+		if (harness_start(&sys_srv[i], i == 0 ? "nats-server" : "natsd",
+				  i == 0 ? sys_conf_ns : sys_conf_natsd,
+				  args) != 0)
+			return -1;
+		itest_watch_pid(&sys_srv[i].pid);
+		o = itest_opts(sys_srv[i].port);
+		sys_nc[i] = itest_connect(
+			o, natsOptions_SetUserInfo(o, "sys", "s"), NULL);
+		if (sys_nc[i] == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+static int sys_fini(void)
+{
+	bool ok;
+	int i;
+
+	for (i = 0; i < 2; i++)
+		natsConnection_Destroy(sys_nc[i]);
+	ok = itest_log_clean(&sys_srv[1]);
+	for (i = 0; i < 2; i++)
+		harness_stop(&sys_srv[i]);
+	return ok ? 0 : -1;
+}
+
+static json_t *sys_ask(int i, const char *subj, const char *body)
+{
+	natsMsg *m = NULL;
+	json_t *j;
+
+	if (natsConnection_RequestString(&m, sys_nc[i], subj, body, WAIT_MS) !=
+	    NATS_OK) {
+		fprintf(stderr, "%s: no answer from %s\n", subj,
+			i == 0 ? "nats-server" : "natsd");
+		return NULL;
+	}
+	j = json_loadb(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), 0,
+		       NULL);
+	natsMsg_Destroy(m);
+	return j;
+}
+
+/* The envelope and the data, key by key. */
+static void test_sys_envelopes(void)
+{
+	static const char *const reqs[][2] = {
+		{ "$SYS.REQ.SERVER.PING", "" },
+		{ "$SYS.REQ.SERVER.PING.VARZ", "" },
+		{ "$SYS.REQ.SERVER.PING.CONNZ", "{\"subscriptions\":true}" },
+		{ "$SYS.REQ.SERVER.PING.ROUTEZ", "" },
+		{ "$SYS.REQ.SERVER.PING.LEAFZ", "" },
+		{ "$SYS.REQ.SERVER.PING.HEALTHZ", "" },
+		{ "$SYS.REQ.SERVER.PING.CONNZ", "{\"sort\":\"bogus\"}" },
+	};
+	size_t i;
+
+	for (i = 0; i < SUITE_COUNT(reqs); i++) {
+		json_t *a = sys_ask(0, reqs[i][0], reqs[i][1]);
+		json_t *b = sys_ask(1, reqs[i][0], reqs[i][1]);
+		int d;
+
+		CU_ASSERT_PTR_NOT_NULL(a);
+		CU_ASSERT_PTR_NOT_NULL(b);
+		d = keys_diff(reqs[i][0], a, b);
+		if (d != 0)
+			fprintf(stderr, "%s %s: %d key differences\n",
+				reqs[i][0], reqs[i][1], d);
+		CU_ASSERT_EQUAL(d, 0);
+		json_decref(a);
+		json_decref(b);
+	}
+}
+
+/* One client of account B comes and goes on server i; returns the
+ * CONNECT and DISCONNECT events. */
+static int sys_events(int i, json_t **ev)
+{
+	natsSubscription *sub = NULL;
+	natsConnection *bee;
+	natsOptions *o;
+	int k, n = 0;
+
+	if (natsConnection_SubscribeSync(&sub, sys_nc[i], "$SYS.ACCOUNT.B.*") !=
+		    NATS_OK ||
+	    natsConnection_FlushTimeout(sys_nc[i], WAIT_MS) != NATS_OK)
+		return -1;
+	o = itest_opts(sys_srv[i].port);
+	bee = itest_connect(o, natsOptions_SetUserInfo(o, "bee", "b"), NULL);
+	if (bee != NULL) {
+		natsConnection_PublishString(bee, "x", "y");
+		natsConnection_FlushTimeout(bee, WAIT_MS);
+	}
+	natsConnection_Destroy(bee);
+	for (k = 0; k < 2; k++) {
+		natsMsg *m = NULL;
+
+		if (natsSubscription_NextMsg(&m, sub, WAIT_MS) != NATS_OK)
+			break;
+		ev[n++] = json_loadb(natsMsg_GetData(m),
+				     (size_t)natsMsg_GetDataLength(m), 0, NULL);
+		natsMsg_Destroy(m);
+	}
+	natsSubscription_Destroy(sub);
+	return n;
+}
+
+static void test_sys_events(void)
+{
+	json_t *a[2] = { NULL, NULL }, *b[2] = { NULL, NULL };
+	int k, d;
+
+	CU_ASSERT_EQUAL(sys_events(0, a), 2);
+	CU_ASSERT_EQUAL(sys_events(1, b), 2);
+	for (k = 0; k < 2; k++) {
+		d = keys_diff(k == 0 ? "connect event" : "disconnect event",
+			      a[k], b[k]);
+		CU_ASSERT_EQUAL(d, 0);
+		CU_ASSERT(same_str(
+			json_string_value(json_object_get(a[k], "type")),
+			json_string_value(json_object_get(b[k], "type"))));
+		json_decref(a[k]);
+		json_decref(b[k]);
+	}
+}
+
 int main(void)
 {
 	static const struct suite_test tests[] = {
@@ -525,9 +683,15 @@ int main(void)
 		{ "subscriptions and accounts agree", test_subs_values },
 		{ "same errors and plain answers", test_same_answers },
 	};
-	static const struct suite suite = {
-		"monitoring vs nats-server", suite_init, suite_fini, tests,
-		SUITE_COUNT(tests),
+	static const struct suite_test sys_tests[] = {
+		{ "same envelopes and data", test_sys_envelopes },
+		{ "same connect and disconnect events", test_sys_events },
+	};
+	static const struct suite suites[] = {
+		{ "monitoring vs nats-server", suite_init, suite_fini, tests,
+		  SUITE_COUNT(tests) },
+		{ "system account requests vs nats-server", sys_init, sys_fini,
+		  sys_tests, SUITE_COUNT(sys_tests) },
 	};
 	const char *ns = getenv("NATS_SERVER_BIN");
 	int rc;
@@ -537,7 +701,7 @@ int main(void)
 		fprintf(stderr, "monitor_compat_test: no nats-server\n");
 		return 77;
 	}
-	rc = suites_run(&suite, 1);
+	rc = suites_run(suites, SUITE_COUNT(suites));
 	nats_CloseAndWait(WAIT_MS);
 	return rc == 0 ? 0 : 1;
 }
