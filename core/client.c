@@ -544,6 +544,8 @@ static void client_connect_done(struct conn *c)
 {
 	c->flags |= CONN_F_CONNECTED;
 	loop_timer_cancel(c->w->loop, &c->auth_timer);
+	if (c->srv->connect_hook != NULL)
+		c->srv->connect_hook(c->srv->monitor, c);
 	client_ok(c);
 }
 

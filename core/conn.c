@@ -528,6 +528,8 @@ void conn_close(struct conn *c, enum conn_close_reason r)
 		conn_flush(c);
 	c->flags |= CONN_F_CLOSED;
 	c->reason = r;
+	if (c->srv->closed_hook != NULL)
+		c->srv->closed_hook(c->srv->monitor, c);
 	pthread_mutex_lock(&c->out_lock);
 	c->slow = true; /* refuse further bytes */
 	pthread_mutex_unlock(&c->out_lock);

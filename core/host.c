@@ -19,6 +19,7 @@
 #include "conn.h"
 #include "host.h"
 #include "log.h"
+#include "pmetric.h"
 #include "router.h"
 #include "server.h"
 #include "sub.h"
@@ -973,6 +974,15 @@ void host_timers_free(struct server *s)
 	s->timers = NULL;
 }
 
+/* Metrics (ABI 1.1): one table per process, see pmetric.h. */
+static int api_metric_register(struct natsd_host *h, const char *name,
+			       const char *help, int type,
+			       struct natsd_metric **out)
+{
+	(void)h;
+	return pmetric_register(name, help, type, out);
+}
+
 static const struct natsd_host_api host_table = {
 	.struct_size = sizeof(struct natsd_host_api),
 	.abi_major = NATSD_ABI_MAJOR,
@@ -1022,6 +1032,9 @@ static const struct natsd_host_api host_table = {
 	.timer_add = api_timer_add,
 	.cfg_sections_len = conffile_cfg_sections_len,
 	.cfg_sections_at = conffile_cfg_sections_at,
+	.metric_register = api_metric_register,
+	.metric_add = pmetric_add,
+	.metric_set = pmetric_set,
 };
 
 const struct natsd_host_api *host_api(void)

@@ -20,18 +20,24 @@
 
 #include "portsfile.h"
 
-static int add_url(json_t *list, const char *ip, bool v6, int port)
+static int add_url_scheme(json_t *list, const char *scheme, const char *ip,
+			  bool v6, int port)
 {
 	char url[128];
 
-	snprintf(url, sizeof(url), v6 ? "nats://[%s]:%d" : "nats://%s:%d",
+	snprintf(url, sizeof(url), v6 ? "%s://[%s]:%d" : "%s://%s:%d", scheme,
 		 ip, port);
 	return json_array_append_new(list, json_string(url));
 }
 
+static int add_url(json_t *list, const char *ip, bool v6, int port)
+{
+	return add_url_scheme(list, "nats", ip, v6, port);
+}
+
 /* Every address of every interface that is up, interface by interface,
  * IPv4 before IPv6. */
-static int add_local_urls(json_t *list, int port)
+static int add_local_urls(json_t *list, const char *scheme, int port)
 {
 	struct ifaddrs *ifs, *a, *b;
 	char ip[INET6_ADDRSTRLEN];
@@ -64,7 +70,8 @@ static int add_local_urls(json_t *list, int port)
 							    b->ifa_addr)
 							   ->sin6_addr,
 						  ip, sizeof(ip));
-				add_url(list, ip, fam == AF_INET6, port);
+				add_url_scheme(list, scheme, ip,
+					       fam == AF_INET6, port);
 			}
 		}
 	}
@@ -72,8 +79,35 @@ static int add_local_urls(json_t *list, int port)
 	return 0;
 }
 
+static bool unspecified(const char *host)
+{
+	return strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 ||
+	       host[0] == '\0';
+}
+
+/* Adds "monitoring": [...] to o. */
+static int add_monitoring(json_t *o, const char *mhost, int mport)
+{
+	json_t *list = json_array();
+
+	if (list == NULL || json_object_set_new(o, "monitoring", list) != 0)
+		return NATSD_ENOMEM;
+	if (unspecified(mhost))
+		return add_local_urls(list, "http", mport);
+	return add_url_scheme(list, "http", mhost, strchr(mhost, ':') != NULL,
+			      mport);
+}
+
 int portsfile_write(const char *dir, const char *exe, const char *host,
 		    int port, char **path, char *err, size_t errlen)
+{
+	return portsfile_write_all(dir, exe, host, port, NULL, 0, path, err,
+				   errlen);
+}
+
+int portsfile_write_all(const char *dir, const char *exe, const char *host,
+			int port, const char *mhost, int mport, char **path,
+			char *err, size_t errlen)
 {
 	char file[4096], tmp[4200];
 	json_t *o, *list;
@@ -92,11 +126,12 @@ int portsfile_write(const char *dir, const char *exe, const char *host,
 		return NATSD_ENOMEM;
 	}
 	json_object_set_new(o, "nats", list);
-	if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 ||
-	    host[0] == '\0')
-		rc = add_local_urls(list, port);
+	if (unspecified(host))
+		rc = add_local_urls(list, "nats", port);
 	else
 		rc = add_url(list, host, strchr(host, ':') != NULL, port);
+	if (rc == 0 && mport > 0 && mhost != NULL)
+		rc = add_monitoring(o, mhost, mport);
 	if (rc == 0 && json_dump_file(o, tmp, JSON_COMPACT) != 0)
 		rc = NATSD_EIO;
 	json_decref(o);

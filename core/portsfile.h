@@ -13,4 +13,10 @@
 int portsfile_write(const char *dir, const char *exe, const char *host,
 		    int port, char **path, char *err, size_t errlen);
 
+/* The same, with the monitoring listener on mhost:mport as well
+ * ("monitoring":["http://..."]); mport 0: none. */
+int portsfile_write_all(const char *dir, const char *exe, const char *host,
+			int port, const char *mhost, int mport, char **path,
+			char *err, size_t errlen);
+
 #endif

@@ -29,6 +29,7 @@
 #include "imports.h"
 #include "log.h"
 #include "natsconf_opts.h"
+#include "monitor.h"
 #include "nkey.h"
 #include "plugin_loader.h"
 #include "portsfile.h"
@@ -363,9 +364,9 @@ static int setup_signals(struct server *s)
  * being silently ignored. */
 static int check_unsupported(const struct opts *o)
 {
-	if (o->http_port != 0 || o->https_port != 0) {
-		log_fatal("Monitoring (http_port, https_port, -m, -ms) is not "
-			  "supported yet");
+	if (o->https_port != 0) {
+		log_fatal("Monitoring over HTTPS (https_port, -ms) needs TLS, "
+			  "which natsd does not have yet; use http_port (-m)");
 		return NATSD_ENOTSUP;
 	}
 	return 0;
@@ -440,6 +441,15 @@ int server_start(struct server *s)
 	s->imports = imports_new(s);
 	if (s->imports == NULL || imports_configure(s->imports, &s->opts) != 0)
 		return NATSD_ENOMEM;
+	/* Monitoring comes up before the client listener, as in
+	 * nats-server, so that the first client is already seen. */
+	if (s->opts.http_port != 0) {
+		rc = monitor_start(s, &s->monitor);
+		if (rc != 0)
+			return rc;
+		s->closed_hook = monitor_conn_closed;
+		s->connect_hook = monitor_conn_connected;
+	}
 	rc = open_client_listener(s);
 	if (rc != 0)
 		return rc;
@@ -455,11 +465,14 @@ int server_start(struct server *s)
 	if (s->opts.ports_file_dir != NULL) {
 		char err[512];
 
-		rc = portsfile_write(s->opts.ports_file_dir,
-				     s->exe ? s->exe : "natsd",
-				     s->opts.host ? s->opts.host : "0.0.0.0",
-				     s->client_port, &s->ports_path, err,
-				     sizeof(err));
+		rc = portsfile_write_all(
+			s->opts.ports_file_dir, s->exe ? s->exe : "natsd",
+			s->opts.host ? s->opts.host : "0.0.0.0", s->client_port,
+			s->opts.http_host
+				? s->opts.http_host
+				: (s->opts.host ? s->opts.host : "0.0.0.0"),
+			s->monitor ? monitor_port(s->monitor) : 0,
+			&s->ports_path, err, sizeof(err));
 		if (rc != 0) {
 			log_fatal("%s", err);
 			return rc;
@@ -789,6 +802,8 @@ static void server_shutdown(struct server *s)
 	int k;
 
 	atomic_store(&s->shutting_down, true);
+	/* Its requests wait for the workers: stop it while they run. */
+	monitor_stop(s->monitor);
 	listener_close(s->client_listener);
 	s->client_listener = NULL;
 	for (i = 0; i < s->nlink_listeners; i++)
@@ -839,6 +854,7 @@ void server_free(struct server *s)
 	}
 	free(s->workers);
 	imports_free(s->imports);
+	monitor_free(s->monitor);
 	accounts_free(s->accounts);
 	registry_free(s->reg);
 	free(s->link_listeners);

@@ -23,6 +23,7 @@ struct registry;
 struct listener;
 struct cli;
 struct plugin_timer;
+struct monitor;
 
 #define WORKER_SCRATCH (64 * 1024)
 
@@ -98,6 +99,13 @@ struct server {
 	struct plugin_timer *timers;
 	int sigfd;
 	struct loop_io sig_io;
+	/* Monitoring (monitor.c): NULL when off. conn_close() reports
+	 * every closing connection to closed_hook(monitor, c). */
+	struct monitor *monitor;
+	void (*closed_hook)(struct monitor *m, struct conn *c);
+	/* And every client whose CONNECT was accepted (owner thread). */
+	void (*connect_hook)(struct monitor *m, struct conn *c);
+
 	const char *exe;  /* argv[0], for the ports file's name */
 	char *ports_path; /* written ports file, removed at exit */
 	int exit_code;

@@ -24,6 +24,8 @@
  *   1.0  transports (stackable streams), authenticators, links.
  *   1.1  cfg_sections_len, cfg_sections_at: lists of groups in settings;
  *        natsd_auth_ops.reload_settings: the re-read settings on SIGHUP.
+ *        metrics: metric_register, metric_add, metric_set (counters and
+ *        gauges shown in /varz "plugins" and /metrics).
  */
 #ifndef NATSD_PLUGIN_H
 #define NATSD_PLUGIN_H
@@ -42,7 +44,7 @@ extern "C" {
 #endif
 
 #define NATSD_ABI_MAJOR	   1 /* changed: older plugins are refused */
-#define NATSD_ABI_MINOR     1 /* changed: something was appended */
+#define NATSD_ABI_MINOR	   1 /* changed: something was appended */
 #define NATSD_PLUGIN_MAGIC 0x4e415453u /* "NATS" */
 #define NATSD_PLUGIN_EXPORT __attribute__((visibility("default")))
 
@@ -55,6 +57,13 @@ struct natsd_cfg;	/* a config section: read with the cfg_* functions */
 struct natsd_stream;	/* one layer of a connection's byte stream */
 struct natsd_conn;	/* a connection, of any kind */
 struct natsd_auth_req;	/* one authentication attempt */
+struct natsd_metric;	/* a counter or gauge a plugin publishes (1.1) */
+
+/* Metric types (ABI 1.1). */
+enum natsd_metric_type {
+	NATSD_METRIC_COUNTER = 0, /* only grows */
+	NATSD_METRIC_GAUGE = 1,	  /* goes up and down */
+};
 
 enum natsd_log_level {
 	NATSD_LOG_FATAL = 0,
@@ -415,6 +424,22 @@ struct natsd_host_api {
 				size_t *n);
 	int (*cfg_sections_at)(const struct natsd_cfg *c, const char *key,
 			       size_t i, const struct natsd_cfg **out);
+
+	/* 1.1: metrics. name is a Prometheus metric name
+	 * ([a-zA-Z_][a-zA-Z0-9_]*, under 64 bytes), shown in /varz under
+	 * "plugins" and in /metrics as natsd_plugin_<name>; type is an enum
+	 * natsd_metric_type. Registering a name again with the same type
+	 * gives the same metric. 0 and *out, NATSD_EINVAL, NATSD_EEXIST
+	 * (another type), NATSD_ENOSPC (the host's table is full). The
+	 * metric lives as long as the process; add and set are lock-free
+	 * and may be called from any thread. */
+	int (*metric_register)(struct natsd_host *h, const char *name,
+			       const char *help, int type,
+			       struct natsd_metric **out);
+	void (*metric_add)(struct natsd_metric *m, int64_t delta);
+	void (*metric_set)(struct natsd_metric *m, int64_t value);
+
+	/* ABI 1.2 and later: append here; never reorder or remove. */
 };
 
 /* The plugin's descriptor. The first four fields never change. */
