@@ -61,6 +61,12 @@ enum cli_opt {
 	CO_PLUGIN_DIR,
 	CO_IO_THREADS,
 	CO_CHECK,
+	/* TLS on the client port; any of them turns it on. */
+	CO_TLS,
+	CO_TLS_CERT,
+	CO_TLS_KEY,
+	CO_TLS_VERIFY,
+	CO_TLS_CA,
 	/* Actions, kept in struct cli rather than as overrides. */
 	CO_CONFIG,
 	CO_SIGNAL,
@@ -134,9 +140,11 @@ static const struct flag_def flags[] = {
 	{ "io-threads", FT_INT, CO_IO_THREADS, 0, OPTS_MAX_IO_THREADS },
 
 	F_LATER("js"), F_LATER("jetstream"), F_LATER("sd"),
-	F_LATER("store_dir"), F_LATER("tls"), F_LATER("tlscert"),
-	F_LATER("tlskey"), F_LATER("tlsverify"), F_LATER("tlscacert"),
-	F_LATER("help_tls"), F_LATER("routes"), F_LATER("cluster"),
+	F_BOOL("tls", CO_TLS), F_STR("tlscert", CO_TLS_CERT),
+	F_STR("tlskey", CO_TLS_KEY), F_BOOL("tlsverify", CO_TLS_VERIFY),
+	F_STR("tlscacert", CO_TLS_CA),
+
+	F_LATER("store_dir"), F_LATER("help_tls"), F_LATER("routes"), F_LATER("cluster"),
 	F_LATER("cluster_name"), F_LATER("no_advertise"),
 	F_LATER("cluster_advertise"), F_LATER("connect_retries"),
 	F_LATER("cluster_listen"), F_LATER("profile"),
@@ -659,6 +667,12 @@ static char **str_field(enum cli_opt opt, struct opts *o)
 		return &o->token;
 	case CO_PLUGIN_DIR:
 		return &o->plugin_dir;
+	case CO_TLS_CERT:
+		return &o->tls_cert;
+	case CO_TLS_KEY:
+		return &o->tls_key;
+	case CO_TLS_CA:
+		return &o->tls_ca;
 	default:
 		return NULL;
 	}
@@ -716,6 +730,9 @@ static void apply_value(const struct cli_override *ov, struct opts *o)
 	case CO_CHECK:
 		o->check_config = ov->b;
 		break;
+	case CO_TLS_VERIFY:
+		o->tls_verify_flag = ov->b;
+		break;
 	default:
 		break;
 	}
@@ -730,6 +747,10 @@ int cli_apply(const struct cli *c, struct opts *o)
 
 	for (i = 0; i < c->nov && rc == 0; i++) {
 		ov = &c->ov[i];
+		/* As in nats-server, any TLS flag, even --tls=false, means
+		 * the flags make the TLS settings. */
+		if (ov->opt >= CO_TLS && ov->opt <= CO_TLS_CA)
+			o->tls_flags = true;
 		field = str_field(ov->opt, o);
 		/* An empty string unsets, as "" is nats-server's unset. */
 		if (field != NULL)
@@ -791,6 +812,13 @@ static const char usage_text[] =
 	"        --pass <password>            Password required for connections\n"
 	"        --auth <token>               Authorization token required for connections\n"
 	"\n"
+	"TLS Options:\n"
+	"        --tls                        Enable TLS, do not verify clients (default: false)\n"
+	"        --tlscert <file>             Server certificate file\n"
+	"        --tlskey <file>              Private key for server certificate\n"
+	"        --tlsverify                  Enable TLS, verify client certificates\n"
+	"        --tlscacert <file>           Client certificate CA for verification\n"
+	"\n"
 	"Plugin Options:\n"
 	"        --plugin-dir <dir>           Directory plugins are loaded from\n"
 	"                                     (default: $NATSD_PLUGIN_DIR, else " PLUGIN_DIR_DEFAULT ")\n"
@@ -800,7 +828,7 @@ static const char usage_text[] =
 	"    -h, --help                       Show this message\n"
 	"    -v, --version                    Show version\n"
 	"\n"
-	"nats-server's JetStream, TLS, cluster and profiling options are not supported yet.\n"
+	"nats-server's JetStream, cluster and profiling options are not supported yet.\n"
 	"\n";
 
 void cli_usage(FILE *f)

@@ -62,6 +62,7 @@ struct conffile {
 	char *dir; /* include directory; NULL when path has no '/' */
 	struct conffile_name *names;
 	size_t nnames;
+	bool text; /* made from text: no file, no lines to show */
 };
 
 struct natsd_cfg {
@@ -999,6 +1000,7 @@ static int read_auth_timeout(struct loader *l, const config_setting_t *s)
 		return rc;
 	/* As in nats-server, 0 means the default. */
 	l->o->auth_timeout = v == 0 ? OPTS_DEFAULT_AUTH_TIMEOUT : v;
+	l->o->auth_timeout_set = v != 0;
 	return 0;
 }
 
@@ -1178,6 +1180,17 @@ static int read_client_transport(struct loader *l, const config_setting_t *s)
 		return lerr(l, s, "client_transport must name at least one "
 			    "transport");
 	return set_where(l, s, &l->o->client_transport_at);
+}
+
+/* tls { cert_file = ...; key_file = ...; ... }: the settings of the tls
+ * transport plugin, which the server loads and stacks over the client
+ * transport when the block is there. The plugin checks the keys. */
+static int read_tls(struct loader *l, const config_setting_t *s)
+{
+	if (!config_setting_is_group(s))
+		return wrong_type(l, s, "a group { cert_file = ...; ... }");
+	l->o->tls = config_setting_get_hook(s);
+	return set_where(l, s, &l->o->tls_at);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1398,8 +1411,8 @@ static const struct key_def top_keys[] = {
 	KFN("auth_chain", read_auth_chain),
 	KFN("client_transport", read_client_transport),
 
-	KLATER("server_tags"), KLATER("prof_port"), KLATER("tls"),
-	KLATER("allow_non_tls"), KLATER("ocsp"), KLATER("ocsp_cache"),
+	KFN("tls", read_tls),
+	KLATER("server_tags"), KLATER("prof_port"), KLATER("allow_non_tls"), KLATER("ocsp"), KLATER("ocsp_cache"),
 	KLATER("accounts"), KLATER("system_account"), KLATER("system"),
 	KLATER("no_system_account"), KLATER("mappings"), KLATER("maps"),
 	KLATER("disable_sublist_cache"), KLATER("no_sublist_cache"),
@@ -1585,6 +1598,38 @@ out_free:
 	return rc;
 }
 
+int conffile_from_text(const char *text, void **owner,
+		       const struct natsd_cfg **root, char *err,
+		       size_t errlen)
+{
+	struct conffile *f;
+	int rc;
+
+	f = conffile_new("(command line)");
+	if (f == NULL)
+		return NATSD_ENOMEM;
+	f->text = true;
+	if (config_read_string(&f->lc, text) != CONFIG_TRUE) {
+		snprintf(err, errlen, "command line: %s",
+			 config_error_text(&f->lc));
+		conffile_free(f);
+		return NATSD_EINVAL;
+	}
+	rc = prepare_tree(f, config_root_setting(&f->lc));
+	if (rc != 0) {
+		conffile_free(f);
+		return rc;
+	}
+	*owner = f;
+	*root = config_setting_get_hook(config_root_setting(&f->lc));
+	return 0;
+}
+
+void conffile_text_free(void *owner)
+{
+	conffile_free(owner);
+}
+
 const struct natsd_cfg *conffile_root(const struct opts *o)
 {
 	const struct conffile *f = o->conf;
@@ -1717,7 +1762,7 @@ int conffile_cfg_where(const struct natsd_cfg *c, const char *key,
 {
 	const config_setting_t *s;
 
-	if (c == NULL)
+	if (c == NULL || c->f->text)
 		return NATSD_ENOENT;
 	s = key == NULL ? c->s : cfg_get(c, key);
 	if (s == NULL)

@@ -22,6 +22,9 @@
  *
  * History:
  *   1.0  transports (stackable streams), authenticators, links.
+ *   1.1  transports: flags() (TLS facts for INFO, layers pushed after
+ *        INFO) and reload() (SIGHUP); stream queries NATSD_Q_HANDSHAKE and
+ *        NATSD_Q_HANDSHAKE_TIMEOUT; host: auth_peer_cert().
  */
 #ifndef NATSD_PLUGIN_H
 #define NATSD_PLUGIN_H
@@ -40,7 +43,7 @@ extern "C" {
 #endif
 
 #define NATSD_ABI_MAJOR	   1 /* changed: older plugins are refused */
-#define NATSD_ABI_MINOR	   0 /* changed: something was appended */
+#define NATSD_ABI_MINOR	   1 /* changed: something was appended */
 #define NATSD_PLUGIN_MAGIC 0x4e415453u /* "NATS" */
 #define NATSD_PLUGIN_EXPORT __attribute__((visibility("default")))
 
@@ -96,7 +99,24 @@ enum natsd_stream_query {
 	NATSD_Q_PEER_CERT_DER = 3,  /* out: const unsigned char *, *len */
 	NATSD_Q_CONN_TYPE = 4,	    /* out: const char * ("websocket") */
 	NATSD_Q_REMOTE_IP = 5,	    /* out: const char * (e.g. X-Forwarded-For) */
+	/* 1.1: a layer with a handshake: *len = 1 while it runs, 0 once it
+	 * is done; out: the reason a failed one failed (const char *), else
+	 * NULL. */
+	NATSD_Q_HANDSHAKE = 6,
+	/* 1.1: *len = the milliseconds the handshake may take (0: no
+	 * limit); the host closes the connection when they are over. */
+	NATSD_Q_HANDSHAKE_TIMEOUT = 7,
 };
+
+/* 1.1: what natsd_transport_ops.flags() says about a layer. */
+#define NATSD_TF_AFTER_INFO	0x1 /* on a client listener, push this
+				       layer on the live connection once
+				       INFO is written (NATS's TLS upgrade) */
+#define NATSD_TF_TLS_REQUIRED	0x2 /* INFO: "tls_required":true */
+#define NATSD_TF_TLS_VERIFY	0x4 /* INFO: "tls_verify":true */
+#define NATSD_TF_TLS_AVAILABLE	0x8 /* INFO: "tls_available":true */
+#define NATSD_TF_TLS_MAP	0x10 /* verify_and_map: the client
+				       certificate names the user */
 
 /* A transport: a byte stream under a connection. A bottom transport (tcp)
  * owns a socket: it implements listen/accept/dial and the stream ops with
@@ -147,6 +167,15 @@ struct natsd_transport_ops {
 	int (*query)(void *sctx, int key, const void **out, size_t *len);
 	/* Releases the layer; the host closes the layers below after it. */
 	void (*close)(void *sctx, struct natsd_stream *below);
+
+	/* ABI 1.1. What the layer, with the settings cfg (NULL: the
+	 * plugin's own), means for a listener: NATSD_TF_* flags. */
+	uint32_t (*flags)(void *pctx, const struct natsd_cfg *cfg);
+	/* SIGHUP: re-read what the plugin keeps (certificates). Streams
+	 * already up keep what they have; new ones get the new state. 0,
+	 * or a negative code with a line in err, the old state staying in
+	 * force. */
+	int (*reload)(void *pctx, char *err, size_t errlen);
 };
 
 /* ------------------------------------------------------------------ */
@@ -399,7 +428,13 @@ struct natsd_host_api {
 	int (*timer_add)(struct natsd_host *h, int64_t delay_ms,
 			 natsd_timer_fn fn, void *arg);
 
-	/* ABI 1.1 and later: append here; never reorder or remove. */
+	/* ABI 1.1. The client's TLS certificate (DER), for verify_and_map:
+	 * 0 and *der, *len (valid while the request is), or NATSD_ENOENT
+	 * when the client showed none. */
+	int (*auth_peer_cert)(struct natsd_auth_req *r,
+			      const unsigned char **der, size_t *len);
+
+	/* Later versions: append here; never reorder or remove. */
 };
 
 /* The plugin's descriptor. The first four fields never change. */
