@@ -398,7 +398,18 @@ static int tls_make_ctx(const struct natsd_host_api *api,
 		}
 		fclose(f);
 		if (SSL_CTX_use_PrivateKey_file(ctx, c->key_file,
-						SSL_FILETYPE_PEM) != 1) {
+						SSL_FILETYPE_PEM) != 1 &&
+		    ERR_GET_REASON(ERR_peek_last_error()) ==
+			    X509_R_KEY_VALUES_MISMATCH) {
+			tls_cfg_err(api, cfg, "key_file", err, errlen,
+				    "error parsing X509 certificate/key pair: "
+				    "private key %s does not match public key "
+				    "of %s",
+				    c->key_file, c->cert_file);
+			ERR_clear_error();
+			goto fail;
+		}
+		if (ERR_peek_last_error() != 0) {
 			tls_cfg_err(api, cfg, "key_file", err, errlen,
 				    "error parsing X509 certificate/key pair: "
 				    "%s: %s",
