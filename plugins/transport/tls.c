@@ -65,17 +65,17 @@
  * layer takes no more plain text (the host keeps it queued). */
 #define TLS_OUT_MAX (256 * 1024)
 /* Plain text gathered into one record. */
-#define TLS_RECORD 16384
-#define TLS_MAX_PINS 64
+#define TLS_RECORD    16384
+#define TLS_MAX_PINS  64
 #define TLS_MAX_CONFS 16
 /* Internal: the stream below ended (read() then returns 0). */
 #define TLS_END (-100000)
 
 enum tls_state {
-	TLS_S_PEEK,	 /* server: waiting for the first byte */
+	TLS_S_PEEK, /* server: waiting for the first byte */
 	TLS_S_HANDSHAKE,
 	TLS_S_OPEN,
-	TLS_S_PLAIN,	 /* allow_non_tls and a clear-text client */
+	TLS_S_PLAIN, /* allow_non_tls and a clear-text client */
 	TLS_S_FAILED,
 };
 
@@ -170,14 +170,14 @@ static const struct {
 /* Settings                                                            */
 
 static int tls_cfg_err(const struct natsd_host_api *api,
-		       const struct natsd_cfg *cfg, const char *key,
-		       char *err, size_t errlen, const char *fmt, ...)
+		       const struct natsd_cfg *cfg, const char *key, char *err,
+		       size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));
 
 /* "<file>:<line>: tls: <what>", without the location when unknown. */
 static int tls_cfg_err(const struct natsd_host_api *api,
-		       const struct natsd_cfg *cfg, const char *key,
-		       char *err, size_t errlen, const char *fmt, ...)
+		       const struct natsd_cfg *cfg, const char *key, char *err,
+		       size_t errlen, const char *fmt, ...)
 {
 	const char *file = NULL;
 	char what[512];
@@ -210,8 +210,8 @@ static void tls_conf_free(struct tls_conf *c)
 }
 
 static int tls_get_str(const struct natsd_host_api *api,
-		       const struct natsd_cfg *cfg, const char *key,
-		       char **out, char *err, size_t errlen)
+		       const struct natsd_cfg *cfg, const char *key, char **out,
+		       char *err, size_t errlen)
 {
 	const char *v;
 	int rc;
@@ -228,8 +228,8 @@ static int tls_get_str(const struct natsd_host_api *api,
 }
 
 static int tls_get_bool(const struct natsd_host_api *api,
-			const struct natsd_cfg *cfg, const char *key,
-			bool *out, char *err, size_t errlen)
+			const struct natsd_cfg *cfg, const char *key, bool *out,
+			char *err, size_t errlen)
 {
 	int rc = api->cfg_bool(cfg, key, out);
 
@@ -241,8 +241,8 @@ static int tls_get_bool(const struct natsd_host_api *api,
 
 /* Joins the OpenSSL names of a list of Go names with ':'. */
 static int tls_names(const struct natsd_host_api *api,
-		     const struct natsd_cfg *cfg, const char *key,
-		     bool curves, char **out, char *err, size_t errlen)
+		     const struct natsd_cfg *cfg, const char *key, bool curves,
+		     char **out, char *err, size_t errlen)
 {
 	char buf[2048] = "";
 	const char *v, *o;
@@ -261,12 +261,14 @@ static int tls_names(const struct natsd_host_api *api,
 					   "%s must be a list of names", key);
 		o = NULL;
 		if (curves) {
-			for (k = 0; k < sizeof(tls_curves) / sizeof(tls_curves[0]);
+			for (k = 0;
+			     k < sizeof(tls_curves) / sizeof(tls_curves[0]);
 			     k++)
 				if (strcasecmp(v, tls_curves[k].go) == 0)
 					o = tls_curves[k].ossl;
 		} else {
-			for (k = 0; k < sizeof(tls_suites) / sizeof(tls_suites[0]);
+			for (k = 0;
+			     k < sizeof(tls_suites) / sizeof(tls_suites[0]);
 			     k++)
 				if (strcasecmp(v, tls_suites[k].go) == 0)
 					o = tls_suites[k].ossl;
@@ -358,7 +360,8 @@ static int tls_make_ctx(const struct natsd_host_api *api,
 	FILE *f;
 
 	ERR_clear_error();
-	ctx = SSL_CTX_new(c->client ? TLS_client_method() : TLS_server_method());
+	ctx = SSL_CTX_new(c->client ? TLS_client_method()
+				    : TLS_server_method());
 	if (ctx == NULL) {
 		snprintf(err, errlen, "tls: cannot create a context: %s",
 			 tls_ossl_err(why, sizeof(why)));
@@ -379,11 +382,13 @@ static int tls_make_ctx(const struct natsd_host_api *api,
 			goto fail;
 		}
 		fclose(f);
-		if (SSL_CTX_use_certificate_chain_file(ctx, c->cert_file) != 1) {
+		if (SSL_CTX_use_certificate_chain_file(ctx, c->cert_file) !=
+		    1) {
 			tls_cfg_err(api, cfg, "cert_file", err, errlen,
 				    "error parsing X509 certificate/key pair: "
 				    "%s: %s",
-				    c->cert_file, tls_ossl_err(why, sizeof(why)));
+				    c->cert_file,
+				    tls_ossl_err(why, sizeof(why)));
 			goto fail;
 		}
 	}
@@ -413,7 +418,8 @@ static int tls_make_ctx(const struct natsd_host_api *api,
 			tls_cfg_err(api, cfg, "key_file", err, errlen,
 				    "error parsing X509 certificate/key pair: "
 				    "%s: %s",
-				    c->key_file, tls_ossl_err(why, sizeof(why)));
+				    c->key_file,
+				    tls_ossl_err(why, sizeof(why)));
 			goto fail;
 		}
 		if (SSL_CTX_check_private_key(ctx) != 1) {
@@ -470,10 +476,9 @@ static int tls_make_ctx(const struct natsd_host_api *api,
 	if (c->client)
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, tls_verify_cb);
 	else if (c->verify)
-		SSL_CTX_set_verify(ctx,
-				   SSL_VERIFY_PEER |
-					   SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
-				   tls_verify_cb);
+		SSL_CTX_set_verify(
+			ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+			tls_verify_cb);
 	else if (c->npins > 0)
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, tls_verify_cb);
 	else
@@ -631,11 +636,13 @@ static int tls_verify_cb(int ok, X509_STORE_CTX *x)
 	    !tls_pinned(c, X509_STORE_CTX_get_current_cert(x))) {
 		snprintf(ts->err, sizeof(ts->err),
 			 "peer certificate not pinned");
-		X509_STORE_CTX_set_error(x, X509_V_ERR_APPLICATION_VERIFICATION);
+		X509_STORE_CTX_set_error(x,
+					 X509_V_ERR_APPLICATION_VERIFICATION);
 		return 0;
 	}
 	if (!ok && ts->err[0] == '\0')
-		snprintf(ts->err, sizeof(ts->err), "certificate verify failed: %s",
+		snprintf(ts->err, sizeof(ts->err),
+			 "certificate verify failed: %s",
 			 X509_verify_cert_error_string(
 				 X509_STORE_CTX_get_error(x)));
 	return ok;
@@ -1152,7 +1159,7 @@ static int tls_query(void *sctx, int key, const void **out, size_t *len)
 	switch (key) {
 	case NATSD_Q_TLS_VERSION:
 		v = SSL_version(ts->ssl);
-		*out = v == TLS1_3_VERSION ? "1.3"
+		*out = v == TLS1_3_VERSION   ? "1.3"
 		       : v == TLS1_2_VERSION ? "1.2"
 					     : SSL_get_version(ts->ssl);
 		if (len != NULL)
@@ -1277,7 +1284,8 @@ static int tls_init(struct natsd_host *h, const struct natsd_host_api *api,
 	int rc;
 
 	if (!NATSD_HAS(api, auth_peer_cert)) {
-		snprintf(err, errlen, "tls: the server is too old (ABI 1.%u, "
+		snprintf(err, errlen,
+			 "tls: the server is too old (ABI 1.%u, "
 			 "need 1.1)",
 			 (unsigned)api->abi_minor);
 		return NATSD_ENOTSUP;
@@ -1317,11 +1325,8 @@ fail:
 }
 
 static const struct natsd_plugin tls_plugin = {
-	NATSD_PLUGIN_INIT,
-	.name = "tls",
-	.version = PACKAGE_VERSION,
-	.init = tls_init,
-	.fini = tls_fini,
+	NATSD_PLUGIN_INIT, .name = "tls",    .version = PACKAGE_VERSION,
+	.init = tls_init,  .fini = tls_fini,
 };
 
 const struct natsd_plugin *natsd_plugin_entry(uint16_t host_major,

@@ -33,7 +33,7 @@
 #define TLS_CERT_SCRIPT "tests/tls/make-certs.sh"
 #endif
 
-#define WAIT_MS	   ITEST_WAIT_MS
+#define WAIT_MS    ITEST_WAIT_MS
 #define WATCHDOG_S 120
 
 static char certs[64];
@@ -68,7 +68,8 @@ static void make_conf(const char *kind, const struct tcase *t, char *buf,
 			"\"%s/%s.key\"; ca_file = \"%s/ca.pem\"; timeout = "
 			"%s; verify = %s; verify_and_map = %s; };\n",
 			certs, cert, certs, cert, certs, timeout,
-			t->verify ? "true" : "false", t->map ? "true" : "false");
+			t->verify ? "true" : "false",
+			t->map ? "true" : "false");
 		if (t->map)
 			snprintf(buf + off, len - off,
 				 "authorization = { users = ("
@@ -86,7 +87,8 @@ static void make_conf(const char *kind, const struct tcase *t, char *buf,
 			"\"%s/%s.key\", ca_file: \"%s/ca.pem\", timeout: %s, "
 			"verify: %s, verify_and_map: %s }\n",
 			certs, cert, certs, cert, certs, timeout,
-			t->verify ? "true" : "false", t->map ? "true" : "false");
+			t->verify ? "true" : "false",
+			t->map ? "true" : "false");
 		if (t->map)
 			snprintf(buf + off, len - off,
 				 "authorization { users = ["
@@ -283,8 +285,8 @@ static void out_map(const char *kind, char *out, size_t len)
 		st = NATS_OK;
 		nc = tls_connect("ca", who[i], &el, &st);
 		if (nc == NULL) {
-			off += (size_t)snprintf(out + off, len - off,
-						"%s%s:%s", i ? " " : "", who[i],
+			off += (size_t)snprintf(out + off, len - off, "%s%s:%s",
+						i ? " " : "", who[i],
 						natsStatus_GetText(st));
 		} else {
 			off += (size_t)snprintf(out + off, len - off,
@@ -332,8 +334,9 @@ static void out_plain_client(const char *kind, char *out, size_t len)
 		 strstr(info, "\"tls_required\":true") != NULL, n, eof);
 	close(fd);
 	if (is_natsd(kind))
-		CU_ASSERT(itest_log_wait(&srv, "first record does not look "
-					       "like a TLS handshake",
+		CU_ASSERT(itest_log_wait(&srv,
+					 "first record does not look "
+					 "like a TLS handshake",
 					 WAIT_MS));
 	stop(kind);
 }
@@ -374,13 +377,12 @@ static void out_hs_timeout(const char *kind, char *out, size_t len)
 	n = harness_read_until(fd, buf, sizeof(buf), NULL, 4000, &eof);
 	ms = itest_mono_ms() - t0;
 	snprintf(out + strlen(out), len - strlen(out),
-		 " partial: closed=%d in_time=%d", eof,
-		 ms >= 700 && ms < 2500);
+		 " partial: closed=%d in_time=%d", eof, ms >= 700 && ms < 2500);
 	if (fd >= 0)
 		close(fd);
 	if (is_natsd(kind))
-		CU_ASSERT(itest_log_wait(&srv, "TLS handshake timeout",
-					 WAIT_MS));
+		CU_ASSERT(
+			itest_log_wait(&srv, "TLS handshake timeout", WAIT_MS));
 	stop(kind);
 }
 
@@ -408,7 +410,7 @@ static void out_tls_on_plain(const char *kind, char *out, size_t len)
 	harness_read_until(fd, buf, sizeof(buf), NULL, WAIT_MS, &eof);
 	snprintf(out, len, "client=%s raw=%s closed=%d", res,
 		 strstr(buf, "-ERR 'Unknown Protocol Operation'") ? "unknown op"
-								   : buf,
+								  : buf,
 		 eof);
 	if (fd >= 0)
 		close(fd);
@@ -418,7 +420,8 @@ static void out_tls_on_plain(const char *kind, char *out, size_t len)
 static void test_tls_on_plain_port(void)
 {
 	compare("tls client on plain port", out_tls_on_plain,
-		"client=Secure Connection not available raw=unknown op closed=1");
+		"client=Secure Connection not available raw=unknown op "
+		"closed=1");
 }
 
 static int copy_file(const char *from, const char *to)
@@ -504,7 +507,8 @@ static int natsd_fail(const char *argstr, char *out, size_t len)
 	int st;
 
 	snprintf(path, sizeof(path), "%s/natsd.err", certs);
-	snprintf(cmd, sizeof(cmd), "timeout 10 %s -a 127.0.0.1 -p %d %s "
+	snprintf(cmd, sizeof(cmd),
+		 "timeout 10 %s -a 127.0.0.1 -p %d %s "
 		 ">%s 2>&1",
 		 bin ? bin : "./natsd", harness_free_port(), argstr, path);
 	st = system(cmd);
@@ -521,10 +525,11 @@ static int natsd_fail(const char *argstr, char *out, size_t len)
 static void test_flags(void)
 {
 	char certf[256], keyf[256], caf[256], args[1024], out[4096];
-	const char *a1[] = { "--tls", "--tlscert", certf, "--tlskey", keyf,
-			     NULL };
-	const char *a2[] = { "--tlsverify", "--tlscert", certf, "--tlskey",
-			     keyf, "--tlscacert", caf, NULL };
+	const char *a1[] = {
+		"--tls", "--tlscert", certf, "--tlskey", keyf, NULL
+	};
+	const char *a2[] = { "--tlsverify", "--tlscert",   certf, "--tlskey",
+			     keyf,          "--tlscacert", caf,   NULL };
 	char info[4096], res[256];
 	int fd;
 
@@ -612,7 +617,10 @@ static void test_bad_config(void)
 		"\"@/server.key\"; cipher_suites = [\"TLS_NOPE\"]; };\n",
 	};
 	static const char *const want[] = {
-		"nope.pem", "does not match", "ca.pem: ", "key_file",
+		"nope.pem",
+		"does not match",
+		"ca.pem: ",
+		"key_file",
 		"unrecognized cipher TLS_NOPE",
 	};
 
