@@ -339,14 +339,15 @@ static const struct builtin_user *map_user(const struct builtin_snap *s,
 		return NULL;
 	gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
 	for (k = 0; k < 3 && u == NULL; k++) {
-		for (i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens) &&
-			    u == NULL;
+		for (i = 0;
+		     gens != NULL && i < sk_GENERAL_NAME_num(gens) && u == NULL;
 		     i++) {
 			g = sk_GENERAL_NAME_value(gens, i);
 			if (g->type != kinds[k])
 				continue;
 			u = find_user_n(
-				s, (const char *)ASN1_STRING_get0_data(g->d.ia5),
+				s,
+				(const char *)ASN1_STRING_get0_data(g->d.ia5),
 				(size_t)ASN1_STRING_length(g->d.ia5));
 		}
 	}

@@ -666,8 +666,8 @@ static void conn_handshake_timeout(struct loop *l, void *arg)
 	struct conn *c = arg;
 
 	(void)l;
-	log_error("%s:%d - cid:%llu - TLS handshake error: i/o timeout",
-		  c->ip, c->port, (unsigned long long)c->cid);
+	log_error("%s:%d - cid:%llu - TLS handshake error: i/o timeout", c->ip,
+		  c->port, (unsigned long long)c->cid);
 	log_error("%s:%d - cid:%llu - TLS handshake timeout", c->ip, c->port,
 		  (unsigned long long)c->cid);
 	conn_close(c, CONN_CLOSE_TLS_HANDSHAKE);
@@ -707,8 +707,9 @@ int conn_push_late(struct conn *c)
 	if (c->out.pending != 0) {
 		/* A new socket takes a few hundred bytes at once; one that
 		 * does not is not worth a state of its own. */
-		log_debug("%s:%d - cid:%llu - INFO not written at once, closing",
-			  c->ip, c->port, (unsigned long long)c->cid);
+		log_debug(
+			"%s:%d - cid:%llu - INFO not written at once, closing",
+			c->ip, c->port, (unsigned long long)c->cid);
 		conn_close(c, CONN_CLOSE_WRITE_ERROR);
 		return NATSD_EAGAIN;
 	}

@@ -298,8 +298,8 @@ int host_stream_query(struct natsd_stream *s, int key, const void **out,
 	return NATSD_ENOTSUP;
 }
 
-static int api_stream_query(struct natsd_stream *s, int key,
-			    const void **out, size_t *len)
+static int api_stream_query(struct natsd_stream *s, int key, const void **out,
+			    size_t *len)
 {
 	return host_stream_query(s, key, out, len);
 }
@@ -447,7 +447,8 @@ static int stack_stages(struct listener *l, char *err, size_t errlen)
 			l->nfirst = i;
 	}
 	if (l->nlayers - l->nfirst > HOST_LATE_MAX) {
-		snprintf(err, errlen, "at most %d transports can be pushed "
+		snprintf(err, errlen,
+			 "at most %d transports can be pushed "
 			 "after INFO",
 			 HOST_LATE_MAX);
 		return NATSD_EINVAL;
