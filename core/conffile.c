@@ -1193,6 +1193,23 @@ static int read_tls(struct loader *l, const config_setting_t *s)
 	return set_where(l, s, &l->o->tls_at);
 }
 
+/* allow_non_tls is a top-level key in nats-server, but the tls plugin
+ * reads its own section: the key is copied into the tls block. */
+static int tls_allow_non_tls(struct loader *l)
+{
+	config_setting_t *g, *v;
+
+	if (!l->o->tls_allow_non_tls || l->o->tls == NULL)
+		return 0;
+	g = l->o->tls->s;
+	if (config_setting_get_member(g, "allow_non_tls") != NULL)
+		return 0;
+	v = config_setting_add(g, "allow_non_tls", CONFIG_TYPE_BOOL);
+	if (v == NULL || config_setting_set_bool(v, 1) != CONFIG_TRUE)
+		return nomem(l);
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* Addresses and other top-level specials                              */
 
@@ -1412,7 +1429,8 @@ static const struct key_def top_keys[] = {
 	KFN("client_transport", read_client_transport),
 
 	KFN("tls", read_tls),
-	KLATER("server_tags"), KLATER("prof_port"), KLATER("allow_non_tls"), KLATER("ocsp"), KLATER("ocsp_cache"),
+	KBOOL("allow_non_tls", tls_allow_non_tls),
+	KLATER("server_tags"), KLATER("prof_port"), KLATER("ocsp"), KLATER("ocsp_cache"),
 	KLATER("accounts"), KLATER("system_account"), KLATER("system"),
 	KLATER("no_system_account"), KLATER("mappings"), KLATER("maps"),
 	KLATER("disable_sublist_cache"), KLATER("no_sublist_cache"),
@@ -1591,7 +1609,10 @@ int conffile_load(const char *path, struct opts *o, char *err, size_t errlen)
 	l.o = o;
 	l.err = err;
 	l.errlen = errlen;
-	return read_root(&l, config_root_setting(&f->lc));
+	rc = read_root(&l, config_root_setting(&f->lc));
+	if (rc == 0)
+		rc = tls_allow_non_tls(&l);
+	return rc;
 
 out_free:
 	conffile_free(f);

@@ -172,6 +172,7 @@ struct opts {
 	bool tls_flags;		     /* some --tls* flag was given */
 	bool tls_verify_flag;	     /* --tlsverify */
 	char *tls_cert, *tls_key, *tls_ca; /* --tlscert/--tlskey/--tlscacert */
+	bool tls_allow_non_tls;	     /* allow_non_tls (top level) */
 	/* authorization { timeout } was given (else a TLS handshake's time
 	 * counts in, as in nats-server). */
 	bool auth_timeout_set;

@@ -318,6 +318,9 @@ static int load_tls(struct server *s)
 		if (o->tls_verify_flag)
 			strncat(text, "verify = true;\n",
 				sizeof(text) - strlen(text) - 1);
+		if (o->tls_allow_non_tls)
+			strncat(text, "allow_non_tls = true;\n",
+				sizeof(text) - strlen(text) - 1);
 		rc = conffile_from_text(text, &s->tls_flags_conf, &settings,
 					err, sizeof(err));
 		if (rc != 0) {
@@ -572,6 +575,7 @@ static void reload_swap(struct opts *cur, struct opts *no)
 	KEEP(tls_cert);
 	KEEP(tls_key);
 	KEEP(tls_ca);
+	KEEP(tls_allow_non_tls);
 	KEEP(auth_chain);
 	KEEP(pid_file);
 #undef KEEP

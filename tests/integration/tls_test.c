@@ -689,6 +689,32 @@ static void test_handshake_first(void)
 	srv.pid = 0;
 }
 
+/* allow_non_tls (top level, as in nats-server 2.10): INFO says
+ * tls_available, a clear-text client is served in clear text, and a TLS
+ * client still gets TLS. natsd only: nats-server 2.9 lacks the option. */
+static void test_allow_non_tls(void)
+{
+	char conf[1024], info[4096];
+	int fd;
+
+	snprintf(conf, sizeof(conf),
+		 "allow_non_tls = true;\n"
+		 "tls = { cert_file = \"%s/server.pem\"; key_file = "
+		 "\"%s/server.key\"; };\n",
+		 certs, certs);
+	CU_ASSERT_FATAL(harness_start(&srv, "natsd", conf, NULL) == 0);
+	fd = itest_raw_connect(srv.port, info, sizeof(info));
+	CU_ASSERT(strstr(info, "\"tls_available\":true") != NULL);
+	CU_ASSERT(strstr(info, "\"tls_required\"") == NULL);
+	if (fd >= 0)
+		close(fd);
+	fd = itest_raw_open(srv.port, "{\"verbose\":false}", "");
+	CU_ASSERT(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	CU_ASSERT(itest_stop(&srv));
+}
+
 int main(void)
 {
 	static const struct suite_test tests[] = {
@@ -702,6 +728,7 @@ int main(void)
 		{ "flags", test_flags },
 		{ "bad config", test_bad_config },
 		{ "handshake_first", test_handshake_first },
+		{ "allow_non_tls", test_allow_non_tls },
 	};
 	const struct suite suites[] = {
 		{ "tls", NULL, NULL, tests, SUITE_COUNT(tests) },
