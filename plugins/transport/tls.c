@@ -958,6 +958,7 @@ static int tls_push(void *pctx, struct natsd_stream *below,
 		SSL_set_connect_state(ts->ssl);
 		ts->state = TLS_S_HANDSHAKE;
 		/* The client speaks first: the ClientHello goes now. */
+		ERR_clear_error();
 		(void)tls_handshake(ts);
 	} else {
 		SSL_set_accept_state(ts->ssl);
@@ -971,9 +972,13 @@ static ssize_t tls_read(void *sctx, struct natsd_stream *below, void *buf,
 			size_t len)
 {
 	struct tls_stream *ts = sctx;
+	size_t got;
 	int r, e, rc;
 
 	(void)below;
+	/* SSL_get_error() reads the thread's error queue, which another
+	 * connection on this thread may have left entries in. */
+	ERR_clear_error();
 	for (;;) {
 		switch (ts->state) {
 		case TLS_S_PEEK:
@@ -1006,9 +1011,21 @@ static ssize_t tls_read(void *sctx, struct natsd_stream *below, void *buf,
 			len = INT32_MAX;
 		r = SSL_read(ts->ssl, buf, (int)len);
 		if (r > 0) {
+			got = (size_t)r;
+			/* One call opens one record: go on while more come
+			 * without waiting, so the host parses them in one go.
+			 * A failure here shows again on the next call. */
+			while (got < len) {
+				r = SSL_read(ts->ssl, (char *)buf + got,
+					     (int)(len - got));
+				if (r <= 0)
+					break;
+				got += (size_t)r;
+			}
+			ERR_clear_error();
 			if (ts->out_len > ts->out_off)
 				(void)tls_flush(ts);
-			return r;
+			return (ssize_t)got;
 		}
 		e = SSL_get_error(ts->ssl, r);
 		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
@@ -1058,6 +1075,7 @@ static ssize_t tls_writev(void *sctx, struct natsd_stream *below,
 	int i, rc;
 
 	(void)below;
+	ERR_clear_error();
 	rc = tls_flush(ts);
 	if (rc != 0 && rc != NATSD_EAGAIN)
 		return rc;

@@ -494,6 +494,28 @@ static void test_reload(void)
 	compare("reload", out_reload, "old_ca=refused new_ca=ok kept=ok");
 }
 
+/* A certificate that cannot be read on SIGHUP: said in the log, and the
+ * old one stays in force (natsd only: the log line is natsd's). */
+static void test_reload_bad_cert(void)
+{
+	const struct tcase t = { .cert = "live" };
+	char path[256], res[256];
+	FILE *f;
+
+	CU_ASSERT_FATAL(use_cert("server") == 0);
+	CU_ASSERT_FATAL(start("natsd", &t) == 0);
+	snprintf(path, sizeof(path), "%s/live.pem", certs);
+	f = fopen(path, "w");
+	CU_ASSERT_FATAL(f != NULL);
+	fputs("not a certificate\n", f);
+	fclose(f);
+	kill(srv.pid, SIGHUP);
+	CU_ASSERT(itest_log_wait(&srv, "Reload: transport tls", WAIT_MS));
+	client_outcome("ca", NULL, res, sizeof(res));
+	CU_ASSERT_STRING_EQUAL(res, "ok");
+	stop("natsd");
+}
+
 /* ------------------------------------------------------------------ */
 /* Start-up: flags and bad settings                                    */
 
@@ -725,6 +747,7 @@ int main(void)
 		{ "handshake timeout", test_handshake_timeout },
 		{ "TLS client on plain port", test_tls_on_plain_port },
 		{ "reload", test_reload },
+		{ "reload with a bad certificate", test_reload_bad_cert },
 		{ "flags", test_flags },
 		{ "bad config", test_bad_config },
 		{ "handshake_first", test_handshake_first },
