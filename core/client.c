@@ -138,6 +138,11 @@ void client_start(struct conn *c)
 	n = atomic_fetch_add(&s->nclients, 1) + 1;
 	if (s->nonce_required)
 		client_make_nonce(c);
+	/* As in nats-server: logged before the TLS handshake starts, and not
+	 * for a client over max_connections. */
+	if (o->max_connections <= 0 || n <= o->max_connections)
+		log_debug("%s:%d - cid:%llu - Client connection created",
+			  c->ip, c->port, (unsigned long long)c->cid);
 	client_send_info(c);
 	/* NATS's TLS upgrade: INFO in clear text, then the handshake. */
 	if (c->nlate > 0 && conn_push_late(c) != 0)
@@ -164,8 +169,6 @@ void client_start(struct conn *c)
 	}
 	loop_timer_arm(c->w->loop, &c->ping_timer, client_first_ping_ms(c),
 		       client_ping_timer, c);
-	log_debug("%s:%d - cid:%llu - Client connection created", c->ip,
-		  c->port, (unsigned long long)c->cid);
 }
 
 static void client_ping_timer(struct loop *l, void *arg)

@@ -732,7 +732,7 @@ int conn_push_late(struct conn *c)
 static void conn_layers_progress(struct conn *c)
 {
 	struct natsd_stream *s = c->top;
-	const void *out = NULL;
+	const void *out = NULL, *ver = NULL, *cipher = NULL;
 	size_t running = 1;
 
 	if (s->below == NULL)
@@ -744,6 +744,14 @@ static void conn_layers_progress(struct conn *c)
 		loop_timer_cancel(c->w->loop, &c->hs_timer);
 		log_debug("%s:%d - cid:%llu - TLS handshake complete", c->ip,
 			  c->port, (unsigned long long)c->cid);
+		if (log_enabled(LOG_LEVEL_DEBUG) &&
+		    host_stream_query(s, NATSD_Q_TLS_VERSION, &ver, NULL) == 0 &&
+		    host_stream_query(s, NATSD_Q_TLS_CIPHER, &cipher, NULL) ==
+			    0)
+			log_debug("%s:%d - cid:%llu - TLS version %s, cipher "
+				  "suite %s",
+				  c->ip, c->port, (unsigned long long)c->cid,
+				  (const char *)ver, (const char *)cipher);
 	}
 	if (!(c->flags & CONN_F_WANT_WRITE) && s->ops->want != NULL &&
 	    (s->ops->want(s->sctx) & NATSD_WANT_WRITE))
