@@ -714,7 +714,7 @@ int conn_push_late(struct conn *c)
 		return NATSD_EAGAIN;
 	}
 	for (i = 0; i < c->nlate; i++) {
-		rc = host_push_layer(c, c->late[i]);
+		rc = host_push_layer(c, c->late[i], NULL);
 		if (rc != 0) {
 			log_error("%s:%d - cid:%llu - cannot start %s: %s",
 				  c->ip, c->port, (unsigned long long)c->cid,
@@ -856,6 +856,9 @@ static void conn_io(struct loop *l, void *arg, uint32_t events)
 void conn_start(struct conn *c)
 {
 	if (c->link != NULL) {
+		/* A layer pushed at accept (a TLS listener) has its time. */
+		if (!(c->flags & CONN_F_DIALING))
+			conn_handshake_start(c);
 		if (c->flags & CONN_F_DIALING) {
 			c->flags |= CONN_F_WANT_WRITE;
 			loop_io_mod(c->w->loop, &c->io, EPOLLOUT);

@@ -461,12 +461,13 @@ uint32_t listener_flags(const struct listener *l)
 	return l != NULL ? l->tflags : 0;
 }
 
-int host_push_layer(struct conn *c, struct transport *t)
+int host_push_layer(struct conn *c, struct transport *t,
+		    const struct natsd_cfg *cfg)
 {
 	void *sctx;
 	int rc;
 
-	rc = t->ops.push(t->pctx, c->top, NULL, &sctx);
+	rc = t->ops.push(t->pctx, c->top, cfg, &sctx);
 	if (rc != 0)
 		return rc;
 	rc = stream_push(&c->top, t, sctx);
@@ -674,6 +675,34 @@ static int api_link_dial(struct natsd_host *h, const char *link_name,
 		free(a);
 	}
 	return rc;
+}
+
+static int api_conn_push(struct natsd_conn *nc, const char *transport,
+			 const struct natsd_cfg *cfg)
+{
+	struct conn *c = (struct conn *)nc;
+	struct transport *t;
+	int rc;
+
+	if (transport == NULL || server_current_worker() != c->w ||
+	    (c->flags & CONN_F_CLOSED))
+		return NATSD_EINVAL;
+	t = registry_transport(c->srv->reg, transport);
+	if (t == NULL)
+		return NATSD_ENOENT;
+	if (t->ops.push == NULL)
+		return NATSD_ENOTSUP;
+	/* Bytes already queued were meant for the stream as it was. */
+	conn_flush(c);
+	if (c->out.pending != 0)
+		return NATSD_EAGAIN;
+	rc = host_push_layer(c, t, cfg);
+	if (rc != 0)
+		return rc;
+	conn_handshake_start(c);
+	/* The layer may have bytes of its own to send (a ClientHello). */
+	conn_flush(c);
+	return 0;
 }
 
 static void *api_conn_dial_arg(struct natsd_conn *nc)
@@ -1109,6 +1138,7 @@ static const struct natsd_host_api host_table = {
 	.server_info_json = api_server_info_json,
 	.timer_add = api_timer_add,
 	.auth_peer_cert = host_auth_peer_cert,
+	.conn_push = api_conn_push,
 };
 
 const struct natsd_host_api *host_api(void)

@@ -108,7 +108,8 @@ int host_stream_query(struct natsd_stream *s, int key, const void **out,
 
 /* Owner thread: pushes layer t on c's live stream. 0 or a negative code
  * (c is then to be closed). */
-int host_push_layer(struct conn *c, struct transport *t);
+int host_push_layer(struct conn *c, struct transport *t,
+		    const struct natsd_cfg *cfg);
 
 /* SIGHUP: every transport with a reload op re-reads what it keeps.
  * Failures are logged; the old state stays. */

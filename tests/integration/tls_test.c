@@ -737,6 +737,102 @@ static void test_allow_non_tls(void)
 	CU_ASSERT(itest_stop(&srv));
 }
 
+/* A link over TLS: server A's link listener stacks tls (its plugin's
+ * settings: the server side, client certificates verified); server B's
+ * link dials and pushes tls with a client section (conn_push). Messages
+ * cross the link; without a client certificate the link never comes up. */
+static struct hserver lsrv_a, lsrv_b;
+
+static int start_link_pair(const char *client_cert)
+{
+	const char *dir = getenv("NATSD_TEST_PLUGIN_DIR");
+	char conf[4096], port_file[256], buf[32], cert[512] = "";
+	const char *args[] = { "-D", NULL };
+	FILE *f;
+	int i, port = -1;
+
+	snprintf(port_file, sizeof(port_file), "%s/link.port", certs);
+	unlink(port_file);
+	snprintf(conf, sizeof(conf),
+		 "plugins = (\n"
+		 "  { load = \"transport_tls\"; settings = {\n"
+		 "    cert_file = \"%s/server.pem\"; key_file = "
+		 "\"%s/server.key\";\n"
+		 "    ca_file = \"%s/ca.pem\"; verify = true; }; },\n"
+		 "  { load = \"%s/link_test_plugin.so\"; settings = {\n"
+		 "    listen_port = 0; port_file = \"%s\"; tls_listen = true; "
+		 "}; }\n);\n",
+		 certs, certs, certs, dir ? dir : "tests/plugins/.libs",
+		 port_file);
+	if (harness_start(&lsrv_a, "natsd", conf, args) != 0)
+		return -1;
+	for (i = 0; i < 200 && port < 0; i++) {
+		f = fopen(port_file, "r");
+		if (f != NULL) {
+			if (fgets(buf, sizeof(buf), f) != NULL)
+				port = atoi(buf) > 0 ? atoi(buf) : -1;
+			fclose(f);
+		}
+		if (port < 0)
+			usleep(10000);
+	}
+	if (port < 0)
+		return -1;
+	if (client_cert != NULL)
+		snprintf(cert, sizeof(cert),
+			 "cert_file = \"%s/%s.pem\"; key_file = "
+			 "\"%s/%s.key\";",
+			 certs, client_cert, certs, client_cert);
+	snprintf(conf, sizeof(conf),
+		 "plugins = (\n"
+		 "  { load = \"transport_tls\"; },\n"
+		 "  { load = \"%s/link_test_plugin.so\"; settings = {\n"
+		 "    peer_port = %d;\n"
+		 "    tls_dial = { client = true; ca_file = \"%s/ca.pem\"; "
+		 "%s };\n"
+		 "  }; }\n);\n",
+		 dir ? dir : "tests/plugins/.libs", port, certs, cert);
+	return harness_start(&lsrv_b, "natsd", conf, args);
+}
+
+static void test_link_over_tls(void)
+{
+	natsConnection *a, *b;
+	natsSubscription *sub = NULL;
+	natsMsg *m = NULL;
+	int i;
+
+	CU_ASSERT_FATAL(start_link_pair("alice") == 0);
+	CU_ASSERT(itest_log_wait(&lsrv_a, "linktest: link up with", WAIT_MS));
+	CU_ASSERT(itest_log_wait(&lsrv_b, "linktest: link up with", WAIT_MS));
+	CU_ASSERT(itest_log_wait(&lsrv_a, "TLS version 1.3", WAIT_MS));
+	a = itest_client(lsrv_a.port);
+	b = itest_client(lsrv_b.port);
+	CU_ASSERT_FATAL(a != NULL && b != NULL);
+	CU_ASSERT(natsConnection_SubscribeSync(&sub, a, "over.tls") == NATS_OK);
+	CU_ASSERT(natsConnection_FlushTimeout(a, WAIT_MS) == NATS_OK);
+	/* Interest crosses the link; publish until a message arrives. */
+	for (i = 0; i < 50 && m == NULL; i++) {
+		natsConnection_PublishString(b, "over.tls", "hi");
+		natsConnection_FlushTimeout(b, WAIT_MS);
+		natsSubscription_NextMsg(&m, sub, 100);
+	}
+	CU_ASSERT_PTR_NOT_NULL(m);
+	natsMsg_Destroy(m);
+	natsSubscription_Destroy(sub);
+	natsConnection_Destroy(a);
+	natsConnection_Destroy(b);
+	CU_ASSERT(itest_stop(&lsrv_b));
+	CU_ASSERT(itest_stop(&lsrv_a));
+
+	/* No client certificate: A refuses the handshake, no link. */
+	CU_ASSERT_FATAL(start_link_pair(NULL) == 0);
+	CU_ASSERT(itest_log_wait(&lsrv_a, "TLS handshake error", WAIT_MS));
+	CU_ASSERT(strstr(harness_log(&lsrv_a), "link up with") == NULL);
+	CU_ASSERT(itest_stop(&lsrv_b));
+	CU_ASSERT(itest_stop(&lsrv_a));
+}
+
 int main(void)
 {
 	static const struct suite_test tests[] = {
@@ -752,6 +848,7 @@ int main(void)
 		{ "bad config", test_bad_config },
 		{ "handshake_first", test_handshake_first },
 		{ "allow_non_tls", test_allow_non_tls },
+		{ "link over TLS", test_link_over_tls },
 	};
 	const struct suite suites[] = {
 		{ "tls", NULL, NULL, tests, SUITE_COUNT(tests) },
@@ -761,6 +858,8 @@ int main(void)
 	int rc;
 
 	itest_init("tls_test", WATCHDOG_S, &srv.pid);
+	itest_watch_pid(&lsrv_a.pid);
+	itest_watch_pid(&lsrv_b.pid);
 	snprintf(certs, sizeof(certs), "/tmp/natsd-tls-XXXXXX");
 	if (mkdtemp(certs) == NULL)
 		return 1;

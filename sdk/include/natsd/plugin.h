@@ -24,7 +24,7 @@
  *   1.0  transports (stackable streams), authenticators, links.
  *   1.1  transports: flags() (TLS facts for INFO, layers pushed after
  *        INFO) and reload() (SIGHUP); stream queries NATSD_Q_HANDSHAKE and
- *        NATSD_Q_HANDSHAKE_TIMEOUT; host: auth_peer_cert().
+ *        NATSD_Q_HANDSHAKE_TIMEOUT; host: auth_peer_cert(), conn_push().
  */
 #ifndef NATSD_PLUGIN_H
 #define NATSD_PLUGIN_H
@@ -433,6 +433,14 @@ struct natsd_host_api {
 	 * when the client showed none. */
 	int (*auth_peer_cert)(struct natsd_auth_req *r,
 			      const unsigned char **der, size_t *len);
+	/* ABI 1.1. Pushes the layer transport (a registered one that can
+	 * be stacked, "tls") with the settings cfg (NULL: its plugin's own)
+	 * on the live connection c, from c's I/O thread (on_open, on_data):
+	 * a link that starts TLS after a clear-text exchange, or the dialing
+	 * side (cfg with client = true). Bytes queued from then on go through
+	 * the new layer. 0 or a negative code. */
+	int (*conn_push)(struct natsd_conn *c, const char *transport,
+			 const struct natsd_cfg *cfg);
 
 	/* Later versions: append here; never reorder or remove. */
 };
