@@ -55,6 +55,7 @@ const char *conn_close_text(enum conn_close_reason r)
 
 static void conn_io(struct loop *l, void *arg, uint32_t events);
 static void conn_to_owner(struct conn *c);
+static void conn_reread_later(struct conn *c);
 
 static void conn_peer_addr(struct conn *c, int fd)
 {
@@ -645,6 +646,8 @@ void conn_refeed(struct conn *c)
 {
 	if (c->rlen > 0 && !(c->flags & CONN_F_CLOSED))
 		conn_feed(c, c->rbuf, c->rlen);
+	if (!(c->flags & CONN_F_CLOSED))
+		conn_reread_later(c);
 }
 
 /* A layer's handshake failed (or the peer left during it): logged as
@@ -758,6 +761,29 @@ static void conn_layers_progress(struct conn *c)
 		conn_want_write(c, true);
 }
 
+static void conn_read(struct conn *c);
+
+static void conn_reread(struct loop *l, void *arg)
+{
+	(void)l;
+	conn_read(arg);
+}
+
+/* Bytes a layer has already taken off the socket (TLS records read
+ * ahead) raise no readiness: when reading stopped with some left, read
+ * again next turn. The handshake timer serves, since a stream with
+ * application bytes is past its handshake. */
+static void conn_reread_later(struct conn *c)
+{
+	struct natsd_stream *s = c->top;
+
+	if (s->below == NULL || s->ops->pending == NULL ||
+	    (c->flags & (CONN_F_HANDSHAKE | CONN_F_AUTH_PENDING)) ||
+	    s->ops->pending(s->sctx) == 0)
+		return;
+	loop_timer_arm(c->w->loop, &c->hs_timer, 0, conn_reread, c);
+}
+
 static void conn_read(struct conn *c)
 {
 	struct natsd_stream *s = c->top;
@@ -817,8 +843,10 @@ static void conn_read(struct conn *c)
 		    (s->ops->pending == NULL || s->ops->pending(s->sctx) == 0))
 			break;
 	}
-	if (!(c->flags & CONN_F_CLOSED))
-		conn_layers_progress(c);
+	if (c->flags & CONN_F_CLOSED)
+		return;
+	conn_layers_progress(c);
+	conn_reread_later(c);
 }
 
 static void conn_io(struct loop *l, void *arg, uint32_t events)

@@ -144,7 +144,9 @@ struct conn {
 	struct loop_timer auth_timer;
 	struct loop_timer write_timer;
 	struct loop_timer expiry_timer;
-	struct loop_timer hs_timer; /* a layer's handshake time limit */
+	/* A layer's handshake time limit; afterwards, a read of bytes a
+	 * layer holds (see conn_reread_later()). */
+	struct loop_timer hs_timer;
 	int pings_out;
 	int64_t last_in_ms;
 	int64_t start_ns; /* wall clock, for monitoring */
