@@ -271,6 +271,27 @@ static int replace_str(char **dst, const char *v)
 	return 0;
 }
 
+int host_auth_peer_cert(struct natsd_auth_req *r, const unsigned char **der,
+			size_t *len);
+int host_auth_peer_cert(struct natsd_auth_req *r, const unsigned char **der,
+			size_t *len)
+{
+	const void *p = NULL;
+	size_t n = 0;
+
+	/* Only on the client's thread, while the client is there: the
+	 * stream is the owner's. */
+	if (r->c == NULL || r->c->top == NULL ||
+	    server_current_worker() != r->c->w)
+		return NATSD_ENOENT;
+	if (host_stream_query(r->c->top, NATSD_Q_PEER_CERT_DER, &p, &n) != 0 ||
+	    p == NULL)
+		return NATSD_ENOENT;
+	*der = p;
+	*len = n;
+	return 0;
+}
+
 int host_auth_set_user(struct natsd_auth_req *r, const char *name);
 int host_auth_set_user(struct natsd_auth_req *r, const char *name)
 {

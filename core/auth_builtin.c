@@ -17,7 +17,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/bio.h>
 #include <openssl/crypto.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "auth.h"
 #include "host.h"
@@ -298,6 +301,71 @@ static const struct builtin_user *find_user(const struct builtin_snap *s,
 	return NULL;
 }
 
+static const struct builtin_user *find_user_n(const struct builtin_snap *s,
+					      const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; name != NULL && i < s->nusers; i++)
+		if (s->users[i].user && strlen(s->users[i].user) == len &&
+		    memcmp(s->users[i].user, name, len) == 0)
+			return &s->users[i];
+	return NULL;
+}
+
+/* verify_and_map: the configured user the client certificate names, by
+ * its email, DNS or URI subject alternative names, in that order, then
+ * by its subject in RFC 2253 form ("CN=alice,O=Acme"). NULL when none. */
+static const struct builtin_user *map_user(const struct builtin_snap *s,
+					   struct natsd_auth_req *r)
+{
+	static const int kinds[3] = { GEN_EMAIL, GEN_DNS, GEN_URI };
+	const struct builtin_user *u = NULL;
+	const unsigned char *der, *p;
+	GENERAL_NAMES *gens;
+	GENERAL_NAME *g;
+	size_t len;
+	char *dn;
+	long n;
+	BIO *b;
+	X509 *x;
+	int i, k;
+
+	if (host_api()->auth_peer_cert(r, &der, &len) != 0)
+		return NULL;
+	p = der;
+	x = d2i_X509(NULL, &p, (long)len);
+	if (x == NULL)
+		return NULL;
+	gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	for (k = 0; k < 3 && u == NULL; k++) {
+		for (i = 0;
+		     gens != NULL && i < sk_GENERAL_NAME_num(gens) && u == NULL;
+		     i++) {
+			g = sk_GENERAL_NAME_value(gens, i);
+			if (g->type != kinds[k])
+				continue;
+			u = find_user_n(
+				s,
+				(const char *)ASN1_STRING_get0_data(g->d.ia5),
+				(size_t)ASN1_STRING_length(g->d.ia5));
+		}
+	}
+	GENERAL_NAMES_free(gens);
+	b = u == NULL ? BIO_new(BIO_s_mem()) : NULL;
+	if (b != NULL) {
+		if (X509_NAME_print_ex(b, X509_get_subject_name(x), 0,
+				       XN_FLAG_RFC2253) >= 0) {
+			n = BIO_get_mem_data(b, &dn);
+			if (n > 0)
+				u = find_user_n(s, dn, (size_t)n);
+		}
+		BIO_free(b);
+	}
+	X509_free(x);
+	return u;
+}
+
 static bool no_credentials(struct natsd_auth_req *r)
 {
 	const struct natsd_host_api *api = host_api();
@@ -310,13 +378,20 @@ static bool no_credentials(struct natsd_auth_req *r)
 }
 
 static int builtin_decide(const struct builtin_snap *s,
-			  struct natsd_auth_req *r)
+			  struct natsd_auth_req *r, bool tls_map)
 {
 	const struct natsd_host_api *api = host_api();
 	const char *user = api->auth_field(r, NATSD_AF_USER);
 	const char *pass = api->auth_field(r, NATSD_AF_PASS);
 	const char *token = api->auth_field(r, NATSD_AF_TOKEN);
 	const struct builtin_user *u;
+
+	/* The certificate is the credential: no password is asked, and a
+	 * certificate that names nobody is refused. */
+	if (tls_map && s->nusers > 0) {
+		u = map_user(s, r);
+		return u != NULL ? accept_user(r, u) : NATSD_AUTH_REJECT;
+	}
 
 	if (s->no_auth_user != NULL && no_credentials(r)) {
 		u = find_user(s, s->no_auth_user);
@@ -359,7 +434,7 @@ static int builtin_authenticate(void *pctx, struct natsd_auth_req *r)
 	s = snap_get(b);
 	if (s == NULL)
 		return NATSD_AUTH_NEXT;
-	v = builtin_decide(s, r);
+	v = builtin_decide(s, r, (b->srv->client_tf & NATSD_TF_TLS_MAP) != 0);
 	snap_put(b, s);
 	return v;
 }

@@ -50,8 +50,8 @@ enum cli_opt {
 	CO_REMOTE_SYSLOG,
 	CO_DEBUG,
 	CO_TRACE,
-	CO_TRACE_VERBOSE, /* -VV */
-	CO_DEBUG_TRACE,	  /* -DV */
+	CO_TRACE_VERBOSE,       /* -VV */
+	CO_DEBUG_TRACE,         /* -DV */
 	CO_DEBUG_TRACE_VERBOSE, /* -DVV */
 	CO_LOG_SIZE_LIMIT,
 	CO_MAX_TRACED_MSG_LEN,
@@ -61,6 +61,12 @@ enum cli_opt {
 	CO_PLUGIN_DIR,
 	CO_IO_THREADS,
 	CO_CHECK,
+	/* TLS on the client port; any of them turns it on. */
+	CO_TLS,
+	CO_TLS_CERT,
+	CO_TLS_KEY,
+	CO_TLS_VERIFY,
+	CO_TLS_CA,
 	/* Actions, kept in struct cli rather than as overrides. */
 	CO_CONFIG,
 	CO_SIGNAL,
@@ -133,13 +139,25 @@ static const struct flag_def flags[] = {
 	{ "io_threads", FT_INT, CO_IO_THREADS, 0, OPTS_MAX_IO_THREADS },
 	{ "io-threads", FT_INT, CO_IO_THREADS, 0, OPTS_MAX_IO_THREADS },
 
-	F_LATER("js"), F_LATER("jetstream"), F_LATER("sd"),
-	F_LATER("store_dir"), F_LATER("tls"), F_LATER("tlscert"),
-	F_LATER("tlskey"), F_LATER("tlsverify"), F_LATER("tlscacert"),
-	F_LATER("help_tls"), F_LATER("routes"), F_LATER("cluster"),
-	F_LATER("cluster_name"), F_LATER("no_advertise"),
-	F_LATER("cluster_advertise"), F_LATER("connect_retries"),
-	F_LATER("cluster_listen"), F_LATER("profile"),
+	F_LATER("js"),
+	F_LATER("jetstream"),
+	F_LATER("sd"),
+	F_BOOL("tls", CO_TLS),
+	F_STR("tlscert", CO_TLS_CERT),
+	F_STR("tlskey", CO_TLS_KEY),
+	F_BOOL("tlsverify", CO_TLS_VERIFY),
+	F_STR("tlscacert", CO_TLS_CA),
+
+	F_LATER("store_dir"),
+	F_LATER("help_tls"),
+	F_LATER("routes"),
+	F_LATER("cluster"),
+	F_LATER("cluster_name"),
+	F_LATER("no_advertise"),
+	F_LATER("cluster_advertise"),
+	F_LATER("connect_retries"),
+	F_LATER("cluster_listen"),
+	F_LATER("profile"),
 };
 
 struct cli_override {
@@ -659,6 +677,12 @@ static char **str_field(enum cli_opt opt, struct opts *o)
 		return &o->token;
 	case CO_PLUGIN_DIR:
 		return &o->plugin_dir;
+	case CO_TLS_CERT:
+		return &o->tls_cert;
+	case CO_TLS_KEY:
+		return &o->tls_key;
+	case CO_TLS_CA:
+		return &o->tls_ca;
 	default:
 		return NULL;
 	}
@@ -716,6 +740,9 @@ static void apply_value(const struct cli_override *ov, struct opts *o)
 	case CO_CHECK:
 		o->check_config = ov->b;
 		break;
+	case CO_TLS_VERIFY:
+		o->tls_verify_flag = ov->b;
+		break;
 	default:
 		break;
 	}
@@ -730,6 +757,10 @@ int cli_apply(const struct cli *c, struct opts *o)
 
 	for (i = 0; i < c->nov && rc == 0; i++) {
 		ov = &c->ov[i];
+		/* As in nats-server, any TLS flag, even --tls=false, means
+		 * the flags make the TLS settings. */
+		if (ov->opt >= CO_TLS && ov->opt <= CO_TLS_CA)
+			o->tls_flags = true;
 		field = str_field(ov->opt, o);
 		/* An empty string unsets, as "" is nats-server's unset. */
 		if (field != NULL)
@@ -759,8 +790,10 @@ static const char usage_text[] =
 	"Usage: natsd [options]\n"
 	"\n"
 	"Server Options:\n"
-	"    -a, --addr, --net <host>         Bind to host address (default: 0.0.0.0)\n"
-	"    -p, --port <port>                Use port for clients (default: 4222)\n"
+	"    -a, --addr, --net <host>         Bind to host address (default: "
+	"0.0.0.0)\n"
+	"    -p, --port <port>                Use port for clients (default: "
+	"4222)\n"
 	"    -n, --name\n"
 	"        --server_name <server_name>  Server name (default: auto)\n"
 	"    -P, --pid <file>                 File to store PID\n"
@@ -768,39 +801,67 @@ static const char usage_text[] =
 	"    -ms,--https_port <port>          Use port for https monitoring\n"
 	"    -c, --config <file>              Configuration file\n"
 	"    -t                               Test configuration and exit\n"
-	"    -sl,--signal <signal>[=<pid>]    Send signal to natsd process (ldm, stop, quit, term, reopen, reload)\n"
-	"                                     <pid> can be either a PID (e.g. 1) or the path to a PID file (e.g. /var/run/natsd.pid)\n"
-	"        --client_advertise <string>  Client URL to advertise to other servers\n"
-	"        --ports_file_dir <dir>       Creates a ports file in the specified directory (<executable_name>_<pid>.ports).\n"
+	"    -sl,--signal <signal>[=<pid>]    Send signal to natsd process "
+	"(ldm, stop, quit, term, reopen, reload)\n"
+	"                                     <pid> can be either a PID (e.g. "
+	"1) or the path to a PID file (e.g. /var/run/natsd.pid)\n"
+	"        --client_advertise <string>  Client URL to advertise to other "
+	"servers\n"
+	"        --ports_file_dir <dir>       Creates a ports file in the "
+	"specified directory (<executable_name>_<pid>.ports).\n"
 	"\n"
 	"Logging Options:\n"
 	"    -l, --log <file>                 File to redirect log output\n"
-	"    -T, --logtime                    Timestamp log entries (default: true)\n"
-	"    -s, --syslog                     Log to syslog or windows event log\n"
-	"    -r, --remote_syslog <addr>       Syslog server addr (udp://localhost:514)\n"
+	"    -T, --logtime                    Timestamp log entries (default: "
+	"true)\n"
+	"    -s, --syslog                     Log to syslog or windows event "
+	"log\n"
+	"    -r, --remote_syslog <addr>       Syslog server addr "
+	"(udp://localhost:514)\n"
 	"    -D, --debug                      Enable debugging output\n"
 	"    -V, --trace                      Trace the raw protocol\n"
-	"    -VV                              Verbose trace (traces system account as well)\n"
+	"    -VV                              Verbose trace (traces system "
+	"account as well)\n"
 	"    -DV                              Debug and trace\n"
-	"    -DVV                             Debug and verbose trace (traces system account as well)\n"
-	"        --log_size_limit <limit>     Logfile size limit (default: auto)\n"
-	"        --max_traced_msg_len <len>   Maximum printable length for traced messages (default: unlimited)\n"
+	"    -DVV                             Debug and verbose trace (traces "
+	"system account as well)\n"
+	"        --log_size_limit <limit>     Logfile size limit (default: "
+	"auto)\n"
+	"        --max_traced_msg_len <len>   Maximum printable length for "
+	"traced messages (default: unlimited)\n"
 	"\n"
 	"Authorization Options:\n"
 	"        --user <user>                User required for connections\n"
-	"        --pass <password>            Password required for connections\n"
-	"        --auth <token>               Authorization token required for connections\n"
+	"        --pass <password>            Password required for "
+	"connections\n"
+	"        --auth <token>               Authorization token required for "
+	"connections\n"
+	"\n"
+	"TLS Options:\n"
+	"        --tls                        Enable TLS, do not verify "
+	"clients (default: false)\n"
+	"        --tlscert <file>             Server certificate file\n"
+	"        --tlskey <file>              Private key for server "
+	"certificate\n"
+	"        --tlsverify                  Enable TLS, verify client "
+	"certificates\n"
+	"        --tlscacert <file>           Client certificate CA for "
+	"verification\n"
 	"\n"
 	"Plugin Options:\n"
-	"        --plugin-dir <dir>           Directory plugins are loaded from\n"
-	"                                     (default: $NATSD_PLUGIN_DIR, else " PLUGIN_DIR_DEFAULT ")\n"
-	"        --io_threads <number>        I/O threads (default: one per core)\n"
+	"        --plugin-dir <dir>           Directory plugins are loaded "
+	"from\n"
+	"                                     (default: $NATSD_PLUGIN_DIR, "
+	"else " PLUGIN_DIR_DEFAULT ")\n"
+	"        --io_threads <number>        I/O threads (default: one per "
+	"core)\n"
 	"\n"
 	"Common Options:\n"
 	"    -h, --help                       Show this message\n"
 	"    -v, --version                    Show version\n"
 	"\n"
-	"nats-server's JetStream, TLS, cluster and profiling options are not supported yet.\n"
+	"nats-server's JetStream, cluster and profiling options are not "
+	"supported yet.\n"
 	"\n";
 
 void cli_usage(FILE *f)

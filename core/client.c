@@ -130,7 +130,7 @@ void client_start(struct conn *c)
 {
 	struct server *s = c->srv;
 	const struct opts *o = server_opts(s);
-	int64_t n;
+	int64_t n, hs_ms, auth_ms;
 
 	c->flags |= CONN_F_VERBOSE | CONN_F_PEDANTIC;
 	c->max_payload = o->max_payload;
@@ -138,7 +138,16 @@ void client_start(struct conn *c)
 	n = atomic_fetch_add(&s->nclients, 1) + 1;
 	if (s->nonce_required)
 		client_make_nonce(c);
+	/* As in nats-server: logged before the TLS handshake starts, and not
+	 * for a client over max_connections. */
+	if (o->max_connections <= 0 || n <= o->max_connections)
+		log_debug("%s:%d - cid:%llu - Client connection created", c->ip,
+			  c->port, (unsigned long long)c->cid);
 	client_send_info(c);
+	/* NATS's TLS upgrade: INFO in clear text, then the handshake. */
+	if (c->nlate > 0 && conn_push_late(c) != 0)
+		return;
+	hs_ms = conn_handshake_start(c);
 	if (o->max_connections > 0 && n > o->max_connections) {
 		log_error("%s:%d - cid:%llu - Maximum Connections Exceeded "
 			  "(max_connections %lld)",
@@ -150,16 +159,16 @@ void client_start(struct conn *c)
 	}
 	if (s->auth_required) {
 		c->flags |= CONN_F_AUTH_REQUIRED;
-		loop_timer_arm(c->w->loop, &c->auth_timer,
-			       (o->auth_timeout > 0 ? o->auth_timeout
-						    : 2000000000LL) /
-				       1000000,
+		/* nats-server's default gives a TLS handshake its time plus
+		 * a second. */
+		auth_ms = o->auth_timeout_set || hs_ms == 0
+				  ? o->auth_timeout / 1000000
+				  : hs_ms + 1000;
+		loop_timer_arm(c->w->loop, &c->auth_timer, auth_ms,
 			       client_auth_timeout, c);
 	}
 	loop_timer_arm(c->w->loop, &c->ping_timer, client_first_ping_ms(c),
 		       client_ping_timer, c);
-	log_debug("%s:%d - cid:%llu - Client connection created", c->ip,
-		  c->port, (unsigned long long)c->cid);
 }
 
 static void client_ping_timer(struct loop *l, void *arg)

@@ -65,6 +65,7 @@ struct conffile {
 	char *dir; /* include directory; NULL when path has no '/' */
 	struct conffile_name *names;
 	size_t nnames;
+	bool text; /* made from text: no file, no lines to show */
 };
 
 /* A section of either format: a libconfig group (s, f), or a map of a
@@ -1052,6 +1053,7 @@ static int read_auth_timeout(struct loader *l, const config_setting_t *s)
 		return rc;
 	/* As in nats-server, 0 means the default. */
 	l->o->auth_timeout = v == 0 ? OPTS_DEFAULT_AUTH_TIMEOUT : v;
+	l->o->auth_timeout_set = v != 0;
 	return 0;
 }
 
@@ -1563,6 +1565,34 @@ static int read_client_transport(struct loader *l, const config_setting_t *s)
 	return set_where(l, s, &l->o->client_transport_at);
 }
 
+/* tls { cert_file = ...; key_file = ...; ... }: the settings of the tls
+ * transport plugin, which the server loads and stacks over the client
+ * transport when the block is there. The plugin checks the keys. */
+static int read_tls(struct loader *l, const config_setting_t *s)
+{
+	if (!config_setting_is_group(s))
+		return wrong_type(l, s, "a group { cert_file = ...; ... }");
+	l->o->tls = config_setting_get_hook(s);
+	return set_where(l, s, &l->o->tls_at);
+}
+
+/* allow_non_tls is a top-level key in nats-server, but the tls plugin
+ * reads its own section: the key is copied into the tls block. */
+static int tls_allow_non_tls(struct loader *l)
+{
+	config_setting_t *g, *v;
+
+	if (!l->o->tls_allow_non_tls || l->o->tls == NULL)
+		return 0;
+	g = l->o->tls->s;
+	if (config_setting_get_member(g, "allow_non_tls") != NULL)
+		return 0;
+	v = config_setting_add(g, "allow_non_tls", CONFIG_TYPE_BOOL);
+	if (v == NULL || config_setting_set_bool(v, 1) != CONFIG_TRUE)
+		return nomem(l);
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* Addresses and other top-level specials                              */
 
@@ -1784,10 +1814,10 @@ static const struct key_def top_keys[] = {
 	KFN("auth_chain", read_auth_chain),
 	KFN("client_transport", read_client_transport),
 
+	KFN("tls", read_tls),
+	KBOOL("allow_non_tls", tls_allow_non_tls),
 	KLATER("server_tags"),
 	KLATER("prof_port"),
-	KLATER("tls"),
-	KLATER("allow_non_tls"),
 	KLATER("ocsp"),
 	KLATER("ocsp_cache"),
 	KLATER("no_system_account"),
@@ -1971,7 +2001,10 @@ static int load_libconfig(struct conffile *f, const char *path, struct opts *o,
 	l.o = o;
 	l.err = err;
 	l.errlen = errlen;
-	return read_root(&l, config_root_setting(&f->lc));
+	rc = read_root(&l, config_root_setting(&f->lc));
+	if (rc == 0)
+		rc = tls_allow_non_tls(&l);
+	return rc;
 
 out_free:
 	conffile_free(f);
@@ -2211,6 +2244,37 @@ nomem:
 	return NATSD_ENOMEM;
 }
 
+int conffile_from_text(const char *text, void **owner,
+		       const struct natsd_cfg **root, char *err, size_t errlen)
+{
+	struct conffile *f;
+	int rc;
+
+	f = conffile_new("(command line)");
+	if (f == NULL)
+		return NATSD_ENOMEM;
+	f->text = true;
+	if (config_read_string(&f->lc, text) != CONFIG_TRUE) {
+		snprintf(err, errlen, "command line: %s",
+			 config_error_text(&f->lc));
+		conffile_free(f);
+		return NATSD_EINVAL;
+	}
+	rc = prepare_tree(f, config_root_setting(&f->lc));
+	if (rc != 0) {
+		conffile_free(f);
+		return rc;
+	}
+	*owner = f;
+	*root = config_setting_get_hook(config_root_setting(&f->lc));
+	return 0;
+}
+
+void conffile_text_free(void *owner)
+{
+	conffile_free(owner);
+}
+
 const struct natsd_cfg *conffile_root(const struct opts *o)
 {
 	const struct conffile *f = o->conf;
@@ -2426,6 +2490,8 @@ int conffile_cfg_where(const struct natsd_cfg *c, const char *key,
 		return NATSD_ENOENT;
 	if (c->m != NULL)
 		return natsconf_opts_cfg_where(c->m, key, file, line);
+	if (c->f->text)
+		return NATSD_ENOENT; /* built from the command line */
 	s = key == NULL ? c->s : cfg_get(c, key);
 	if (s == NULL)
 		return NATSD_ENOENT;

@@ -96,4 +96,11 @@ int conffile_cfg_sections_at(const struct natsd_cfg *c, const char *key,
  * core modules that read sections of their own. */
 const struct natsd_cfg *conffile_root(const struct opts *o);
 
+/* A section made from libconfig text (settings the command line gives a
+ * plugin): 0 with *root and *owner, to be released with
+ * conffile_text_free(), or a negative code with a line in err. */
+int conffile_from_text(const char *text, void **owner,
+		       const struct natsd_cfg **root, char *err, size_t errlen);
+void conffile_text_free(void *owner);
+
 #endif

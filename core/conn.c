@@ -55,6 +55,7 @@ const char *conn_close_text(enum conn_close_reason r)
 
 static void conn_io(struct loop *l, void *arg, uint32_t events);
 static void conn_to_owner(struct conn *c);
+static void conn_reread_later(struct conn *c);
 
 static void conn_peer_addr(struct conn *c, int fd)
 {
@@ -344,20 +345,24 @@ void conn_flush(struct conn *c)
 	struct natsd_stream *s = c->top;
 	ssize_t n = 0;
 	int cnt;
-	bool empty;
+	bool empty, layer;
 
 	if (c->flags & CONN_F_CLOSED)
 		return;
+	/* A layer over the socket (TLS) may hold bytes of its own that wait
+	 * for the socket; a write of nothing hands them on. */
+	layer = s->below != NULL && s->ops->want != NULL;
 	pthread_mutex_lock(&c->out_lock);
 	cnt = outq_peek(&c->out, iov, CONN_IOV_MAX);
-	if (cnt > 0) {
+	if (cnt > 0 || (layer && (s->ops->want(s->sctx) & NATSD_WANT_WRITE))) {
 		n = s->ops->writev(s->sctx, s->below, iov, cnt);
 		if (n == NATSD_EAGAIN)
 			n = 0;
 		if (n > 0)
 			outq_consume(&c->out, (size_t)n);
 	}
-	empty = c->out.pending == 0;
+	empty = c->out.pending == 0 &&
+		!(layer && (s->ops->want(s->sctx) & NATSD_WANT_WRITE));
 	c->blocked = !empty;
 	pthread_mutex_unlock(&c->out_lock);
 	if (n < 0) {
@@ -537,6 +542,7 @@ void conn_close(struct conn *c, enum conn_close_reason r)
 	loop_timer_cancel(l, &c->auth_timer);
 	loop_timer_cancel(l, &c->write_timer);
 	loop_timer_cancel(l, &c->expiry_timer);
+	loop_timer_cancel(l, &c->hs_timer);
 	loop_io_del(l, &c->io);
 	if (c->auth != NULL)
 		auth_cancel(c);
@@ -650,6 +656,143 @@ void conn_refeed(struct conn *c)
 {
 	if (c->rlen > 0 && !(c->flags & CONN_F_CLOSED))
 		conn_feed(c, c->rbuf, c->rlen);
+	if (!(c->flags & CONN_F_CLOSED))
+		conn_reread_later(c);
+}
+
+/* A layer's handshake failed (or the peer left during it): logged as
+ * nats-server logs a TLS handshake error, and closed. */
+static void conn_handshake_failed(struct conn *c)
+{
+	const void *why = NULL;
+	size_t running = 0;
+
+	host_stream_query(c->top, NATSD_Q_HANDSHAKE, &why, &running);
+	log_error("%s:%d - cid:%llu - TLS handshake error: %s", c->ip, c->port,
+		  (unsigned long long)c->cid,
+		  why != NULL ? (const char *)why : "EOF");
+	conn_close(c, CONN_CLOSE_TLS_HANDSHAKE);
+}
+
+static void conn_handshake_timeout(struct loop *l, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)l;
+	log_error("%s:%d - cid:%llu - TLS handshake error: i/o timeout", c->ip,
+		  c->port, (unsigned long long)c->cid);
+	log_error("%s:%d - cid:%llu - TLS handshake timeout", c->ip, c->port,
+		  (unsigned long long)c->cid);
+	conn_close(c, CONN_CLOSE_TLS_HANDSHAKE);
+}
+
+int64_t conn_handshake_start(struct conn *c)
+{
+	const void *out = NULL;
+	size_t running = 0, ms = 0;
+
+	if (c->top->below == NULL ||
+	    host_stream_query(c->top, NATSD_Q_HANDSHAKE, &out, &running) != 0 ||
+	    running == 0)
+		return 0;
+	c->flags |= CONN_F_HANDSHAKE;
+	log_debug("%s:%d - cid:%llu - Starting TLS client connection handshake",
+		  c->ip, c->port, (unsigned long long)c->cid);
+	if (host_stream_query(c->top, NATSD_Q_HANDSHAKE_TIMEOUT, &out, &ms) !=
+		    0 ||
+	    ms == 0)
+		return 0;
+	loop_timer_arm(c->w->loop, &c->hs_timer, (int64_t)ms,
+		       conn_handshake_timeout, c);
+	return (int64_t)ms;
+}
+
+int conn_push_late(struct conn *c)
+{
+	int i, rc;
+
+	if (c->nlate == 0)
+		return 0;
+	/* What is queued (INFO) goes in clear text, before the layer. */
+	conn_flush(c);
+	if (c->flags & CONN_F_CLOSED)
+		return NATSD_EPIPE;
+	if (c->out.pending != 0) {
+		/* A new socket takes a few hundred bytes at once; one that
+		 * does not is not worth a state of its own. */
+		log_debug(
+			"%s:%d - cid:%llu - INFO not written at once, closing",
+			c->ip, c->port, (unsigned long long)c->cid);
+		conn_close(c, CONN_CLOSE_WRITE_ERROR);
+		return NATSD_EAGAIN;
+	}
+	for (i = 0; i < c->nlate; i++) {
+		rc = host_push_layer(c, c->late[i], NULL);
+		if (rc != 0) {
+			log_error("%s:%d - cid:%llu - cannot start %s: %s",
+				  c->ip, c->port, (unsigned long long)c->cid,
+				  c->late[i]->ops.name, strerror(-rc));
+			conn_close(c, CONN_CLOSE_TLS_HANDSHAKE);
+			return rc;
+		}
+	}
+	c->nlate = 0;
+	return 0;
+}
+
+/* After reading: a layer's handshake may be over, and a layer may hold
+ * bytes that wait for the socket (a handshake answer). */
+static void conn_layers_progress(struct conn *c)
+{
+	struct natsd_stream *s = c->top;
+	const void *out = NULL, *ver = NULL, *cipher = NULL;
+	size_t running = 1;
+
+	if (s->below == NULL)
+		return;
+	if ((c->flags & CONN_F_HANDSHAKE) &&
+	    host_stream_query(s, NATSD_Q_HANDSHAKE, &out, &running) == 0 &&
+	    running == 0) {
+		c->flags &= ~CONN_F_HANDSHAKE;
+		loop_timer_cancel(c->w->loop, &c->hs_timer);
+		log_debug("%s:%d - cid:%llu - TLS handshake complete", c->ip,
+			  c->port, (unsigned long long)c->cid);
+		if (log_enabled(LOG_LEVEL_DEBUG) &&
+		    host_stream_query(s, NATSD_Q_TLS_VERSION, &ver, NULL) ==
+			    0 &&
+		    host_stream_query(s, NATSD_Q_TLS_CIPHER, &cipher, NULL) ==
+			    0)
+			log_debug("%s:%d - cid:%llu - TLS version %s, cipher "
+				  "suite %s",
+				  c->ip, c->port, (unsigned long long)c->cid,
+				  (const char *)ver, (const char *)cipher);
+	}
+	if (!(c->flags & CONN_F_WANT_WRITE) && s->ops->want != NULL &&
+	    (s->ops->want(s->sctx) & NATSD_WANT_WRITE))
+		conn_want_write(c, true);
+}
+
+static void conn_read(struct conn *c);
+
+static void conn_reread(struct loop *l, void *arg)
+{
+	(void)l;
+	conn_read(arg);
+}
+
+/* Bytes a layer has already taken off the socket (TLS records read
+ * ahead) raise no readiness: when reading stopped with some left, read
+ * again next turn. The handshake timer serves, since a stream with
+ * application bytes is past its handshake. */
+static void conn_reread_later(struct conn *c)
+{
+	struct natsd_stream *s = c->top;
+
+	if (s->below == NULL || s->ops->pending == NULL ||
+	    (c->flags & (CONN_F_HANDSHAKE | CONN_F_AUTH_PENDING)) ||
+	    s->ops->pending(s->sctx) == 0)
+		return;
+	loop_timer_arm(c->w->loop, &c->hs_timer, 0, conn_reread, c);
 }
 
 static void conn_read(struct conn *c)
@@ -683,7 +826,11 @@ static void conn_read(struct conn *c)
 		}
 		n = s->ops->read(s->sctx, s->below, buf, room);
 		if (n == NATSD_EAGAIN)
+			break;
+		if (n <= 0 && (c->flags & CONN_F_HANDSHAKE)) {
+			conn_handshake_failed(c);
 			return;
+		}
 		if (n == 0) {
 			conn_close(c, CONN_CLOSE_CLIENT_CLOSED);
 			return;
@@ -695,6 +842,8 @@ static void conn_read(struct conn *c)
 			return;
 		}
 		c->last_in_ms = loop_now_ms();
+		if (c->flags & CONN_F_HANDSHAKE)
+			conn_layers_progress(c);
 		if (c->rlen > 0)
 			conn_feed(c, c->rbuf, c->rlen + (size_t)n);
 		else
@@ -703,8 +852,12 @@ static void conn_read(struct conn *c)
 			return; /* the stream is gone */
 		if ((size_t)n < room &&
 		    (s->ops->pending == NULL || s->ops->pending(s->sctx) == 0))
-			return;
+			break;
 	}
+	if (c->flags & CONN_F_CLOSED)
+		return;
+	conn_layers_progress(c);
+	conn_reread_later(c);
 }
 
 static void conn_io(struct loop *l, void *arg, uint32_t events)
@@ -742,6 +895,9 @@ static void conn_io(struct loop *l, void *arg, uint32_t events)
 void conn_start(struct conn *c)
 {
 	if (c->link != NULL) {
+		/* A layer pushed at accept (a TLS listener) has its time. */
+		if (!(c->flags & CONN_F_DIALING))
+			conn_handshake_start(c);
 		if (c->flags & CONN_F_DIALING) {
 			c->flags |= CONN_F_WANT_WRITE;
 			loop_io_mod(c->w->loop, &c->io, EPOLLOUT);

@@ -38,7 +38,7 @@ struct natsd_stream {
 };
 
 enum conn_flag {
-	CONN_F_CONNECTED = 1u << 0,    /* CONNECT accepted */
+	CONN_F_CONNECTED = 1u << 0, /* CONNECT accepted */
 	CONN_F_VERBOSE = 1u << 1,
 	CONN_F_PEDANTIC = 1u << 2,
 	CONN_F_NO_ECHO = 1u << 3,
@@ -47,10 +47,11 @@ enum conn_flag {
 	CONN_F_AUTH_PENDING = 1u << 6, /* authenticator answers later */
 	CONN_F_CLOSING = 1u << 7,      /* conn_close() is running */
 	CONN_F_CLOSED = 1u << 8,
-	CONN_F_WANT_WRITE = 1u << 9,   /* socket full: EPOLLOUT armed */
-	CONN_F_LINK_UP = 1u << 10,     /* link handshake done */
-	CONN_F_DIALING = 1u << 11,     /* outbound connect in progress */
+	CONN_F_WANT_WRITE = 1u << 9, /* socket full: EPOLLOUT armed */
+	CONN_F_LINK_UP = 1u << 10,   /* link handshake done */
+	CONN_F_DIALING = 1u << 11,   /* outbound connect in progress */
 	CONN_F_AUTH_REQUIRED = 1u << 13,
+	CONN_F_HANDSHAKE = 1u << 14, /* a layer's handshake runs */
 };
 
 /* Closing reasons, as nats-server names them (monitoring, events). */
@@ -73,7 +74,8 @@ enum conn_flag {
 	X(AUTH_EXPIRED, "Authentication Expired")                              \
 	X(NO_RESPONDERS_HEADERS, "No Responders Requires Headers")             \
 	X(LINK_CLOSED, "Link Closed")                                          \
-	X(MAX_ACCOUNT_CONNECTIONS, "Maximum Account Connections Exceeded")
+	X(MAX_ACCOUNT_CONNECTIONS, "Maximum Account Connections Exceeded")     \
+	X(TLS_HANDSHAKE, "TLS Handshake Failure")
 
 enum conn_close_reason {
 #define CONN_CLOSE_ENUM(id, text) CONN_CLOSE_##id,
@@ -143,6 +145,9 @@ struct conn {
 	struct loop_timer auth_timer;
 	struct loop_timer write_timer;
 	struct loop_timer expiry_timer;
+	/* A layer's handshake time limit; afterwards, a read of bytes a
+	 * layer holds (see conn_reread_later()). */
+	struct loop_timer hs_timer;
 	int pings_out;
 	int64_t last_in_ms;
 	int64_t start_ns; /* wall clock, for monitoring */
@@ -159,6 +164,10 @@ struct conn {
 
 	struct natsd_auth_req *auth;
 	bool pending_connect; /* CONNECT waits for an authenticator */
+
+	/* Layers to push once INFO is written (NATSD_TF_AFTER_INFO). */
+	struct transport *late[2];
+	uint8_t nlate;
 
 	/* Links only. */
 	const struct link *link;
@@ -213,6 +222,15 @@ void conn_flush(struct conn *c);
 /* Worker turn end: flush every connection that got bytes, its own and
  * those of other workers it queued bytes for. */
 void conn_flush_pending(struct worker *w);
+
+/* Owner thread, after INFO was queued: writes it, then pushes the layers
+ * that come after INFO (a TLS upgrade). 0, or a negative code after
+ * which c is closed. */
+int conn_push_late(struct conn *c);
+
+/* Owner thread: starts the handshake time limit of the stack's layers,
+ * if one has a handshake running. Returns the limit in ms (0: none). */
+int64_t conn_handshake_start(struct conn *c);
 
 /* Re-offers bytes kept while reading was paused (answer-later auth). */
 void conn_refeed(struct conn *c);

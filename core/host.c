@@ -34,6 +34,8 @@ int host_auth_set_responses(struct natsd_auth_req *r, int64_t max,
 int host_auth_limit(struct natsd_auth_req *r, int limit, int64_t value);
 int host_auth_set_expiry(struct natsd_auth_req *r, int64_t unix_ns);
 void host_auth_done(struct natsd_auth_req *r, int verdict);
+int host_auth_peer_cert(struct natsd_auth_req *r, const unsigned char **der,
+			size_t *len);
 
 struct listener {
 	struct server *srv;
@@ -42,6 +44,10 @@ struct listener {
 	struct transport *bottom;
 	struct transport *layers[4]; /* pushed on each accepted stream */
 	int nlayers;
+	/* Layers from nfirst on are pushed after INFO (client listeners,
+	 * NATSD_TF_AFTER_INFO), by the connection itself. */
+	int nfirst;
+	uint32_t tflags; /* NATSD_TF_* of every layer */
 	void *lctx;
 	struct loop_io io;
 	int port;
@@ -278,8 +284,8 @@ static size_t api_stream_pending(struct natsd_stream *s)
 	return s->ops->pending ? s->ops->pending(s->sctx) : 0;
 }
 
-static int api_stream_query(struct natsd_stream *s, int key,
-			    const void **out, size_t *len)
+int host_stream_query(struct natsd_stream *s, int key, const void **out,
+		      size_t *len)
 {
 	int rc;
 
@@ -291,6 +297,12 @@ static int api_stream_query(struct natsd_stream *s, int key,
 			return rc;
 	}
 	return NATSD_ENOTSUP;
+}
+
+static int api_stream_query(struct natsd_stream *s, int key, const void **out,
+			    size_t *len)
+{
+	return host_stream_query(s, key, out, len);
 }
 
 /* Listeners and connections. */
@@ -317,6 +329,8 @@ struct adopt {
 	struct natsd_stream *top;
 	bool dialing;
 	void *dial_arg;
+	struct transport *late[HOST_LATE_MAX];
+	int nlate;
 };
 
 static void stream_drop(struct natsd_stream *s)
@@ -347,6 +361,8 @@ static void adopt_task(struct loop *lp, void *arg)
 	}
 	c->link = a->link;
 	c->dial_arg = a->dial_arg;
+	memcpy(c->late, a->late, sizeof(c->late));
+	c->nlate = (uint8_t)a->nlate;
 	if (a->dialing)
 		c->flags |= CONN_F_DIALING;
 	free(a);
@@ -383,7 +399,7 @@ static void listener_accept(struct loop *lp, void *arg, uint32_t events)
 			l->bottom->ops.close(sctx, NULL);
 			continue;
 		}
-		for (i = 0; i < l->nlayers; i++) {
+		for (i = 0; i < l->nfirst; i++) {
 			rc = l->layers[i]->ops.push(l->layers[i]->pctx, top,
 						    NULL, &lctx);
 			if (rc != 0 || stream_push(&top, l->layers[i], lctx)) {
@@ -404,10 +420,85 @@ static void listener_accept(struct loop *lp, void *arg, uint32_t events)
 		a->kind = l->kind;
 		a->fd = fd;
 		a->top = top;
+		for (i = l->nfirst; i < l->nlayers; i++)
+			a->late[a->nlate++] = l->layers[i];
 		if (adopt(l->srv, a) != 0) {
 			stream_drop(top);
 			free(a);
 		}
+	}
+}
+
+/* Which layers a client listener pushes after INFO: the first one that
+ * asks to (NATSD_TF_AFTER_INFO) and all above it, since a layer cannot
+ * go under one that is already there. */
+static int stack_stages(struct listener *l, char *err, size_t errlen)
+{
+	uint32_t f;
+	int i;
+
+	l->nfirst = l->nlayers;
+	for (i = 0; i < l->nlayers; i++) {
+		struct transport *t = l->layers[i];
+
+		f = t->ops.flags != NULL ? t->ops.flags(t->pctx, NULL) : 0;
+		l->tflags |= f;
+		if ((f & NATSD_TF_AFTER_INFO) && l->kind == NATSD_KIND_CLIENT &&
+		    l->nfirst == l->nlayers)
+			l->nfirst = i;
+	}
+	if (l->nlayers - l->nfirst > HOST_LATE_MAX) {
+		snprintf(err, errlen,
+			 "at most %d transports can be pushed "
+			 "after INFO",
+			 HOST_LATE_MAX);
+		return NATSD_EINVAL;
+	}
+	return 0;
+}
+
+uint32_t listener_flags(const struct listener *l)
+{
+	return l != NULL ? l->tflags : 0;
+}
+
+int host_push_layer(struct conn *c, struct transport *t,
+		    const struct natsd_cfg *cfg)
+{
+	void *sctx;
+	int rc;
+
+	rc = t->ops.push(t->pctx, c->top, cfg, &sctx);
+	if (rc != 0)
+		return rc;
+	rc = stream_push(&c->top, t, sctx);
+	if (rc != 0) {
+		t->ops.close(sctx, c->top);
+		return rc;
+	}
+	/* Only a bare socket may be written by other threads. */
+	pthread_mutex_lock(&c->out_lock);
+	c->direct_ok = false;
+	pthread_mutex_unlock(&c->out_lock);
+	return 0;
+}
+
+void host_transports_reload(struct server *s)
+{
+	char err[512];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < s->reg->ntransports; i++) {
+		struct transport *t = s->reg->transports[i];
+
+		if (t->ops.reload == NULL)
+			continue;
+		err[0] = '\0';
+		rc = t->ops.reload(t->pctx, err, sizeof(err));
+		if (rc != 0)
+			log_error("Reload: transport %s: %s", t->ops.name,
+				  err[0] ? err : strerror(-rc));
 	}
 }
 
@@ -452,7 +543,7 @@ static int resolve_stack(struct server *s, const char *names,
 		snprintf(err, errlen, "empty transport list");
 		return NATSD_EINVAL;
 	}
-	return 0;
+	return stack_stages(l, err, errlen);
 }
 
 int listener_open(struct server *s, int kind, struct link *link,
@@ -585,6 +676,34 @@ static int api_link_dial(struct natsd_host *h, const char *link_name,
 		free(a);
 	}
 	return rc;
+}
+
+static int api_conn_push(struct natsd_conn *nc, const char *transport,
+			 const struct natsd_cfg *cfg)
+{
+	struct conn *c = (struct conn *)nc;
+	struct transport *t;
+	int rc;
+
+	if (transport == NULL || server_current_worker() != c->w ||
+	    (c->flags & CONN_F_CLOSED))
+		return NATSD_EINVAL;
+	t = registry_transport(c->srv->reg, transport);
+	if (t == NULL)
+		return NATSD_ENOENT;
+	if (t->ops.push == NULL)
+		return NATSD_ENOTSUP;
+	/* Bytes already queued were meant for the stream as it was. */
+	conn_flush(c);
+	if (c->out.pending != 0)
+		return NATSD_EAGAIN;
+	rc = host_push_layer(c, t, cfg);
+	if (rc != 0)
+		return rc;
+	conn_handshake_start(c);
+	/* The layer may have bytes of its own to send (a ClientHello). */
+	conn_flush(c);
+	return 0;
 }
 
 static void *api_conn_dial_arg(struct natsd_conn *nc)
@@ -1035,6 +1154,8 @@ static const struct natsd_host_api host_table = {
 	.metric_register = api_metric_register,
 	.metric_add = pmetric_add,
 	.metric_set = pmetric_set,
+	.auth_peer_cert = host_auth_peer_cert,
+	.conn_push = api_conn_push,
 };
 
 const struct natsd_host_api *host_api(void)

@@ -102,4 +102,23 @@ int listener_open(struct server *s, int kind, struct link *link,
 int listener_port(const struct listener *l);
 void listener_close(struct listener *l);
 
+/* Transport layers pushed after INFO (NATSD_TF_AFTER_INFO). */
+#define HOST_LATE_MAX 2
+
+/* What the layers of a client listener say (NATSD_TF_* flags, or'ed). */
+uint32_t listener_flags(const struct listener *l);
+
+/* A question to the stack whose top is s (NATSD_ENOTSUP: nobody knows). */
+int host_stream_query(struct natsd_stream *s, int key, const void **out,
+		      size_t *len);
+
+/* Owner thread: pushes layer t on c's live stream. 0 or a negative code
+ * (c is then to be closed). */
+int host_push_layer(struct conn *c, struct transport *t,
+		    const struct natsd_cfg *cfg);
+
+/* SIGHUP: every transport with a reload op re-reads what it keeps.
+ * Failures are logged; the old state stays. */
+void host_transports_reload(struct server *s);
+
 #endif

@@ -267,6 +267,40 @@ nomem:
 	return NATSD_ENOMEM;
 }
 
+int natsconf_map_set_bool(struct natsconf_value *map, const char *key,
+			  bool b)
+{
+	struct natsconf_value *v;
+	struct natsconf_entry *e;
+
+	if (map->type != NATSCONF_MAP || natsconf_map_get(map, key) != NULL)
+		return NATSD_EEXIST;
+	if (map->n == map->cap) {
+		size_t cap = map->cap ? map->cap * 2 : 8;
+
+		e = realloc(map->entries, cap * sizeof(*e));
+		if (!e)
+			return NATSD_ENOMEM;
+		map->entries = e;
+		map->cap = cap;
+	}
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return NATSD_ENOMEM;
+	v->type = NATSCONF_BOOL;
+	v->line = map->line;
+	v->file = map->file;
+	v->u.b = b;
+	map->entries[map->n].key = strdup(key);
+	if (!map->entries[map->n].key) {
+		free(v);
+		return NATSD_ENOMEM;
+	}
+	map->entries[map->n].value = v;
+	map->n++;
+	return 0;
+}
+
 static int array_push(struct parser *p, struct natsconf_value *arr,
 		      struct natsconf_value *val)
 {

@@ -68,6 +68,12 @@ bool natsconf_used_variable(const struct natsconf_value *v);
 
 /* One pointer of the caller's on each value, NULL at first; the tree
  * never frees it. */
+/* Adds key = b to a map that lacks it (a setting the reader of the map
+ * carries from elsewhere, like the top-level allow_non_tls into tls {}).
+ * 0, NATSD_EEXIST (present, or not a map) or NATSD_ENOMEM. */
+int natsconf_map_set_bool(struct natsconf_value *map, const char *key,
+			  bool b);
+
 void natsconf_set_hook(struct natsconf_value *v, void *hook);
 void *natsconf_hook(const struct natsconf_value *v);
 

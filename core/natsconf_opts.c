@@ -721,6 +721,7 @@ static int read_auth_timeout(struct loader *l, const struct natsconf_value *v)
 			return lerr(l, v, "timeout must not be negative");
 	}
 	l->o->auth_timeout = ns == 0 ? OPTS_DEFAULT_AUTH_TIMEOUT : ns;
+	l->o->auth_timeout_set = ns != 0;
 	return 0;
 }
 
@@ -1372,6 +1373,16 @@ struct key_def {
 #define WHY_TLS "clients would connect without TLS"
 #define WHY_JWT "clients would not be authenticated by it"
 
+/* tls { ... }: the tls plugin's settings, read by it. */
+static int read_tls(struct loader *l, const char *key,
+		    const struct natsconf_value *v)
+{
+	if (natsconf_type(v) != NATSCONF_MAP)
+		return wrong_type(l, v, key, "a map { cert_file: ..., ... }");
+	l->o->tls = natsconf_hook(v);
+	return set_where(l, v, &l->o->tls_at);
+}
+
 static const struct key_def top_keys[] = {
 	KFN("listen", read_client_listen),
 	KEY("port", KT_INT, port, -1, 65535, OPTS_DEFAULT_PORT),
@@ -1459,8 +1470,8 @@ static const struct key_def top_keys[] = {
 
 	/* Running without these would let clients in, or reach subjects,
 	 * that nats-server keeps apart. */
-	KREFUSE("tls", WHY_TLS),
-	KREFUSE("allow_non_tls", WHY_TLS),
+	KFN("tls", read_tls),
+	KBOOL("allow_non_tls", tls_allow_non_tls),
 	KREFUSE("ocsp", WHY_TLS),
 	KREFUSE("mappings", "messages would go to other subjects"),
 	KREFUSE("maps", "messages would go to other subjects"),
@@ -1550,6 +1561,22 @@ static int read_key(struct loader *l, const struct key_def *k, const char *key,
 	return 0;
 }
 
+/* allow_non_tls is a top-level key in nats-server, but the tls plugin
+ * reads its own section: the key is carried into the tls block. */
+static int tls_allow_non_tls(struct loader *l, struct natsconf_value *root)
+{
+	struct natsconf_value *tls = natsconf_map_get(root, "tls");
+	int rc;
+
+	if (!l->o->tls_allow_non_tls || tls == NULL ||
+	    natsconf_type(tls) != NATSCONF_MAP)
+		return 0;
+	rc = natsconf_map_set_bool(tls, "allow_non_tls", true);
+	if (rc == NATSD_ENOMEM)
+		return nomem(l);
+	return 0;
+}
+
 static int read_root(struct loader *l, const struct natsconf_value *root)
 {
 	const char *name;
@@ -1592,6 +1619,8 @@ int natsconf_opts_load(struct natsconf_value *tree, const char *path,
 		return NATSD_ENOMEM;
 	}
 	rc = read_root(&l, tree);
+	if (rc == 0)
+		rc = tls_allow_non_tls(&l, tree);
 	if (rc != 0 && l.rc != 0)
 		return l.rc;
 	return rc;

@@ -283,6 +283,10 @@ void opts_fini(struct opts *o)
 	opts_strlist_clear(&o->client_transport);
 	free(o->client_transport_at.file);
 	opts_strlist_clear(&o->conf_warnings);
+	free(o->tls_at.file);
+	free(o->tls_cert);
+	free(o->tls_key);
+	free(o->tls_ca);
 	/* Last: plugin settings pointed into it. */
 	if (o->conf != NULL && o->conf_free != NULL)
 		o->conf_free(o->conf);
@@ -482,6 +486,15 @@ int opts_validate(const struct opts *o, char *err, size_t errlen)
 	    (rc = check_auth(o, err, errlen)) != 0 ||
 	    (rc = check_accounts(o, err, errlen)) != 0)
 		return rc;
+	/* nats-server's words, for its flags. */
+	if (o->tls_flags && o->tls_cert == NULL)
+		return fail(err, errlen,
+			    "TLS Server certificate must be "
+			    "present and valid");
+	if (o->tls_flags && o->tls_key == NULL)
+		return fail(err, errlen,
+			    "TLS Server private key must be "
+			    "present and valid");
 	if (o->client_transport.n == 0)
 		return fail(err, errlen, "client_transport must name at least "
 			    "one transport");

@@ -232,6 +232,18 @@ struct opts {
 	 * warned about ("FILE:LINE: ..."), to be logged. */
 	const char *config_format;
 	struct opts_strlist conf_warnings;
+	/* TLS on the client listener (transport_tls stacked over the
+	 * client transport): the config file's tls block, or the --tls*
+	 * flags, which replace the block as they do in nats-server. */
+	const struct natsd_cfg *tls; /* the tls block; NULL when none */
+	struct opts_where tls_at;
+	bool tls_flags;                    /* some --tls* flag was given */
+	bool tls_verify_flag;              /* --tlsverify */
+	char *tls_cert, *tls_key, *tls_ca; /* --tlscert/--tlskey/--tlscacert */
+	bool tls_allow_non_tls;            /* allow_non_tls (top level) */
+	/* authorization { timeout } was given (else a TLS handshake's time
+	 * counts in, as in nats-server). */
+	bool auth_timeout_set;
 
 	/* The parsed config file, which plugin settings point into, and how
 	 * to release it: opts_fini() calls conf_free(conf). */

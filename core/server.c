@@ -189,6 +189,12 @@ int server_build_info(struct server *s)
 	rc |= json_add(j, "headers", json_boolean(!o->no_header_support));
 	if (s->auth_required)
 		rc |= json_add(j, "auth_required", json_true());
+	if (s->client_tf & NATSD_TF_TLS_REQUIRED)
+		rc |= json_add(j, "tls_required", json_true());
+	if (s->client_tf & NATSD_TF_TLS_VERIFY)
+		rc |= json_add(j, "tls_verify", json_true());
+	if (s->client_tf & NATSD_TF_TLS_AVAILABLE)
+		rc |= json_add(j, "tls_available", json_true());
 	rc |= json_add(j, "max_payload", json_integer(o->max_payload));
 	if (s->lame_duck)
 		rc |= json_add(j, "ldm", json_true());
@@ -291,11 +297,92 @@ static int load_plugins(struct server *s)
 	return 0;
 }
 
+/* Appends v to buf as a libconfig string literal. */
+static void tls_quote(char *buf, size_t cap, const char *key, const char *v)
+{
+	size_t n = strlen(buf);
+
+	if (v == NULL)
+		return;
+	n += (size_t)snprintf(buf + n, n < cap ? cap - n : 0, "%s = \"", key);
+	for (; *v != '\0' && n + 4 < cap; v++) {
+		if (*v == '"' || *v == '\\')
+			buf[n++] = '\\';
+		buf[n++] = *v;
+	}
+	if (n + 4 < cap)
+		snprintf(buf + n, cap - n, "\";\n");
+}
+
+/* TLS on the client port: the tls block, or the --tls* flags, which
+ * replace it (nats-server's overrideTLS), load transport_tls with those
+ * settings; open_client_listener() stacks it over the client transport. */
+static int load_tls(struct server *s)
+{
+	const struct opts *o = &s->opts;
+	const struct natsd_cfg *settings = o->tls;
+	char path[4096], err[1024], text[8192] = "";
+	struct plugin *p, **nv;
+	size_t nt, na, nl;
+	int rc;
+
+	if (o->tls == NULL && !o->tls_flags)
+		return 0;
+	if (registry_transport(s->reg, "tls") != NULL) {
+		log_fatal("the tls block and a transport_tls plugin entry "
+			  "cannot both be given");
+		return NATSD_EEXIST;
+	}
+	if (o->tls_flags) {
+		tls_quote(text, sizeof(text), "cert_file", o->tls_cert);
+		tls_quote(text, sizeof(text), "key_file", o->tls_key);
+		tls_quote(text, sizeof(text), "ca_file", o->tls_ca);
+		if (o->tls_verify_flag)
+			strncat(text, "verify = true;\n",
+				sizeof(text) - strlen(text) - 1);
+		if (o->tls_allow_non_tls)
+			strncat(text, "allow_non_tls = true;\n",
+				sizeof(text) - strlen(text) - 1);
+		rc = conffile_from_text(text, &s->tls_flags_conf, &settings,
+					err, sizeof(err));
+		if (rc != 0) {
+			log_fatal("%s", err);
+			return rc;
+		}
+	}
+	rc = plugin_resolve("transport_tls", o->plugin_dir, path, sizeof(path));
+	if (rc != 0) {
+		log_fatal("plugin transport_tls: path too long");
+		return rc;
+	}
+	nt = s->reg->ntransports;
+	na = s->reg->nauths;
+	nl = s->reg->nlinks;
+	rc = plugin_load(path, host_handle(s), host_api(), settings, s->plugins,
+			 s->nplugins, &p, err, sizeof(err));
+	if (rc != 0) {
+		registry_truncate(s->reg, nt, na, nl);
+		log_fatal("%s", err);
+		return rc;
+	}
+	nv = realloc(s->plugins, (s->nplugins + 1) * sizeof(*nv));
+	if (nv == NULL) {
+		plugin_unload(p);
+		return NATSD_ENOMEM;
+	}
+	s->plugins = nv;
+	s->plugins[s->nplugins++] = p;
+	log_debug("Loaded plugin %s %s from %s", plugin_name(p),
+		  plugin_version(p), plugin_path(p));
+	return 0;
+}
+
 static int open_client_listener(struct server *s)
 {
 	const struct opts *o = &s->opts;
 	struct natsd_listen_spec spec = { .struct_size = sizeof(spec) };
 	char stack[256] = "", err[512];
+	bool has_tls = false;
 	size_t i;
 	int rc;
 
@@ -304,7 +391,11 @@ static int open_client_listener(struct server *s)
 			strncat(stack, ",", sizeof(stack) - strlen(stack) - 1);
 		strncat(stack, o->client_transport.v[i],
 			sizeof(stack) - strlen(stack) - 1);
+		if (strcmp(o->client_transport.v[i], "tls") == 0)
+			has_tls = true;
 	}
+	if ((o->tls != NULL || o->tls_flags) && !has_tls)
+		strncat(stack, ",tls", sizeof(stack) - strlen(stack) - 1);
 	spec.host = o->host ? o->host : "0.0.0.0";
 	spec.port = o->port < 0 ? 0 : o->port;
 	spec.backlog = 1024;
@@ -317,6 +408,7 @@ static int open_client_listener(struct server *s)
 		return rc;
 	}
 	s->client_port = listener_port(s->client_listener);
+	s->client_tf = listener_flags(s->client_listener);
 	log_info("Listening for client connections on %s:%d", spec.host,
 		 s->client_port);
 	return 0;
@@ -412,6 +504,8 @@ int server_start(struct server *s)
 	if (rc != 0)
 		return rc;
 	rc = load_plugins(s);
+	if (rc == 0)
+		rc = load_tls(s);
 	if (rc != 0)
 		return rc;
 	{
@@ -516,6 +610,14 @@ static void reload_swap(struct opts *cur, struct opts *no)
 	 * through reload_settings. */
 	KEEP(nkey_settings);
 	KEEP(client_transport);
+	/* The tls plugin keeps its settings; SIGHUP re-reads its files. */
+	KEEP(tls);
+	KEEP(tls_flags);
+	KEEP(tls_verify_flag);
+	KEEP(tls_cert);
+	KEEP(tls_key);
+	KEEP(tls_ca);
+	KEEP(tls_allow_non_tls);
 	KEEP(auth_chain);
 	KEEP(pid_file);
 #undef KEEP
@@ -630,6 +732,7 @@ int server_reload(struct server *s)
 	if (imports_configure(s->imports, &s->opts) != 0)
 		log_error("Reload: out of memory while applying accounts");
 	server_log_conf_warnings(s);
+	host_transports_reload(s);
 	auth_reload(s);
 	{
 		rc = auth_chain_build(s, err, sizeof(err));
@@ -845,6 +948,8 @@ void server_free(struct server *s)
 	for (i = s->nplugins; i > 0; i--)
 		plugin_unload(s->plugins[i - 1]);
 	free(s->plugins);
+	if (s->tls_flags_conf != NULL)
+		conffile_text_free(s->tls_flags_conf);
 	auth_builtin_fini();
 	host_timers_free(s);
 	for (k = 0; s->workers != NULL && k < s->nworkers; k++) {

@@ -72,6 +72,8 @@ struct server {
 	struct listener **link_listeners;
 	size_t nlink_listeners;
 	int client_port; /* bound port */
+	uint32_t client_tf;   /* NATSD_TF_* of the client listener's layers */
+	void *tls_flags_conf; /* the section the --tls* flags made */
 
 	struct accounts *accounts;
 	struct imports *imports;

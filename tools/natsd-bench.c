@@ -14,6 +14,12 @@
  * what the subscribers have counted and at most a few PINGs ahead of the
  * server, so neither server nears its slow-consumer limit.
  *
+ * With --tls CAFILE every connection upgrades to TLS after INFO, as a NATS
+ * client does, trusting CAFILE. OpenSSL's SSL object is not safe for a
+ * read and a write at once, so in that mode the socket is non-blocking
+ * and each SSL call is made under a per-connection lock, waiting in
+ * poll() outside it.
+ *
  * Rejected: libnats (its per-message callbacks and locks would be measured
  * along with the server); one epoll thread for all connections (a blocking
  * reader per connection wakes as soon as data arrives and costs no extra
@@ -31,6 +37,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -48,6 +55,9 @@
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #define SEQ_BYTES	  8	      /* sequence number at payload start */
 #define RBUF_BIG	  (4u << 20)  /* reader buffer: many frames a read */
@@ -111,6 +121,7 @@ struct opts {
 	int settle_ms;		/* memory: wait before reading RSS */
 	const char *label;
 	bool progress;
+	const char *tls_ca; /* --tls: CA file; NULL: plain TCP */
 };
 
 /* A bitmap of the sequence numbers one connection has seen. Anonymous
@@ -155,7 +166,14 @@ struct bconn {
 	uint64_t last_seq;	/* requester: payload of the last reply */
 	bool got_reply;
 	size_t max_payload;	/* from INFO */
+	SSL *ssl;               /* --tls */
+	pthread_mutex_t tlock;  /* every SSL call on ssl */
+	int tmo_s;              /* --tls: read timeout, 0: none */
+	char *wbuf;             /* --tls: iovecs gathered for SSL_write */
+	size_t wcap;
 };
+
+static SSL_CTX *tls_ctx;
 
 struct bench {
 	const struct opts *o;
@@ -648,6 +666,135 @@ static void progress_stop(struct progress *p)
 	p->started = false;
 }
 
+/* ---- TLS (--tls) ------------------------------------------------------ */
+
+static int tls_wait(struct bconn *c, short ev, int timeout_s)
+{
+	struct pollfd pfd = { .fd = c->fd, .events = ev };
+	int r;
+
+	do
+		r = poll(&pfd, 1, timeout_s > 0 ? timeout_s * 1000 : -1);
+	while (r == -1 && errno == EINTR);
+	if (r == 0)
+		return -EAGAIN;
+	return r == -1 ? -errno : 0;
+}
+
+/* read() for either kind of connection: bytes, 0 at EOF, -1 and errno. */
+static ssize_t io_read(struct bconn *c, void *buf, size_t len)
+{
+	int n, e;
+
+	if (c->ssl == NULL)
+		return read(c->fd, buf, len);
+	for (;;) {
+		pthread_mutex_lock(&c->tlock);
+		n = SSL_read(c->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
+		e = n > 0 ? SSL_ERROR_NONE : SSL_get_error(c->ssl, n);
+		pthread_mutex_unlock(&c->tlock);
+		if (n > 0)
+			return n;
+		if (e == SSL_ERROR_ZERO_RETURN)
+			return 0;
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+			ERR_clear_error();
+			errno = EIO;
+			return -1;
+		}
+		if (tls_wait(c, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
+			     c->tmo_s) != 0) {
+			errno = EAGAIN;
+			return -1;
+		}
+	}
+}
+
+static int io_write_all(struct bconn *c, const char *p, size_t len)
+{
+	int n, e;
+
+	if (c->ssl == NULL)
+		return write_all(c->fd, p, len);
+	while (len > 0) {
+		pthread_mutex_lock(&c->tlock);
+		n = SSL_write(c->ssl, p, len > INT_MAX ? INT_MAX : (int)len);
+		e = n > 0 ? SSL_ERROR_NONE : SSL_get_error(c->ssl, n);
+		pthread_mutex_unlock(&c->tlock);
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+			ERR_clear_error();
+			return -EIO;
+		}
+		if (tls_wait(c, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
+			     0) != 0)
+			return -EIO;
+	}
+	return 0;
+}
+
+/* TLS has no writev: the iovecs are gathered into one buffer. */
+static int io_writev_all(struct bconn *c, struct iovec *iov, int cnt)
+{
+	size_t total = 0, off = 0;
+	char *nb;
+	int i;
+
+	if (c->ssl == NULL)
+		return writev_all(c->fd, iov, cnt);
+	for (i = 0; i < cnt; i++)
+		total += iov[i].iov_len;
+	if (total > c->wcap) {
+		nb = realloc(c->wbuf, total);
+		if (nb == NULL)
+			return -ENOMEM;
+		c->wbuf = nb;
+		c->wcap = total;
+	}
+	for (i = 0; i < cnt; i++) {
+		memcpy(c->wbuf + off, iov[i].iov_base, iov[i].iov_len);
+		off += iov[i].iov_len;
+	}
+	return io_write_all(c, c->wbuf, total);
+}
+
+static int tls_setup(const char *ca)
+{
+	tls_ctx = SSL_CTX_new(TLS_client_method());
+	if (tls_ctx == NULL)
+		return -ENOMEM;
+	SSL_CTX_set_min_proto_version(tls_ctx, TLS1_2_VERSION);
+	SSL_CTX_set_mode(tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+					  SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	if (SSL_CTX_load_verify_locations(tls_ctx, ca, NULL) != 1) {
+		msg("--tls %s: cannot load the CA file", ca);
+		return -EINVAL;
+	}
+	SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_PEER, NULL);
+	return 0;
+}
+
+/* After INFO: the TLS handshake, blocking, then a non-blocking socket. */
+static int tls_start(struct bconn *c)
+{
+	char e[256];
+
+	c->ssl = SSL_new(tls_ctx);
+	if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1)
+		return -ENOMEM;
+	if (SSL_connect(c->ssl) != 1) {
+		ERR_error_string_n(ERR_get_error(), e, sizeof(e));
+		msg("TLS handshake with the server failed: %s", e);
+		return -EPROTO;
+	}
+	fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
+	return 0;
+}
+
 /* ---- connections ------------------------------------------------------ */
 
 static int obuf_reserve(struct bconn *c, size_t more)
@@ -683,7 +830,7 @@ static int obuf_flush(struct bconn *c)
 	if (c->olen == 0)
 		return 0;
 	pthread_mutex_lock(&c->wlock);
-	rc = write_all(c->fd, c->obuf, c->olen);
+	rc = io_write_all(c, c->obuf, c->olen);
 	pthread_mutex_unlock(&c->wlock);
 	c->olen = 0;
 	return rc;
@@ -694,7 +841,7 @@ static int conn_write(struct bconn *c, const char *p, size_t len)
 	int rc;
 
 	pthread_mutex_lock(&c->wlock);
-	rc = write_all(c->fd, p, len);
+	rc = io_write_all(c, p, len);
 	pthread_mutex_unlock(&c->wlock);
 	return rc;
 }
@@ -703,10 +850,13 @@ static void conn_free(struct bconn *c)
 {
 	if (c == NULL)
 		return;
+	SSL_free(c->ssl);
 	if (c->fd != -1)
 		close(c->fd);
 	seqmap_fini(&c->seen);
 	pthread_mutex_destroy(&c->wlock);
+	pthread_mutex_destroy(&c->tlock);
+	free(c->wbuf);
 	free(c->rbuf);
 	free(c->obuf);
 	free(c);
@@ -745,11 +895,12 @@ static int tcp_connect(const struct opts *o)
 	return fd;
 }
 
-static void set_rcvtimeo(int fd, int seconds)
+static void set_rcvtimeo(struct bconn *c, int seconds)
 {
 	struct timeval tv = { seconds, 0 };
 
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	c->tmo_s = seconds;
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }
 
 /*
@@ -770,7 +921,7 @@ static char *conn_read_line(struct bconn *c, size_t *consumed, size_t *len)
 	while ((nl = memchr(c->rbuf, '\n', c->rlen)) == NULL) {
 		if (c->rlen == c->rcap)
 			return NULL;
-		n = read(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen);
+		n = io_read(c, c->rbuf + c->rlen, c->rcap - c->rlen);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -800,7 +951,7 @@ static int conn_wait_pong(struct bconn *c)
 		if (len == 4 && memcmp(l, "PONG", 4) == 0)
 			break;
 		if (len == 4 && memcmp(l, "PING", 4) == 0) {
-			if (write_all(c->fd, "PONG\r\n", 6) != 0)
+			if (io_write_all(c, "PONG\r\n", 6) != 0)
 				return -EIO;
 			continue;
 		}
@@ -838,7 +989,9 @@ static int conn_handshake(struct bconn *c)
 	c->max_payload = mp ? strtoul(mp + 14, NULL, 10) : 1024 * 1024;
 	memmove(c->rbuf, c->rbuf + used, c->rlen - used);
 	c->rlen -= used;
-	if (write_all(c->fd, connect_line, sizeof(connect_line) - 1) != 0)
+	if (tls_ctx != NULL && tls_start(c) != 0)
+		return -EPROTO;
+	if (io_write_all(c, connect_line, sizeof(connect_line) - 1) != 0)
 		return -EIO;
 	return conn_wait_pong(c);
 }
@@ -855,6 +1008,7 @@ static struct bconn *conn_open(struct bench *b, enum role role, size_t rcap)
 	c->b = b;
 	c->role = role;
 	pthread_mutex_init(&c->wlock, NULL);
+	pthread_mutex_init(&c->tlock, NULL);
 	c->rcap = rcap;
 	c->rbuf = malloc(rcap);
 	if (c->rbuf == NULL)
@@ -862,7 +1016,7 @@ static struct bconn *conn_open(struct bench *b, enum role role, size_t rcap)
 	c->fd = tcp_connect(b->o);
 	if (c->fd < 0)
 		goto out_free;
-	set_rcvtimeo(c->fd, HANDSHAKE_TIMEOUT);
+	set_rcvtimeo(c, HANDSHAKE_TIMEOUT);
 	if (conn_handshake(c) != 0)
 		goto out_free;
 	return c;
@@ -1074,7 +1228,7 @@ static int conn_read_parse(struct bconn *c)
 		c->rbuf = p;
 		c->rcap = cap;
 	}
-	n = read(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen);
+	n = io_read(c, c->rbuf + c->rlen, c->rcap - c->rlen);
 	if (n == -1)
 		return errno == EINTR ? 0 : -errno;
 	if (n == 0)
@@ -1118,7 +1272,7 @@ static int conn_start_reader(struct bconn *c)
 {
 	int rc;
 
-	set_rcvtimeo(c->fd, 0);
+	set_rcvtimeo(c, 0);
 	/* Frames left over from the handshake are parsed by the first read. */
 	rc = pthread_create(&c->thr, NULL, reader_main, c);
 	if (rc != 0)
@@ -1180,13 +1334,13 @@ static int subscribe_table(struct bconn *c, uint32_t n)
 		w = snprintf(buf + len, cap - len, "SUB %s %u\r\n", sub, k + 1);
 		len += (size_t)w;
 		if (cap - len < 256 || k + 1 == n) {
-			rc = write_all(c->fd, buf, len);
+			rc = io_write_all(c, buf, len);
 			len = 0;
 		}
 	}
 	free(buf);
 	if (rc == 0)
-		rc = write_all(c->fd, "PING\r\n", 6);
+		rc = io_write_all(c, "PING\r\n", 6);
 	return rc == 0 ? conn_wait_pong(c) : rc;
 }
 
@@ -1198,7 +1352,7 @@ static int subscribe(struct bconn *c, const char *subj, const char *queue,
 
 	n = snprintf(line, sizeof(line), "SUB %s%s%s %d\r\nPING\r\n", subj,
 		     queue ? " " : "", queue ? queue : "", sid);
-	if (write_all(c->fd, line, (size_t)n) != 0)
+	if (io_write_all(c, line, (size_t)n) != 0)
 		return -EIO;
 	return conn_wait_pong(c);
 }
@@ -1338,7 +1492,7 @@ static int publish_batch(struct publisher *p, uint64_t seq, uint64_t n)
 	}
 	p->iov[cnt++] = (struct iovec){ (char *)"PING\r\n", 6 };
 	pthread_mutex_lock(&p->c->wlock);
-	rc = writev_all(p->c->fd, p->iov, cnt);
+	rc = io_writev_all(p->c, p->iov, cnt);
 	pthread_mutex_unlock(&p->c->wlock);
 	return rc;
 }
@@ -1682,7 +1836,7 @@ static int request_once(struct requester *q, char *req, size_t len,
 	memcpy(req + seq_off, &seq, SEQ_BYTES);
 	c->got_reply = false;
 	t0 = now_ns();
-	rc = write_all(c->fd, req, len);
+	rc = io_write_all(c, req, len);
 	while (rc == 0 && !c->got_reply)
 		rc = conn_read_parse(c);
 	*ns = now_ns() - t0;
@@ -1814,7 +1968,7 @@ static int open_requester(struct bench *b, struct requester *q, int id)
 	snprintf(inbox, sizeof(inbox), "bench.rep.%d", id);
 	rc = subscribe(q->c, inbox, NULL, 1);
 	if (rc == 0)
-		set_rcvtimeo(q->c->fd, (int)b->o->timeout + 1);
+		set_rcvtimeo(q->c, (int)b->o->timeout + 1);
 	return rc;
 }
 
@@ -2042,6 +2196,7 @@ static void usage(FILE *f)
 	      "      --settle MS        memory: wait before reading RSS "
 	      "(500)\n"
 	      "      --headers          send HPUB with a small header block\n"
+	      "      --tls CAFILE       TLS after INFO, trusting CAFILE\n"
 	      "      --label NAME       add server=NAME to each result\n"
 	      "      --json             one JSON object per result line\n"
 	      "  -q, --quiet            no progress on the terminal\n"
@@ -2092,6 +2247,7 @@ enum {
 	OPT_LABEL,
 	OPT_JSON,
 	OPT_HEADERS,
+	OPT_TLS,
 };
 
 static const struct option long_opts[] = {
@@ -2114,6 +2270,7 @@ static const struct option long_opts[] = {
 	{ "label", required_argument, NULL, OPT_LABEL },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "headers", no_argument, NULL, OPT_HEADERS },
+	{ "tls", required_argument, NULL, OPT_TLS },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -2186,6 +2343,9 @@ static int parse_opt(struct opts *o, int c, const char *arg)
 		return 0;
 	case OPT_HEADERS:
 		o->headers = true;
+		return 0;
+	case OPT_TLS:
+		o->tls_ca = arg;
 		return 0;
 	default:
 		return -EINVAL;
@@ -2272,6 +2432,8 @@ int main(int argc, char **argv)
 		return 2;
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile();
+	if (o.tls_ca != NULL && tls_setup(o.tls_ca) != 0)
+		return 2;
 	switch (o.sc) {
 	case SC_REQREP_LAT:
 	case SC_REQREP:

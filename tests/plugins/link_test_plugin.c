@@ -6,6 +6,10 @@
  *   port_file    string  where the bound port is written, for the test
  *   peer_port    int     dial 127.0.0.1:peer_port, every 200 ms until it
  *                        answers (at most 100 tries)
+ *   tls_listen   bool    listen through "tcp,tls" (the tls plugin's own
+ *                        settings make the server side)
+ *   tls_dial     group   once a dial connects, push the tls layer with
+ *                        these settings (client = true; ca_file; ...)
  *
  * The protocol, one frame per line, the same in both directions:
  *   HELLO <server_id>                  sent by both sides on open; after
@@ -48,6 +52,8 @@ struct linktest {
 	int64_t peer_port;   /* -1: do not dial */
 	const char *port_file;
 	int tries; /* dial attempts so far; main loop only */
+	bool tls_listen;
+	const struct natsd_cfg *tls_dial;
 };
 
 /* Per connection, used on its I/O thread only. */
@@ -181,8 +187,9 @@ static int lt_start(void *pctx)
 		spec.host = LT_HOST;
 		spec.port = (int)lt->listen_port;
 		spec.backlog = 16;
-		rc = lt->api->link_listen(lt->h, LT_NAME, "tcp", &spec, &port,
-					  err, sizeof(err));
+		rc = lt->api->link_listen(lt->h, LT_NAME,
+					  lt->tls_listen ? "tcp,tls" : "tcp",
+					  &spec, &port, err, sizeof(err));
 		if (rc != 0) {
 			lt->api->log(lt->h, NATSD_LOG_ERROR,
 				     "linktest: cannot listen: %s", err);
@@ -222,6 +229,14 @@ static int lt_on_open(void *pctx, struct natsd_conn *c, bool dialed,
 	lt->api->log(lt->h, NATSD_LOG_DEBUG, "linktest: %s %s",
 		     dialed ? "connected to" : "accepted",
 		     lt->api->conn_peer(c));
+	if (dialed && lt->tls_dial != NULL) {
+		n = lt->api->conn_push(c, "tls", lt->tls_dial);
+		if (n != 0) {
+			lt->api->log(lt->h, NATSD_LOG_ERROR,
+				     "linktest: cannot start TLS: error %d", n);
+			return n;
+		}
+	}
 	n = snprintf(hello, sizeof(hello), "HELLO %s\n",
 		     lt->api->server_id(lt->h));
 	return lt->api->conn_send(c, hello, (size_t)n);
@@ -523,6 +538,20 @@ static int lt_settings(struct linktest *lt, const struct natsd_cfg *cfg,
 				     errlen);
 	if (rc != 0 || cfg == NULL)
 		return rc;
+	rc = lt->api->cfg_bool(cfg, "tls_listen", &lt->tls_listen);
+	if (rc != 0 && rc != NATSD_ENOENT) {
+		snprintf(err, errlen, "linktest: tls_listen must be a bool");
+		return rc;
+	}
+	rc = lt->api->cfg_section(cfg, "tls_dial", &lt->tls_dial);
+	if (rc != 0 && rc != NATSD_ENOENT) {
+		snprintf(err, errlen, "linktest: tls_dial must be a group");
+		return rc;
+	}
+	if (lt->tls_dial != NULL && !NATSD_HAS(lt->api, conn_push)) {
+		snprintf(err, errlen, "linktest: tls_dial needs ABI 1.1");
+		return NATSD_ENOTSUP;
+	}
 	rc = lt->api->cfg_string(cfg, "port_file", &lt->port_file);
 	if (rc == NATSD_ENOENT)
 		return 0;

@@ -343,10 +343,18 @@ static void test_flag_errors(void)
 static void test_unsupported(void)
 {
 	static const char *const later[] = {
-		"js", "jetstream", "sd", "store_dir", "tls", "tlscert",
-		"tlskey", "tlsverify", "tlscacert", "help_tls", "routes",
-		"cluster", "cluster_name", "no_advertise",
-		"cluster_advertise", "connect_retries", "cluster_listen",
+		"js",
+		"jetstream",
+		"sd",
+		"store_dir",
+		"help_tls",
+		"routes",
+		"cluster",
+		"cluster_name",
+		"no_advertise",
+		"cluster_advertise",
+		"connect_retries",
+		"cluster_listen",
 		"profile",
 	};
 	char arg[64], msg[128];
@@ -421,6 +429,23 @@ static void test_override_order(void)
 	CU_ASSERT(o.debug && !o.trace);
 	OK("-l", "a", "--log", "b", "-l", "c");
 	CU_ASSERT_STRING_EQUAL(o.log_file, "c");
+}
+
+/* The --tls* flags: any of them makes the flags the TLS settings. */
+static void test_tls_flags(void)
+{
+	OK("-p", "1");
+	CU_ASSERT(!o.tls_flags);
+	OK("--tls=false");
+	CU_ASSERT(o.tls_flags);
+	OK("--tlsverify", "--tlscert", "c.pem", "--tlskey", "k.pem",
+	   "--tlscacert", "ca.pem");
+	CU_ASSERT(o.tls_flags && o.tls_verify_flag);
+	CU_ASSERT_STRING_EQUAL(o.tls_cert, "c.pem");
+	CU_ASSERT_STRING_EQUAL(o.tls_key, "k.pem");
+	CU_ASSERT_STRING_EQUAL(o.tls_ca, "ca.pem");
+	OK("--tlscert", "c.pem");
+	CU_ASSERT(o.tls_flags && !o.tls_verify_flag);
 }
 
 /* The command line wins over the file, before and after a reload. */
@@ -599,6 +624,7 @@ int main(void)
 		{ "numbers", test_numbers },
 		{ "flag errors", test_flag_errors },
 		{ "unsupported", test_unsupported },
+		{ "tls flags", test_tls_flags },
 		{ "stray args", test_stray_args },
 		{ "override order", test_override_order },
 		{ "over file", test_over_file },

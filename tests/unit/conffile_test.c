@@ -490,6 +490,41 @@ static void test_bad_values(void)
 		   "1: client_transport must name at least one transport");
 }
 
+/* The tls block is the tls plugin's section; the plugin reads the keys.
+ * A section made from text (the --tls* flags) reads the same way. */
+static void test_tls_block(void)
+{
+	const struct natsd_cfg *c = NULL;
+	const char *v = NULL;
+	void *owner = NULL;
+	int64_t ns = 0;
+	bool b = false;
+
+	load_ok("tls = { cert_file = \"a.pem\"; timeout = 2; verify = true; "
+		"};\n");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(o.tls);
+	CU_ASSERT_EQUAL(conffile_cfg_string(o.tls, "cert_file", &v), 0);
+	CU_ASSERT_STRING_EQUAL(v, "a.pem");
+	CU_ASSERT_EQUAL(conffile_cfg_duration(o.tls, "timeout", &ns), 0);
+	CU_ASSERT_EQUAL(ns, 2000000000LL);
+	CU_ASSERT_EQUAL(o.tls_at.line, 1);
+	load_fails("tls = 1;\n", "1: tls: expected a group { cert_file = "
+				 "...; ... }, not an integer");
+	CU_ASSERT_EQUAL(conffile_from_text("cert_file = \"x\\\"y\";\n"
+					   "verify = true;\n",
+					   &owner, &c, err, sizeof(err)),
+			0);
+	CU_ASSERT_EQUAL(conffile_cfg_string(c, "cert_file", &v), 0);
+	CU_ASSERT_STRING_EQUAL(v, "x\"y");
+	CU_ASSERT_EQUAL(conffile_cfg_bool(c, "verify", &b), 0);
+	CU_ASSERT(b);
+	CU_ASSERT_EQUAL(conffile_cfg_where(c, "verify", &v, NULL),
+			NATSD_ENOENT);
+	conffile_text_free(owner);
+	CU_ASSERT(conffile_from_text("x = ;", &owner, &c, err, sizeof(err)) !=
+		  0);
+}
+
 static void test_unknown_and_unsupported(void)
 {
 	load_fails("port = 1;\nfoo = 1;\n", "2: unknown key \"foo\"");
@@ -499,8 +534,8 @@ static void test_unknown_and_unsupported(void)
 	 * files are nats-server's too, which only warns (below). */
 	load_fails("cluster = { port = 6222; };\nplugins = ();\n",
 		   "1: \"cluster\" is not supported yet");
-	load_fails("tls = { cert_file = \"x\"; };\n",
-		   "1: \"tls\" is not supported yet");
+	load_fails("ocsp = { mode = \"always\"; };\nplugins = ();\n",
+		   "1: \"ocsp\" is not supported yet");
 	load_fails("\nJetStream = true;\nplugins = ();\n",
 		   "2: \"JetStream\" is not supported yet");
 	load_fails("accounts = { A = { jetstream = true; }; };\n",
@@ -1304,6 +1339,7 @@ int main(void)
 		{ "wrong types", test_wrong_types },
 		{ "bad values", test_bad_values },
 		{ "unknown and unsupported", test_unknown_and_unsupported },
+		{ "tls block", test_tls_block },
 		{ "numbers and sizes", test_numbers_and_sizes },
 		{ "durations", test_durations },
 		{ "auth single", test_auth_single },

@@ -380,9 +380,11 @@ static void test_errors(void)
 		{ "client_transport: \" , \"\n", "1: client_transport must "
 						 "name at least one "
 						 "transport" },
-		{ "\ntls { cert_file: x }\n",
-		  "2: \"tls\" is not supported by natsd yet; refusing to start "
+		{ "\nocsp { mode: always }\n",
+		  "2: \"ocsp\" is not supported by natsd yet; refusing to start "
 		  "without it (clients would connect without TLS)" },
+		{ "tls: true\n", "1: tls: expected a map { cert_file: ..., ... }, "
+		  "not a boolean" },
 		{ "accounts { A: { jetstream: enabled } }\n",
 		  "1: \"jetstream\" in an account is not supported yet" },
 		{ "operator: x.jwt\n",
@@ -461,6 +463,33 @@ static void test_accounts_and_nkeys(void)
 
 	map_ok("accounts [ A, B ]\n");
 	CU_ASSERT_EQUAL(o.naccounts, 2);
+}
+
+/* tls {} is the tls plugin's section; the top-level allow_non_tls is
+ * carried into it, where the plugin reads it. */
+static void test_tls(void)
+{
+	const char *file;
+	bool b = false;
+	int line;
+
+	map_ok("port: 4222\ntls {\n  cert_file: \"s.pem\"\n  verify: true\n}\n"
+	       "allow_non_tls: true\nauthorization { timeout: 3 }\n");
+	CU_ASSERT_FATAL(o.tls != NULL);
+	CU_ASSERT_EQUAL(conffile_cfg_bool(o.tls, "verify", &b), 0);
+	CU_ASSERT_TRUE(b);
+	b = false;
+	CU_ASSERT_EQUAL(conffile_cfg_bool(o.tls, "allow_non_tls", &b), 0);
+	CU_ASSERT_TRUE(b);
+	CU_ASSERT_EQUAL(o.tls_at.line, 2);
+	CU_ASSERT_EQUAL(conffile_cfg_where(o.tls, "cert_file", &file, &line),
+			0);
+	CU_ASSERT_EQUAL(line, 3);
+	CU_ASSERT_TRUE(o.auth_timeout_set);
+	map_ok("tls { cert_file: x }\n");
+	CU_ASSERT_EQUAL(conffile_cfg_bool(o.tls, "allow_non_tls", &b),
+			NATSD_ENOENT);
+	CU_ASSERT_FALSE(o.auth_timeout_set);
 }
 
 static void test_warnings_and_variables(void)
@@ -648,8 +677,8 @@ static void test_detection(void)
 			       "error:2: syntax error");
 	CU_ASSERT_STRING_EQUAL(detect("plugins = ( \"a\" );\nport = 1x;\n"),
 			       "error:2: syntax error");
-	CU_ASSERT_STRING_EQUAL(detect("tls { }\n"),
-			       "error:1: \"tls\" is not supported by natsd "
+	CU_ASSERT_STRING_EQUAL(detect("ocsp { }\n"),
+			       "error:1: \"ocsp\" is not supported by natsd "
 			       "yet; refusing to start without it (clients "
 			       "would connect without TLS)");
 	CU_ASSERT_STRING_EQUAL(detect(""), "nats-server");
@@ -711,6 +740,7 @@ int main(void)
 		{ "authorization", test_authorization },
 		{ "errors with lines", test_errors },
 		{ "accounts and nkey users", test_accounts_and_nkeys },
+		{ "tls", test_tls },
 		{ "warnings and variables", test_warnings_and_variables },
 		{ "cluster listener", test_cluster_listener },
 		{ "plugin settings getters", test_getters },

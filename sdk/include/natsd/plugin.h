@@ -26,6 +26,9 @@
  *        natsd_auth_ops.reload_settings: the re-read settings on SIGHUP.
  *        metrics: metric_register, metric_add, metric_set (counters and
  *        gauges shown in /varz "plugins" and /metrics).
+ *        transports: flags() (TLS facts for INFO, layers pushed after
+ *        INFO) and reload() (SIGHUP); stream queries NATSD_Q_HANDSHAKE and
+ *        NATSD_Q_HANDSHAKE_TIMEOUT; host: auth_peer_cert(), conn_push().
  */
 #ifndef NATSD_PLUGIN_H
 #define NATSD_PLUGIN_H
@@ -102,12 +105,31 @@ struct natsd_listen_spec {
 
 /* Keys for natsd_transport_ops.query(). */
 enum natsd_stream_query {
-	NATSD_Q_TLS_VERSION = 1,    /* out: const char * ("1.3") */
-	NATSD_Q_TLS_CIPHER = 2,	    /* out: const char * */
-	NATSD_Q_PEER_CERT_DER = 3,  /* out: const unsigned char *, *len */
-	NATSD_Q_CONN_TYPE = 4,	    /* out: const char * ("websocket") */
-	NATSD_Q_REMOTE_IP = 5,	    /* out: const char * (e.g. X-Forwarded-For) */
+	NATSD_Q_TLS_VERSION = 1,   /* out: const char * ("1.3") */
+	NATSD_Q_TLS_CIPHER = 2,    /* out: const char * */
+	NATSD_Q_PEER_CERT_DER = 3, /* out: const unsigned char *, *len */
+	NATSD_Q_CONN_TYPE = 4,     /* out: const char * ("websocket") */
+	NATSD_Q_REMOTE_IP = 5, /* out: const char * (e.g. X-Forwarded-For) */
+	/* 1.1: a layer with a handshake: *len = 1 while it runs, 0 once it
+	 * is done; out: the reason a failed one failed (const char *), else
+	 * NULL. */
+	NATSD_Q_HANDSHAKE = 6,
+	/* 1.1: *len = the milliseconds the handshake may take (0: no
+	 * limit); the host closes the connection when they are over. */
+	NATSD_Q_HANDSHAKE_TIMEOUT = 7,
 };
+
+/* 1.1: what natsd_transport_ops.flags() says about a layer. */
+#define NATSD_TF_AFTER_INFO                                                    \
+	0x1                        /* on a client listener, push this          \
+				      layer on the live connection once        \
+				      INFO is written (NATS's TLS upgrade) */
+#define NATSD_TF_TLS_REQUIRED  0x2 /* INFO: "tls_required":true */
+#define NATSD_TF_TLS_VERIFY    0x4 /* INFO: "tls_verify":true */
+#define NATSD_TF_TLS_AVAILABLE 0x8 /* INFO: "tls_available":true */
+#define NATSD_TF_TLS_MAP                                                       \
+	0x10 /* verify_and_map: the client                                     \
+	       certificate names the user */
 
 /* A transport: a byte stream under a connection. A bottom transport (tcp)
  * owns a socket: it implements listen/accept/dial and the stream ops with
@@ -158,6 +180,15 @@ struct natsd_transport_ops {
 	int (*query)(void *sctx, int key, const void **out, size_t *len);
 	/* Releases the layer; the host closes the layers below after it. */
 	void (*close)(void *sctx, struct natsd_stream *below);
+
+	/* ABI 1.1. What the layer, with the settings cfg (NULL: the
+	 * plugin's own), means for a listener: NATSD_TF_* flags. */
+	uint32_t (*flags)(void *pctx, const struct natsd_cfg *cfg);
+	/* SIGHUP: re-read what the plugin keeps (certificates). Streams
+	 * already up keep what they have; new ones get the new state. 0,
+	 * or a negative code with a line in err, the old state staying in
+	 * force. */
+	int (*reload)(void *pctx, char *err, size_t errlen);
 };
 
 /* ------------------------------------------------------------------ */
@@ -439,7 +470,21 @@ struct natsd_host_api {
 	void (*metric_add)(struct natsd_metric *m, int64_t delta);
 	void (*metric_set)(struct natsd_metric *m, int64_t value);
 
-	/* ABI 1.2 and later: append here; never reorder or remove. */
+	/* 1.1: the client's TLS certificate (DER), for verify_and_map:
+	 * 0 and *der, *len (valid while the request is), or NATSD_ENOENT
+	 * when the client showed none. */
+	int (*auth_peer_cert)(struct natsd_auth_req *r,
+			      const unsigned char **der, size_t *len);
+	/* 1.1: pushes the layer transport (a registered one that can
+	 * be stacked, "tls") with the settings cfg (NULL: its plugin's own)
+	 * on the live connection c, from c's I/O thread (on_open, on_data):
+	 * a link that starts TLS after a clear-text exchange, or the dialing
+	 * side (cfg with client = true). Bytes queued from then on go through
+	 * the new layer. 0 or a negative code. */
+	int (*conn_push)(struct natsd_conn *c, const char *transport,
+			 const struct natsd_cfg *cfg);
+
+	/* Later versions: append here; never reorder or remove. */
 };
 
 /* The plugin's descriptor. The first four fields never change. */
