@@ -22,6 +22,7 @@
 
 #include <natsd/error.h>
 
+#include "conffile.h"
 #include "conn.h"
 #include "log.h"
 #include "monitor.h"
@@ -31,6 +32,7 @@
 /* One request at a time is served; these bound what waits for a turn
  * and how long an idle client may hold a slot. */
 #define MON_CONN_LIMIT   64
+#define MON_PEM_MAX      (1024 * 1024) /* a certificate chain or key */
 #define MON_CONN_TIMEOUT 10 /* seconds */
 
 struct mon_route {
@@ -629,17 +631,83 @@ static char *base_path(const char *p)
 	return b;
 }
 
+/* A PEM file's text, NUL-terminated, or NULL (errno set). */
+static char *read_pem(const char *path)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return NULL;
+	buf = malloc(MON_PEM_MAX + 1);
+	if (buf != NULL)
+		len = fread(buf, 1, MON_PEM_MAX, f);
+	if (buf != NULL && (ferror(f) || len == MON_PEM_MAX)) {
+		free(buf);
+		buf = NULL;
+		errno = EFBIG;
+	}
+	fclose(f);
+	if (buf != NULL)
+		buf[len] = '\0';
+	return buf;
+}
+
+/* https_port serves with the client port's certificate, from the tls
+ * block or the --tlscert/--tlskey flags, as nats-server does. */
+static int https_pems(const struct opts *o, char **cert, char **key)
+{
+	const char *cf = NULL, *kf = NULL;
+
+	if (o->tls_flags) {
+		cf = o->tls_cert;
+		kf = o->tls_key;
+	} else if (o->tls != NULL) {
+		conffile_cfg_string(o->tls, "cert_file", &cf);
+		conffile_cfg_string(o->tls, "key_file", &kf);
+	}
+	if (cf == NULL || kf == NULL) {
+		log_fatal("Can't start monitoring: TLS cert and key required "
+			  "for HTTPS");
+		return NATSD_EINVAL;
+	}
+	*cert = read_pem(cf);
+	*key = *cert != NULL ? read_pem(kf) : NULL;
+	if (*key == NULL) {
+		log_fatal("Can't start monitoring: %s: %s",
+			  *cert == NULL ? cf : kf, strerror(errno));
+		free(*cert);
+		return NATSD_EINVAL;
+	}
+	return 0;
+}
+
 int monitor_start(struct server *s, struct monitor **out)
 {
 	const struct opts *o = server_opts(s);
 	const char *host =
 		o->http_host ? o->http_host : (o->host ? o->host : "0.0.0.0");
+	char *cert = NULL, *key = NULL;
 	struct monitor *m;
-	int rc;
+	int rc, port;
+
+	if (o->http_port != 0 && o->https_port != 0) {
+		log_fatal("Can't start monitoring: can't specify both HTTP "
+			  "(%d) and HTTPs (%d) ports",
+			  o->http_port, o->https_port);
+		return NATSD_EINVAL;
+	}
+	port = o->https_port != 0 ? o->https_port : o->http_port;
+	if (o->https_port != 0 && (rc = https_pems(o, &cert, &key)) != 0)
+		return rc;
 
 	m = calloc(1, sizeof(*m));
-	if (m == NULL)
+	if (m == NULL) {
+		free(cert);
+		free(key);
 		return NATSD_ENOMEM;
+	}
 	m->srv = s;
 	m->fd = -1;
 	m->sys_fd = -1;
@@ -656,22 +724,38 @@ int monitor_start(struct server *s, struct monitor **out)
 		rc = NATSD_ENOMEM;
 		goto out_free;
 	}
-	rc = mon_listen(host, o->http_port, &m->fd, &m->port);
+	m->https = cert != NULL;
+	m->tls_cert = cert;
+	m->tls_key = key;
+	rc = mon_listen(host, port, &m->fd, &m->port);
 	if (rc != 0) {
 		log_fatal("Can't listen to the monitor port: listen tcp "
 			  "%s:%d: %s",
-			  host, o->http_port < 0 ? 0 : o->http_port,
-			  strerror(-rc));
+			  host, port < 0 ? 0 : port, strerror(-rc));
 		goto out_free;
 	}
-	log_info("Starting http monitor on %s:%d", host, m->port);
-	/* ITC: so that MHD_quiesce_daemon() can hand the socket back. */
-	m->d = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC,
-		0, NULL, NULL, mon_handler, m, MHD_OPTION_LISTEN_SOCKET, m->fd,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)MON_CONN_LIMIT,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)MON_CONN_TIMEOUT,
-		MHD_OPTION_END);
+	log_info("Starting %s monitor on %s:%d", m->https ? "https" : "http",
+		 host, m->port);
+	/* ITC: so that MHD_quiesce_daemon() can hand the socket back. MHD
+	 * copies neither PEM: they must outlive the daemon. */
+	if (m->https)
+		m->d = MHD_start_daemon(
+			MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+				MHD_USE_ITC | MHD_USE_TLS,
+			0, NULL, NULL, mon_handler, m, MHD_OPTION_LISTEN_SOCKET,
+			m->fd, MHD_OPTION_CONNECTION_LIMIT,
+			(unsigned)MON_CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+			(unsigned)MON_CONN_TIMEOUT, MHD_OPTION_HTTPS_MEM_KEY,
+			key, MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_END);
+	else
+		m->d = MHD_start_daemon(
+			MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+				MHD_USE_ITC,
+			0, NULL, NULL, mon_handler, m, MHD_OPTION_LISTEN_SOCKET,
+			m->fd, MHD_OPTION_CONNECTION_LIMIT,
+			(unsigned)MON_CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+			(unsigned)MON_CONN_TIMEOUT, MHD_OPTION_END);
+
 	if (m->d == NULL) {
 		log_fatal("Cannot start the http monitor");
 		rc = NATSD_ENOMEM;
@@ -692,6 +776,11 @@ out_free:
 	free(m->base);
 	free(m->host_cfg);
 	free(m->base_cfg);
+	free(m->tls_cert);
+	if (m->tls_key != NULL) {
+		explicit_bzero(m->tls_key, strlen(m->tls_key));
+		free(m->tls_key);
+	}
 	pthread_mutex_destroy(&m->ring_lock);
 	pthread_mutex_destroy(&m->req_lock);
 	pthread_mutex_destroy(&m->ev_lock);
@@ -702,6 +791,11 @@ out_free:
 int monitor_port(const struct monitor *m)
 {
 	return m->port;
+}
+
+bool monitor_https(const struct monitor *m)
+{
+	return m->https;
 }
 
 void monitor_stop(struct monitor *m)
@@ -735,6 +829,11 @@ void monitor_free(struct monitor *m)
 	free(m->base);
 	free(m->host_cfg);
 	free(m->base_cfg);
+	free(m->tls_cert);
+	if (m->tls_key != NULL) {
+		explicit_bzero(m->tls_key, strlen(m->tls_key));
+		free(m->tls_key);
+	}
 	pthread_mutex_destroy(&m->ring_lock);
 	pthread_mutex_destroy(&m->req_lock);
 	pthread_mutex_destroy(&m->ev_lock);

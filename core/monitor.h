@@ -3,6 +3,8 @@
 #ifndef NATSD_MONITOR_H
 #define NATSD_MONITOR_H
 
+#include <stdbool.h>
+
 struct server;
 struct monitor;
 
@@ -22,6 +24,8 @@ void monitor_free(struct monitor *m);
 
 /* The bound port. */
 int monitor_port(const struct monitor *m);
+/* Whether it serves HTTPS (https_port). */
+bool monitor_https(const struct monitor *m);
 
 struct conn;
 /* Records a closing connection for /connz?state=closed; conn_close()

@@ -112,6 +112,8 @@ struct monitor {
 	struct MHD_Daemon *d;
 	int fd;
 	int port;
+	bool https; /* https_port: TLS with the server's certificate */
+	char *tls_cert, *tls_key; /* their PEM text, which MHD uses */
 	char *base; /* http_base_path without a trailing '/', or "" */
 	/* The listener's settings as started: a reload (SIGHUP) frees the
 	 * option strings it replaces, and the listener does not move. */

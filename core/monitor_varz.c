@@ -166,9 +166,9 @@ void mon_varz(struct mon_req *r)
 	/* host stays as started across reloads (server.c keeps it); the
 	 * monitor's own strings are copies taken at start. */
 	mon_set(j, "http_host", json_string(r->m->host_cfg));
-	mon_set(j, "http_port", json_integer(r->m->port));
+	mon_set(j, "http_port", json_integer(r->m->https ? 0 : r->m->port));
 	mon_set(j, "http_base_path", json_string(r->m->base_cfg));
-	mon_set(j, "https_port", json_integer(o->https_port));
+	mon_set(j, "https_port", json_integer(r->m->https ? r->m->port : 0));
 	mon_set(j, "auth_timeout", mon_num((double)o->auth_timeout / 1e9));
 	mon_set(j, "max_control_line", json_integer(o->max_control_line));
 	mon_set(j, "max_payload", json_integer(o->max_payload));

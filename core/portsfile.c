@@ -86,28 +86,29 @@ static bool unspecified(const char *host)
 }
 
 /* Adds "monitoring": [...] to o. */
-static int add_monitoring(json_t *o, const char *mhost, int mport)
+static int add_monitoring(json_t *o, const char *mhost, int mport, bool tls)
 {
+	const char *scheme = tls ? "https" : "http";
 	json_t *list = json_array();
 
 	if (list == NULL || json_object_set_new(o, "monitoring", list) != 0)
 		return NATSD_ENOMEM;
 	if (unspecified(mhost))
-		return add_local_urls(list, "http", mport);
-	return add_url_scheme(list, "http", mhost, strchr(mhost, ':') != NULL,
+		return add_local_urls(list, scheme, mport);
+	return add_url_scheme(list, scheme, mhost, strchr(mhost, ':') != NULL,
 			      mport);
 }
 
 int portsfile_write(const char *dir, const char *exe, const char *host,
 		    int port, char **path, char *err, size_t errlen)
 {
-	return portsfile_write_all(dir, exe, host, port, NULL, 0, path, err,
-				   errlen);
+	return portsfile_write_all(dir, exe, host, port, NULL, 0, false, path,
+				   err, errlen);
 }
 
 int portsfile_write_all(const char *dir, const char *exe, const char *host,
-			int port, const char *mhost, int mport, char **path,
-			char *err, size_t errlen)
+			int port, const char *mhost, int mport, bool mtls,
+			char **path, char *err, size_t errlen)
 {
 	char file[4096], tmp[4200];
 	json_t *o, *list;
@@ -131,7 +132,7 @@ int portsfile_write_all(const char *dir, const char *exe, const char *host,
 	else
 		rc = add_url(list, host, strchr(host, ':') != NULL, port);
 	if (rc == 0 && mport > 0 && mhost != NULL)
-		rc = add_monitoring(o, mhost, mport);
+		rc = add_monitoring(o, mhost, mport, mtls);
 	if (rc == 0 && json_dump_file(o, tmp, JSON_COMPACT) != 0)
 		rc = NATSD_EIO;
 	json_decref(o);

@@ -4,6 +4,7 @@
 #ifndef NATSD_PORTSFILE_H
 #define NATSD_PORTSFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Writes the file for the client listener on host:port (an unspecified
@@ -16,7 +17,7 @@ int portsfile_write(const char *dir, const char *exe, const char *host,
 /* The same, with the monitoring listener on mhost:mport as well
  * ("monitoring":["http://..."]); mport 0: none. */
 int portsfile_write_all(const char *dir, const char *exe, const char *host,
-			int port, const char *mhost, int mport, char **path,
-			char *err, size_t errlen);
+			int port, const char *mhost, int mport, bool mtls,
+			char **path, char *err, size_t errlen);
 
 #endif

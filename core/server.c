@@ -452,25 +452,9 @@ static int setup_signals(struct server *s)
 			   signal_event, s);
 }
 
-/* Options natsd reads but does not serve yet stop start-up rather than
- * being silently ignored. */
-static int check_unsupported(const struct opts *o)
-{
-	if (o->https_port != 0) {
-		log_fatal("Monitoring over HTTPS (https_port, -ms) needs TLS, "
-			  "which natsd does not have yet; use http_port (-m)");
-		return NATSD_ENOTSUP;
-	}
-	return 0;
-}
-
 int server_start(struct server *s)
 {
 	int rc;
-
-	rc = check_unsupported(&s->opts);
-	if (rc != 0)
-		return rc;
 
 	pthread_mutex_init(&s->opts_lock, NULL);
 	pthread_mutex_init(&s->info_lock, NULL);
@@ -537,7 +521,7 @@ int server_start(struct server *s)
 		return NATSD_ENOMEM;
 	/* Monitoring comes up before the client listener, as in
 	 * nats-server, so that the first client is already seen. */
-	if (s->opts.http_port != 0) {
+	if (s->opts.http_port != 0 || s->opts.https_port != 0) {
 		rc = monitor_start(s, &s->monitor);
 		if (rc != 0)
 			return rc;
@@ -566,6 +550,7 @@ int server_start(struct server *s)
 				? s->opts.http_host
 				: (s->opts.host ? s->opts.host : "0.0.0.0"),
 			s->monitor ? monitor_port(s->monitor) : 0,
+			s->monitor != NULL && monitor_https(s->monitor),
 			&s->ports_path, err, sizeof(err));
 		if (rc != 0) {
 			log_fatal("%s", err);
@@ -899,10 +884,27 @@ static void shutdown_worker_task(struct loop *l, void *arg)
 	loop_stop(l);
 }
 
+/* Closes the workers' connections and joins them; those never started
+ * (a start that failed half way) are skipped. */
+static void workers_stop(struct server *s)
+{
+	int k;
+
+	for (k = 0; s->workers != NULL && k < s->nworkers; k++)
+		if (s->workers[k].started)
+			loop_post(s->workers[k].loop, shutdown_worker_task,
+				  &s->workers[k]);
+	for (k = 0; s->workers != NULL && k < s->nworkers; k++) {
+		if (s->workers[k].started) {
+			pthread_join(s->workers[k].thread, NULL);
+			s->workers[k].started = false;
+		}
+	}
+}
+
 static void server_shutdown(struct server *s)
 {
 	size_t i;
-	int k;
 
 	atomic_store(&s->shutting_down, true);
 	/* Its requests wait for the workers: stop it while they run. */
@@ -912,16 +914,7 @@ static void server_shutdown(struct server *s)
 	for (i = 0; i < s->nlink_listeners; i++)
 		listener_close(s->link_listeners[i]);
 	s->nlink_listeners = 0;
-	for (k = 0; k < s->nworkers; k++)
-		if (s->workers[k].started)
-			loop_post(s->workers[k].loop, shutdown_worker_task,
-				  &s->workers[k]);
-	for (k = 0; k < s->nworkers; k++) {
-		if (s->workers[k].started) {
-			pthread_join(s->workers[k].thread, NULL);
-			s->workers[k].started = false;
-		}
-	}
+	workers_stop(s);
 	log_info("Server Exiting..");
 }
 
@@ -939,6 +932,10 @@ void server_free(struct server *s)
 
 	if (s == NULL)
 		return;
+	/* After a failed start the workers still run: nothing else has
+	 * stopped them. */
+	monitor_stop(s->monitor);
+	workers_stop(s);
 	if (s->opts.pid_file != NULL && s->client_port > 0)
 		unlink(s->opts.pid_file);
 	if (s->ports_path != NULL) {

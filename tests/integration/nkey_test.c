@@ -218,6 +218,11 @@ static void try_nkey(int port, const struct nkey_fixture *f, enum signing how,
 	outcome_of(nc, st, o);
 }
 
+static bool transient(natsStatus st)
+{
+	return st == NATS_TIMEOUT || st == NATS_NO_SERVER;
+}
+
 /* Runs attempt against both servers and checks both outcomes are want
  * (NATS_OK, or refused with "Authorization Violation"). */
 static void compare(void (*attempt)(int port, struct outcome *o),
@@ -226,6 +231,10 @@ static void compare(void (*attempt)(int port, struct outcome *o),
 	struct outcome a, b;
 
 	attempt(natsd_srv.port, &a);
+	/* A connect that timed out on a loaded machine says nothing about
+	 * keys: try once more. */
+	if (transient(a.st))
+		attempt(natsd_srv.port, &a);
 	if (a.st != want)
 		fprintf(stderr, "natsd: %s (%s)\n", natsStatus_GetText(a.st),
 			a.err);
@@ -235,6 +244,11 @@ static void compare(void (*attempt)(int port, struct outcome *o),
 	if (!have_ns)
 		return;
 	attempt(ns_srv.port, &b);
+	if (transient(b.st))
+		attempt(ns_srv.port, &b);
+	if (b.st != want)
+		fprintf(stderr, "nats-server: %s (%s)\n",
+			natsStatus_GetText(b.st), b.err);
 	CU_ASSERT_EQUAL(b.st, want);
 	CU_ASSERT_EQUAL(a.st, b.st);
 	CU_ASSERT(strstr(b.err, "Authorization Violation") != NULL ||

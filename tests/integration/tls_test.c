@@ -25,6 +25,8 @@
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "harness.h"
 #include "itest.h"
@@ -663,6 +665,93 @@ static void test_bad_config(void)
 	}
 }
 
+/* GET path over HTTPS from 127.0.0.1:port, trusting certs/ca.pem; the
+ * whole reply (status line, headers, body) into out, "" on failure. */
+static void https_get(int port, const char *path, char *out, size_t len)
+{
+	char ca[256], req[256];
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	SSL *ssl = NULL;
+	size_t off = 0;
+	int fd = -1, n;
+
+	out[0] = '\0';
+	snprintf(ca, sizeof(ca), "%s/ca.pem", certs);
+	if (ctx == NULL || SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1)
+		goto out;
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	fd = harness_connect(port);
+	ssl = SSL_new(ctx);
+	if (fd < 0 || ssl == NULL || SSL_set_fd(ssl, fd) != 1 ||
+	    SSL_set1_host(ssl, "localhost") != 1 || SSL_connect(ssl) != 1)
+		goto out;
+	snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n",
+		 path);
+	if (SSL_write(ssl, req, (int)strlen(req)) <= 0)
+		goto out;
+	while (off + 1 < len &&
+	       (n = SSL_read(ssl, out + off, (int)(len - 1 - off))) > 0)
+		off += (size_t)n;
+	out[off] = '\0';
+out:
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Monitoring over HTTPS (https_port) uses the client port's certificate;
+ * plain HTTP on that port gets no answer. */
+static void out_https_monitor(const char *kind, char *out, size_t len)
+{
+	const struct tcase t = { 0 };
+	char conf[4096], extra[64], reply[16384], want[64];
+	int mport = harness_free_port(), fd;
+	ssize_t n;
+
+	make_conf(kind, &t, conf, sizeof(conf));
+	snprintf(extra, sizeof(extra), is_natsd(kind) ? "https_port = %d;\n"
+						      : "https_port: %d\n",
+		 mport);
+	strncat(conf, extra, sizeof(conf) - strlen(conf) - 1);
+	if (harness_start(&srv, kind, conf, NULL) != 0) {
+		snprintf(out, len, "no start");
+		return;
+	}
+	https_get(mport, "/varz", reply, sizeof(reply));
+	snprintf(want, sizeof(want), "\"https_port\": %d,", mport);
+	/* HTTP/1.0 or 1.1 in the reply line: both are fine. */
+	snprintf(out, len, "ok=%d port=%d",
+		 strncmp(reply, "HTTP/1.", 7) == 0 &&
+			 strncmp(reply + 8, " 200 ", 5) == 0,
+		 strstr(reply, want) != NULL);
+	fd = harness_connect(mport);
+	if (fd >= 0) {
+		harness_sendstr(fd, "GET /varz HTTP/1.0\r\n\r\n");
+		n = harness_read_for(fd, reply, sizeof(reply), 300, NULL);
+		strncat(out, n > 0 && strstr(reply, "\"server_id\"") ? " plain=json"
+						: " plain=none",
+			len - strlen(out) - 1);
+		close(fd);
+	}
+	stop(kind);
+}
+
+static void test_https_monitor(void)
+{
+	char out[4096];
+
+	compare("https monitor", out_https_monitor,
+		"ok=1 port=1 plain=none");
+	/* Without a certificate, or beside http_port: nats-server's words. */
+	CU_ASSERT(natsd_fail("-ms 8223", out, sizeof(out)) == 1);
+	CU_ASSERT(strstr(out, "Can't start monitoring: TLS cert and key "
+			      "required for HTTPS") != NULL);
+	CU_ASSERT(natsd_fail("-m 8222 -ms 8223", out, sizeof(out)) == 1);
+	CU_ASSERT(strstr(out, "Can't start monitoring: can't specify both "
+			      "HTTP (8222) and HTTPs (8223) ports") != NULL);
+}
+
 /* handshake_first: the handshake comes before INFO, which then comes
  * over TLS (a raw socket sees no clear-text INFO). */
 static void test_handshake_first(void)
@@ -849,6 +938,7 @@ int main(void)
 		{ "handshake_first", test_handshake_first },
 		{ "allow_non_tls", test_allow_non_tls },
 		{ "link over TLS", test_link_over_tls },
+		{ "monitoring over HTTPS", test_https_monitor },
 	};
 	const struct suite suites[] = {
 		{ "tls", NULL, NULL, tests, SUITE_COUNT(tests) },
