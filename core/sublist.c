@@ -23,7 +23,11 @@
  * hash of the subject) with a byte budget, which bounds its memory without
  * any list upkeep on a hit. Each entry remembers the generation it was
  * computed at, so a change makes every entry stale at once without the
- * writer touching the caches. A hit costs one hash of the subject, an
+ * writer touching the caches. When subjects seldom repeat within the
+ * cache's reach (under 1 hit in 16 lookups), the cache steps aside: a
+ * match skips hashing, probing and storing (random memory touches that
+ * bought nothing), and one match in 16 still looks up so that the cache
+ * comes back when subjects start to repeat. A hit costs one hash of the subject, an
  * atomic load and a compare; counters for monitoring are batched so the
  * hit path writes no shared cache line.
  *
@@ -53,6 +57,9 @@
 #define CACHE_ENTRY_BYTES 1024 /* average budget per cache entry */
 #define CACHE_MIN_BUDGET  (256 * 1024)
 #define STATS_BATCH       64 /* matches a cache counts before reporting */
+#define WINDOW            1024 /* cache lookups between hit-rate checks */
+#define BYPASS_SAMPLE     16   /* while bypassing, one match in this many
+				  still goes through the cache */
 
 #define HASH_K1 0x9e3779b97f4a7c15ull
 #define HASH_K2 0xd6e8feb86659fd93ull
@@ -156,6 +163,11 @@ struct sublist_cache {
 	size_t bytes;     /* held by the blocks of ents */
 	size_t budget;
 	uint32_t pend_matches, pend_hits; /* not yet added to sl */
+	/* Hit rate of the last window of cache lookups. When it is low
+	 * (subjects seldom repeat within the cache's reach), matches skip
+	 * hashing, probing and storing: bypass, checked again on samples. */
+	uint32_t win_lookups, win_hits, sample;
+	bool bypass;
 	/* Scratch space of a miss, kept for the next one. */
 	struct token *toks;
 	uint32_t toks_cap;
@@ -1339,7 +1351,8 @@ static void note_fanout(struct sublist *sl, size_t n)
  * lock, at generation gen). NULL when out of memory. */
 static const struct sublist_result *store(struct sublist_cache *c,
 					  struct sublist *sl, const char *subj,
-					  size_t len, uint64_t h, uint64_t gen)
+					  size_t len, uint64_t h, uint64_t gen,
+					  bool keep)
 {
 	struct shape sh;
 	struct entry *e;
@@ -1349,7 +1362,12 @@ static const struct sublist_result *store(struct sublist_cache *c,
 	bool live;
 
 	measure(c, len, &sh);
-	e = pick_entry(c, h, gen, sh.need, &slot);
+	if (keep) {
+		e = pick_entry(c, h, gen, sh.need, &slot);
+	} else {
+		e = &c->big;
+		slot = -1;
+	}
 	live = e->gen == gen && slot >= 0;
 	size = block_size(e, sh.need);
 	/* c->big only grows, unless it is far too big. */
@@ -1377,10 +1395,12 @@ static const struct sublist_result *store(struct sublist_cache *c,
 	return &e->res;
 }
 
+/* Computes the result; keeps it in the cache (under hash h) or, with
+ * keep false, only in c->big until the next match. */
 static const struct sublist_result *match_miss(struct sublist *sl,
 					       const char *subj, size_t len,
 					       struct sublist_cache *c,
-					       uint64_t h)
+					       uint64_t h, bool keep)
 {
 	const struct sublist_result *r = NULL;
 	uint32_t ntoks;
@@ -1396,7 +1416,7 @@ static const struct sublist_result *match_miss(struct sublist *sl,
 	pthread_rwlock_rdlock(&sl->lock);
 	gen = atomic_load_explicit(&sl->gen, memory_order_relaxed);
 	if (collect(c, sl->root, ntoks) == 0 && gather_queues(c) == 0)
-		r = store(c, sl, subj, len, h, gen);
+		r = store(c, sl, subj, len, h, gen, keep);
 	pthread_rwlock_unlock(&sl->lock);
 	stats_flush(c, sl);
 	return r;
@@ -1417,6 +1437,14 @@ const struct sublist_result *sublist_match(struct sublist *sl, const char *subj,
 			stats_flush(c, sl);
 		return &empty_result;
 	}
+	if (c->bypass && ++c->sample % BYPASS_SAMPLE != 0)
+		return match_miss(sl, subj, len, c, 0, false);
+	if (++c->win_lookups == WINDOW) {
+		/* Under 1 hit in 16: the cache costs more than it saves. */
+		c->bypass = c->win_hits < WINDOW / 16;
+		c->win_lookups = 0;
+		c->win_hits = 0;
+	}
 	h = hash_bytes(subj, len, c->seed);
 	base = (size_t)(h & c->setmask) * CACHE_WAYS;
 	for (w = 0; w < CACHE_WAYS; w++) {
@@ -1425,11 +1453,12 @@ const struct sublist_result *sublist_match(struct sublist *sl, const char *subj,
 		e = &c->ents[base + w];
 		if (e->gen == gen && e->len == len &&
 		    memcmp(e->subj, subj, len) == 0) {
+			c->win_hits++;
 			c->pend_hits++;
 			if (++c->pend_matches >= STATS_BATCH)
 				stats_flush(c, sl);
 			return &e->res;
 		}
 	}
-	return match_miss(sl, subj, len, c, h);
+	return match_miss(sl, subj, len, c, h, true);
 }

@@ -1162,6 +1162,67 @@ static void test_alloc_failure(void)
 	}
 }
 
+/* Subjects that never repeat make the cache step aside; answers stay
+ * right meanwhile (a change included), and once subjects repeat again
+ * the cache hits again. */
+static void test_cache_bypass(void)
+{
+	enum { NS = 64 };
+	struct sublist *sl = sublist_new();
+	struct sublist_cache *c = sublist_cache_new(64);
+	struct tsub *lit[NS], *wild = tsub_new("k.*", NULL, 999), *late;
+	const struct sublist_result *r;
+	struct sublist_stats before, after;
+	char subj[32];
+	uint32_t i, bad = 0;
+
+	CU_ASSERT_FATAL(sl != NULL && c != NULL && wild != NULL);
+	for (i = 0; i < NS; i++) {
+		snprintf(subj, sizeof(subj), "k.%u", i);
+		lit[i] = tsub_new(subj, NULL, i);
+		CU_ASSERT_EQUAL(sublist_insert(sl, &lit[i]->s), 0);
+	}
+	CU_ASSERT_EQUAL(sublist_insert(sl, &wild->s), 0);
+	/* 20,000 distinct subjects: k.<n> matches wild, and lit[n] too
+	 * when n < NS. */
+	for (i = 0; i < 20000; i++) {
+		snprintf(subj, sizeof(subj), "k.%u", i * 7919 % 20000);
+		r = match(sl, c, subj);
+		if (r == NULL || !res_has(r, wild) ||
+		    res_total(r) != (i * 7919 % 20000 < NS ? 2u : 1u))
+			bad++;
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	/* A change is seen at once, cache or not. */
+	late = tsub_new("k.5", NULL, 1000);
+	CU_ASSERT_EQUAL(sublist_insert(sl, &late->s), 0);
+	r = match(sl, c, "k.5");
+	CU_ASSERT_TRUE(r != NULL && res_has(r, late) && res_total(r) == 3);
+	/* One subject over and over: while the cache still steps aside
+	 * only sampled lookups hit (so not all 100,000), and within a
+	 * window of them it is back (so most do). */
+	sublist_stats(sl, &before);
+	for (i = 0; i < 100000; i++) {
+		r = match(sl, c, "k.5");
+		if (r == NULL || res_total(r) != 3)
+			bad++;
+	}
+	sublist_stats(sl, &after);
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_TRUE(after.ncache_hits - before.ncache_hits > 80000);
+	CU_ASSERT_TRUE(after.ncache_hits - before.ncache_hits < 99000);
+	for (i = 0; i < NS; i++) {
+		CU_ASSERT_EQUAL(sublist_remove(sl, &lit[i]->s), 0);
+		tsub_free(lit[i]);
+	}
+	CU_ASSERT_EQUAL(sublist_remove(sl, &wild->s), 0);
+	CU_ASSERT_EQUAL(sublist_remove(sl, &late->s), 0);
+	tsub_free(wild);
+	tsub_free(late);
+	sublist_cache_free(c);
+	sublist_free(sl);
+}
+
 int main(void)
 {
 	static const struct suite_test tests[] = {
@@ -1170,6 +1231,8 @@ int main(void)
 		{ "errors", test_errors },
 		{ "removal and pruning", test_remove_prune },
 		{ "cache invalidation", test_cache },
+		{ "cache steps aside for unrepeated subjects",
+		  test_cache_bypass },
 		{ "big results", test_big_result },
 		{ "foreach", test_foreach },
 		{ "random vs brute force", test_random },
