@@ -55,6 +55,17 @@ const char *conn_close_text(enum conn_close_reason r)
 
 static void conn_io(struct loop *l, void *arg, uint32_t events);
 static void conn_to_owner(struct conn *c);
+static void conn_read(struct conn *c);
+
+/* A layer (websocket, tls) holds bytes of its own to write: a pong, a
+ * close frame, a handshake reply, or frames the socket did not take. */
+static bool conn_layer_wants_write(const struct conn *c)
+{
+	const struct natsd_stream *s = c->top;
+
+	return s != NULL && s->below != NULL && s->ops->want != NULL &&
+	       (s->ops->want(s->sctx) & NATSD_WANT_WRITE);
+}
 
 static void conn_peer_addr(struct conn *c, int fd)
 {
@@ -342,14 +353,14 @@ void conn_flush(struct conn *c)
 		return;
 	pthread_mutex_lock(&c->out_lock);
 	cnt = outq_peek(&c->out, iov, CONN_IOV_MAX);
-	if (cnt > 0) {
+	if (cnt > 0 || conn_layer_wants_write(c)) {
 		n = s->ops->writev(s->sctx, s->below, iov, cnt);
 		if (n == NATSD_EAGAIN)
 			n = 0;
 		if (n > 0)
 			outq_consume(&c->out, (size_t)n);
 	}
-	empty = c->out.pending == 0;
+	empty = c->out.pending == 0 && !conn_layer_wants_write(c);
 	c->blocked = !empty;
 	pthread_mutex_unlock(&c->out_lock);
 	if (n < 0) {
@@ -508,6 +519,16 @@ static void conn_drop_subs(struct conn *c)
 	c->nsubs = 0;
 }
 
+/* Layers may say goodbye (a websocket close frame with the reason). */
+static void conn_layers_shutdown(struct conn *c, enum conn_close_reason r)
+{
+	struct natsd_stream *s;
+
+	for (s = c->top; s != NULL && s->below != NULL; s = s->below)
+		if (s->ops->shutdown != NULL)
+			s->ops->shutdown(s->sctx, s->below, conn_close_text(r));
+}
+
 void conn_close(struct conn *c, enum conn_close_reason r)
 {
 	struct loop *l = c->w->loop;
@@ -523,6 +544,9 @@ void conn_close(struct conn *c, enum conn_close_reason r)
 	pthread_mutex_lock(&c->out_lock);
 	c->slow = true; /* refuse further bytes */
 	pthread_mutex_unlock(&c->out_lock);
+	conn_layers_shutdown(c, r);
+	loop_timer_cancel(l, &c->hs_timer);
+	loop_timer_cancel(l, &c->read_timer);
 	loop_timer_cancel(l, &c->ping_timer);
 	loop_timer_cancel(l, &c->auth_timer);
 	loop_timer_cancel(l, &c->write_timer);
@@ -642,6 +666,12 @@ void conn_refeed(struct conn *c)
 		conn_feed(c, c->rbuf, c->rlen);
 }
 
+static void conn_read_more(struct loop *l, void *arg)
+{
+	(void)l;
+	conn_read(arg);
+}
+
 static void conn_read(struct conn *c)
 {
 	struct natsd_stream *s = c->top;
@@ -695,6 +725,11 @@ static void conn_read(struct conn *c)
 		    (s->ops->pending == NULL || s->ops->pending(s->sctx) == 0))
 			return;
 	}
+	/* A layer still holds decoded bytes, which no socket readiness
+	 * will announce: read on in the next turn, after the others. */
+	if (s->ops->pending != NULL && s->ops->pending(s->sctx) > 0)
+		loop_timer_arm(c->w->loop, &c->read_timer, 0, conn_read_more,
+			       c);
 }
 
 static void conn_io(struct loop *l, void *arg, uint32_t events)
@@ -727,10 +762,49 @@ static void conn_io(struct loop *l, void *arg, uint32_t events)
 		conn_flush(c);
 	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 		conn_read(c);
+	/* Reading may have left a layer with bytes to send. */
+	if (!(c->flags & (CONN_F_CLOSED | CONN_F_WANT_WRITE)) &&
+	    conn_layer_wants_write(c))
+		conn_flush(c);
+}
+
+/* The shortest handshake time the layers have left; -1: none. */
+static int64_t conn_handshake_left(struct conn *c)
+{
+	struct natsd_stream *s;
+	int64_t left = -1, v;
+
+	for (s = c->top; s != NULL && s->below != NULL; s = s->below) {
+		if (s->ops->handshake_ms == NULL)
+			continue;
+		v = s->ops->handshake_ms(s->sctx);
+		if (v >= 0 && (left < 0 || v < left))
+			left = v;
+	}
+	return left;
+}
+
+static void conn_handshake_check(struct loop *l, void *arg)
+{
+	struct conn *c = arg;
+	int64_t left = conn_handshake_left(c);
+
+	if (left == 0) {
+		log_debug("%s:%d - cid:%llu - handshake timeout", c->ip,
+			  c->port, (unsigned long long)c->cid);
+		conn_close(c, CONN_CLOSE_READ_ERROR);
+	} else if (left > 0) {
+		loop_timer_arm(l, &c->hs_timer, left, conn_handshake_check, c);
+	}
 }
 
 void conn_start(struct conn *c)
 {
+	int64_t left = conn_handshake_left(c);
+
+	if (left >= 0)
+		loop_timer_arm(c->w->loop, &c->hs_timer, left,
+			       conn_handshake_check, c);
 	if (c->link != NULL) {
 		if (c->flags & CONN_F_DIALING) {
 			c->flags |= CONN_F_WANT_WRITE;

@@ -38,7 +38,7 @@ struct natsd_stream {
 };
 
 enum conn_flag {
-	CONN_F_CONNECTED = 1u << 0,    /* CONNECT accepted */
+	CONN_F_CONNECTED = 1u << 0, /* CONNECT accepted */
 	CONN_F_VERBOSE = 1u << 1,
 	CONN_F_PEDANTIC = 1u << 2,
 	CONN_F_NO_ECHO = 1u << 3,
@@ -47,10 +47,11 @@ enum conn_flag {
 	CONN_F_AUTH_PENDING = 1u << 6, /* authenticator answers later */
 	CONN_F_CLOSING = 1u << 7,      /* conn_close() is running */
 	CONN_F_CLOSED = 1u << 8,
-	CONN_F_WANT_WRITE = 1u << 9,   /* socket full: EPOLLOUT armed */
-	CONN_F_LINK_UP = 1u << 10,     /* link handshake done */
-	CONN_F_DIALING = 1u << 11,     /* outbound connect in progress */
+	CONN_F_WANT_WRITE = 1u << 9, /* socket full: EPOLLOUT armed */
+	CONN_F_LINK_UP = 1u << 10,   /* link handshake done */
+	CONN_F_DIALING = 1u << 11,   /* outbound connect in progress */
 	CONN_F_AUTH_REQUIRED = 1u << 13,
+	CONN_F_WEBSOCKET = 1u << 14, /* a websocket client */
 };
 
 /* Closing reasons, as nats-server names them (monitoring, events). */
@@ -142,6 +143,10 @@ struct conn {
 	struct loop_timer auth_timer;
 	struct loop_timer write_timer;
 	struct loop_timer expiry_timer;
+	/* Layered streams: a layer's handshake deadline, and reading on
+	 * when a layer still holds decoded bytes after a full turn. */
+	struct loop_timer hs_timer;
+	struct loop_timer read_timer;
 	int pings_out;
 	int64_t last_in_ms;
 	int64_t start_ns; /* wall clock, for monitoring */

@@ -20,18 +20,19 @@
 
 #include "portsfile.h"
 
-static int add_url(json_t *list, const char *ip, bool v6, int port)
+static int add_url(json_t *list, const char *scheme, const char *ip, bool v6,
+		   int port)
 {
 	char url[128];
 
-	snprintf(url, sizeof(url), v6 ? "nats://[%s]:%d" : "nats://%s:%d",
+	snprintf(url, sizeof(url), v6 ? "%s://[%s]:%d" : "%s://%s:%d", scheme,
 		 ip, port);
 	return json_array_append_new(list, json_string(url));
 }
 
 /* Every address of every interface that is up, interface by interface,
  * IPv4 before IPv6. */
-static int add_local_urls(json_t *list, int port)
+static int add_local_urls(json_t *list, const char *scheme, int port)
 {
 	struct ifaddrs *ifs, *a, *b;
 	char ip[INET6_ADDRSTRLEN];
@@ -64,7 +65,8 @@ static int add_local_urls(json_t *list, int port)
 							    b->ifa_addr)
 							   ->sin6_addr,
 						  ip, sizeof(ip));
-				add_url(list, ip, fam == AF_INET6, port);
+				add_url(list, scheme, ip, fam == AF_INET6,
+					port);
 			}
 		}
 	}
@@ -72,11 +74,29 @@ static int add_local_urls(json_t *list, int port)
 	return 0;
 }
 
+/* The URLs of a listener on host:port. */
+static int add_urls(json_t *list, const char *scheme, const char *host,
+		    int port)
+{
+	if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 ||
+	    host[0] == '\0')
+		return add_local_urls(list, scheme, port);
+	return add_url(list, scheme, host, strchr(host, ':') != NULL, port);
+}
+
 int portsfile_write(const char *dir, const char *exe, const char *host,
 		    int port, char **path, char *err, size_t errlen)
 {
+	return portsfile_write_ws(dir, exe, host, port, NULL, 0, path, err,
+				  errlen);
+}
+
+int portsfile_write_ws(const char *dir, const char *exe, const char *host,
+		       int port, const char *ws_host, int ws_port, char **path,
+		       char *err, size_t errlen)
+{
 	char file[4096], tmp[4200];
-	json_t *o, *list;
+	json_t *o, *list, *ws = NULL;
 	const char *base = strrchr(exe, '/');
 	int rc = 0;
 
@@ -86,17 +106,23 @@ int portsfile_write(const char *dir, const char *exe, const char *host,
 	snprintf(tmp, sizeof(tmp), "%s.tmp", file);
 	o = json_object();
 	list = json_array();
-	if (o == NULL || list == NULL) {
+	if (ws_port > 0)
+		ws = json_array();
+	if (o == NULL || list == NULL || (ws_port > 0 && ws == NULL)) {
 		json_decref(o);
 		json_decref(list);
+		json_decref(ws);
 		return NATSD_ENOMEM;
 	}
 	json_object_set_new(o, "nats", list);
-	if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 ||
-	    host[0] == '\0')
-		rc = add_local_urls(list, port);
-	else
-		rc = add_url(list, host, strchr(host, ':') != NULL, port);
+	rc = add_urls(list, "nats", host, port);
+	if (ws != NULL) {
+		/* nats-server's key and order: "websocket" after "nats". */
+		json_object_set_new(o, "websocket", ws);
+		if (rc == 0)
+			rc = add_urls(ws, "ws", ws_host ? ws_host : "0.0.0.0",
+				      ws_port);
+	}
 	if (rc == 0 && json_dump_file(o, tmp, JSON_COMPACT) != 0)
 		rc = NATSD_EIO;
 	json_decref(o);

@@ -12,5 +12,10 @@
  * message in err. */
 int portsfile_write(const char *dir, const char *exe, const char *host,
 		    int port, char **path, char *err, size_t errlen);
+/* The same with the websocket listener on ws_host:ws_port too (listed
+ * under "websocket" as ws:// URLs); ws_port 0: none. */
+int portsfile_write_ws(const char *dir, const char *exe, const char *host,
+		       int port, const char *ws_host, int ws_port, char **path,
+		       char *err, size_t errlen);
 
 #endif

@@ -165,7 +165,7 @@ static int json_add(json_t *o, const char *k, json_t *v)
 
 /* INFO fields in nats-server's order, without the per-connection tail
  * and the closing brace. */
-int server_build_info(struct server *s)
+static int build_info_prefix(struct server *s, bool auth_required, char **out)
 {
 	const struct opts *o = &s->opts;
 	json_t *j;
@@ -184,7 +184,7 @@ int server_build_info(struct server *s)
 	rc |= json_add(j, "host", json_string(o->host ? o->host : "0.0.0.0"));
 	rc |= json_add(j, "port", json_integer(s->client_port));
 	rc |= json_add(j, "headers", json_boolean(!o->no_header_support));
-	if (s->auth_required)
+	if (auth_required)
 		rc |= json_add(j, "auth_required", json_true());
 	rc |= json_add(j, "max_payload", json_integer(o->max_payload));
 	if (s->lame_duck)
@@ -206,66 +206,104 @@ int server_build_info(struct server *s)
 	memcpy(prefix + 5, txt, len - 1);
 	prefix[len + 4] = '\0';
 	free(txt);
+	*out = prefix;
+	return 0;
+}
+
+int server_build_info(struct server *s)
+{
+	char *prefix, *ws = NULL;
+	int rc;
+
+	rc = build_info_prefix(s, s->auth_required, &prefix);
+	if (rc != 0)
+		return rc;
+	/* nats-server sends websocket clients the same INFO, but for
+	 * auth_required when the websocket block has authorization. */
+	if (s->ws_listener != NULL && s->ws_auth_required != s->auth_required) {
+		rc = build_info_prefix(s, s->ws_auth_required, &ws);
+		if (rc != 0) {
+			free(prefix);
+			return rc;
+		}
+	}
 	pthread_mutex_lock(&s->info_lock);
 	/* Readers copy it into an outbound queue under the lock. */
 	free(s->info_prefix);
 	s->info_prefix = prefix;
+	free(s->ws_info_prefix);
+	s->ws_info_prefix = ws;
 	pthread_mutex_unlock(&s->info_lock);
+	return 0;
+}
+
+static bool ws_enabled(const struct opts *o)
+{
+	return o->websocket.set && o->websocket.port != 0;
+}
+
+/* Loads one plugin; entry is its plugins directive, NULL for a default
+ * one (the tcp and websocket transports). */
+static int load_one(struct server *s, const char *load,
+		    const struct opts_plugin *entry)
+{
+	const struct opts *o = &s->opts;
+	char path[4096], err[1024];
+	struct plugin *p, **nv;
+	size_t nt, na, nl;
+	int rc;
+
+	rc = plugin_resolve(load, o->plugin_dir, path, sizeof(path));
+	if (rc != 0) {
+		log_fatal("plugin %s: path too long", load);
+		return rc;
+	}
+	nt = s->reg->ntransports;
+	na = s->reg->nauths;
+	nl = s->reg->nlinks;
+	rc = plugin_load(path, host_handle(s), host_api(),
+			 entry ? entry->settings : NULL, s->plugins,
+			 s->nplugins, &p, err, sizeof(err));
+	if (rc != 0) {
+		registry_truncate(s->reg, nt, na, nl);
+		if (entry != NULL && entry->file != NULL)
+			log_fatal("%s:%d: %s", entry->file, entry->line, err);
+		else
+			log_fatal("%s", err);
+		return rc;
+	}
+	nv = realloc(s->plugins, (s->nplugins + 1) * sizeof(*nv));
+	if (nv == NULL) {
+		plugin_unload(p);
+		return NATSD_ENOMEM;
+	}
+	s->plugins = nv;
+	s->plugins[s->nplugins++] = p;
+	log_debug("Loaded plugin %s %s from %s", plugin_name(p),
+		  plugin_version(p), plugin_path(p));
 	return 0;
 }
 
 static int load_plugins(struct server *s)
 {
 	const struct opts *o = &s->opts;
-	char path[4096], err[1024];
-	struct plugin *p, **nv;
-	size_t i, nt, na, nl;
+	size_t i;
 	int rc;
 
-	for (i = 0; i <= o->nplugins; i++) {
-		const char *load;
-		const struct natsd_cfg *settings = NULL;
-
-		if (i < o->nplugins) {
-			load = o->plugins[i].load;
-			settings = o->plugins[i].settings;
-		} else {
-			/* The tcp transport comes by default, like
-			 * nats-server's plain listener. */
-			if (registry_transport(s->reg, "tcp") != NULL)
-				break;
-			load = "transport_tcp";
-		}
-		rc = plugin_resolve(load, o->plugin_dir, path, sizeof(path));
-		if (rc != 0) {
-			log_fatal("plugin %s: path too long", load);
+	for (i = 0; i < o->nplugins; i++) {
+		rc = load_one(s, o->plugins[i].load, &o->plugins[i]);
+		if (rc != 0)
 			return rc;
-		}
-		nt = s->reg->ntransports;
-		na = s->reg->nauths;
-		nl = s->reg->nlinks;
-		rc = plugin_load(path, host_handle(s), host_api(), settings,
-				 s->plugins, s->nplugins, &p, err,
-				 sizeof(err));
-		if (rc != 0) {
-			registry_truncate(s->reg, nt, na, nl);
-			if (i < o->nplugins && o->plugins[i].file != NULL)
-				log_fatal("%s:%d: %s", o->plugins[i].file,
-					  o->plugins[i].line, err);
-			else
-				log_fatal("%s", err);
-			return rc;
-		}
-		nv = realloc(s->plugins, (s->nplugins + 1) * sizeof(*nv));
-		if (nv == NULL) {
-			plugin_unload(p);
-			return NATSD_ENOMEM;
-		}
-		s->plugins = nv;
-		s->plugins[s->nplugins++] = p;
-		log_debug("Loaded plugin %s %s from %s", plugin_name(p),
-			  plugin_version(p), plugin_path(p));
 	}
+	/* The tcp transport comes by default, like nats-server's plain
+	 * listener, and so does the websocket one when configured. */
+	if (registry_transport(s->reg, "tcp") == NULL) {
+		rc = load_one(s, "transport_tcp", NULL);
+		if (rc != 0)
+			return rc;
+	}
+	if (ws_enabled(o) && registry_transport(s->reg, "websocket") == NULL)
+		return load_one(s, "transport_websocket", NULL);
 	return 0;
 }
 
@@ -297,6 +335,37 @@ static int open_client_listener(struct server *s)
 	s->client_port = listener_port(s->client_listener);
 	log_info("Listening for client connections on %s:%d", spec.host,
 		 s->client_port);
+	return 0;
+}
+
+/* The websocket listener: tcp and the websocket layer, which gets the
+ * websocket block as its section. */
+static int open_ws_listener(struct server *s)
+{
+	const struct opts_websocket *w = &s->opts.websocket;
+	struct natsd_listen_spec spec = { .struct_size = sizeof(spec) };
+	const struct natsd_cfg *cfgs[1] = { w->cfg };
+	char err[512];
+	int rc;
+
+	if (!ws_enabled(&s->opts))
+		return 0;
+	spec.host = w->host ? w->host : "0.0.0.0";
+	spec.port = w->port < 0 ? 0 : w->port;
+	spec.backlog = 1024;
+	rc = listener_open_cfg(s, NATSD_KIND_CLIENT, NULL, "tcp,websocket",
+			       &spec, cfgs, 1, &s->ws_listener, err,
+			       sizeof(err));
+	if (rc != 0) {
+		log_fatal("Unable to listen for websocket connections: %s",
+			  err);
+		return rc;
+	}
+	s->ws_port = listener_port(s->ws_listener);
+	log_info("Listening for websocket clients on ws://%s:%d", spec.host,
+		 s->ws_port);
+	log_warn("Websocket not configured with TLS. DO NOT USE IN "
+		 "PRODUCTION!");
 	return 0;
 }
 
@@ -414,6 +483,9 @@ int server_start(struct server *s)
 	if (s->gacc == NULL || s->sysacc == NULL)
 		return NATSD_ENOMEM;
 	s->sysacc->is_system = true;
+	rc = open_ws_listener(s);
+	if (rc != 0)
+		return rc;
 	rc = open_client_listener(s);
 	if (rc != 0)
 		return rc;
@@ -429,11 +501,11 @@ int server_start(struct server *s)
 	if (s->opts.ports_file_dir != NULL) {
 		char err[512];
 
-		rc = portsfile_write(s->opts.ports_file_dir,
-				     s->exe ? s->exe : "natsd",
-				     s->opts.host ? s->opts.host : "0.0.0.0",
-				     s->client_port, &s->ports_path, err,
-				     sizeof(err));
+		rc = portsfile_write_ws(
+			s->opts.ports_file_dir, s->exe ? s->exe : "natsd",
+			s->opts.host ? s->opts.host : "0.0.0.0", s->client_port,
+			s->opts.websocket.host, s->ws_listener ? s->ws_port : 0,
+			&s->ports_path, err, sizeof(err));
 		if (rc != 0) {
 			log_fatal("%s", err);
 			return rc;
@@ -476,6 +548,7 @@ static void reload_swap(struct opts *cur, struct opts *no)
 	KEEP(client_transport);
 	KEEP(auth_chain);
 	KEEP(pid_file);
+	KEEP(websocket); /* its listener and the section it was given */
 #undef KEEP
 	tmp = *cur;
 	*cur = *no;
@@ -631,6 +704,8 @@ void server_lame_duck(struct server *s)
 	log_info("Entering lame duck mode, stop accepting new clients");
 	listener_close(s->client_listener);
 	s->client_listener = NULL;
+	listener_close(s->ws_listener);
+	s->ws_listener = NULL;
 	for (i = 0; i < s->nlink_listeners; i++)
 		listener_close(s->link_listeners[i]);
 	s->nlink_listeners = 0;
@@ -688,6 +763,8 @@ static void server_shutdown(struct server *s)
 	atomic_store(&s->shutting_down, true);
 	listener_close(s->client_listener);
 	s->client_listener = NULL;
+	listener_close(s->ws_listener);
+	s->ws_listener = NULL;
 	for (i = 0; i < s->nlink_listeners; i++)
 		listener_close(s->link_listeners[i]);
 	s->nlink_listeners = 0;
@@ -743,6 +820,7 @@ void server_free(struct server *s)
 	loop_free(s->main_loop);
 	free(s->server_name);
 	free(s->info_prefix);
+	free(s->ws_info_prefix);
 	pthread_mutex_destroy(&s->opts_lock);
 	pthread_mutex_destroy(&s->info_lock);
 	pthread_mutex_destroy(&s->timers_lock);

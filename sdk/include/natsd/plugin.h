@@ -22,6 +22,9 @@
  *
  * History:
  *   1.0  transports (stackable streams), authenticators, links.
+ *   1.1  transports: shutdown() and handshake_ms() ops, query keys
+ *        NATSD_Q_JWT_COOKIE and NATSD_Q_PEER_ADDR; listeners pass a
+ *        layer its section to push().
  */
 #ifndef NATSD_PLUGIN_H
 #define NATSD_PLUGIN_H
@@ -40,7 +43,7 @@ extern "C" {
 #endif
 
 #define NATSD_ABI_MAJOR	   1 /* changed: older plugins are refused */
-#define NATSD_ABI_MINOR	   0 /* changed: something was appended */
+#define NATSD_ABI_MINOR     1 /* changed: something was appended */
 #define NATSD_PLUGIN_MAGIC 0x4e415453u /* "NATS" */
 #define NATSD_PLUGIN_EXPORT __attribute__((visibility("default")))
 
@@ -91,11 +94,14 @@ struct natsd_listen_spec {
 
 /* Keys for natsd_transport_ops.query(). */
 enum natsd_stream_query {
-	NATSD_Q_TLS_VERSION = 1,    /* out: const char * ("1.3") */
-	NATSD_Q_TLS_CIPHER = 2,	    /* out: const char * */
-	NATSD_Q_PEER_CERT_DER = 3,  /* out: const unsigned char *, *len */
-	NATSD_Q_CONN_TYPE = 4,	    /* out: const char * ("websocket") */
-	NATSD_Q_REMOTE_IP = 5,	    /* out: const char * (e.g. X-Forwarded-For) */
+	NATSD_Q_TLS_VERSION = 1,   /* out: const char * ("1.3") */
+	NATSD_Q_TLS_CIPHER = 2,    /* out: const char * */
+	NATSD_Q_PEER_CERT_DER = 3, /* out: const unsigned char *, *len */
+	NATSD_Q_CONN_TYPE = 4,     /* out: const char * ("websocket") */
+	NATSD_Q_REMOTE_IP = 5, /* out: const char * (e.g. X-Forwarded-For) */
+	/* 1.1 */
+	NATSD_Q_JWT_COOKIE = 6, /* out: const char * (websocket jwt_cookie) */
+	NATSD_Q_PEER_ADDR = 7,  /* out: const char * "ip:port" of the socket */
 };
 
 /* A transport: a byte stream under a connection. A bottom transport (tcp)
@@ -125,7 +131,10 @@ struct natsd_transport_ops {
 		    char *err, size_t errlen);
 
 	/* Layers: wrap the live stream below (which stays owned by the
-	 * host); on success the new layer is on top of the connection. */
+	 * host); on success the new layer is on top of the connection. cfg
+	 * is the section the listener gives this layer (since 1.1: the
+	 * websocket block for "websocket"), or NULL. Runs on the thread
+	 * that accepts, not the connection's I/O thread. */
 	int (*push)(void *pctx, struct natsd_stream *below,
 		    const struct natsd_cfg *cfg, void **sctx);
 
@@ -147,6 +156,20 @@ struct natsd_transport_ops {
 	int (*query)(void *sctx, int key, const void **out, size_t *len);
 	/* Releases the layer; the host closes the layers below after it. */
 	void (*close)(void *sctx, struct natsd_stream *below);
+
+	/* ABI 1.1. The host is about to close the connection for reason
+	 * (nats-server's closed-state text: "Client Closed", "Stale
+	 * Connection", ...), after flushing what was queued: a layer may
+	 * say goodbye on the stream below (a WebSocket close frame). May be
+	 * NULL. */
+	void (*shutdown)(void *sctx, struct natsd_stream *below,
+			 const char *reason);
+	/* ABI 1.1. Milliseconds the layer's handshake may still take, 0
+	 * when its time is up, or -1 once it is done (or it has none). The
+	 * host asks when the connection starts and again when that time
+	 * has passed, on the I/O thread, and closes a connection whose
+	 * layer is still handshaking then. May be NULL. */
+	int64_t (*handshake_ms)(void *sctx);
 };
 
 /* ------------------------------------------------------------------ */
