@@ -619,11 +619,11 @@ static int ws_http_bad(char *buf, size_t cap, int status, const char *what)
 	const char *text = ws_status_text(status);
 
 	return snprintf(buf, cap,
-			"HTTP/1.1 %d %s\r\n"
+			"HTTP/1.1 %d %s%s%s\r\n"
 			"Content-Type: text/plain; charset=utf-8\r\n"
 			"Connection: close\r\n\r\n%d %s%s%s",
-			status, text, status, text, what ? ": " : "",
-			what ? what : "");
+			status, text, what ? ": " : "", what ? what : "",
+			status, text, what ? ": " : "", what ? what : "");
 }
 
 /* ------------------------------------------------------------------ */
