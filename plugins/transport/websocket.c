@@ -854,14 +854,16 @@ static int ws_frame(struct ws_conn *c, uint8_t op, bool fin, bool rsv1,
 		r = wslay_frame_send(c->wf, &io);
 		return r < 0 ? NATSD_EIO : 0;
 	}
-	for (i = 0; i < iovcnt; i++) {
+	/* The iovecs may hold more than this frame takes. */
+	for (i = 0; i < iovcnt && len > 0; i++) {
 		if (iov[i].iov_len == 0)
 			continue;
 		io.data = iov[i].iov_base;
-		io.data_length = iov[i].iov_len;
+		io.data_length = iov[i].iov_len < len ? iov[i].iov_len : len;
 		r = wslay_frame_send(c->wf, &io);
-		if (r < 0 || (size_t)r != iov[i].iov_len)
+		if (r < 0 || (size_t)r != io.data_length)
 			return NATSD_EIO;
+		len -= io.data_length;
 	}
 	return 0;
 }
