@@ -714,6 +714,9 @@ struct ws_conn {
 
 	struct ws_collect *col;
 
+	/* The last read filled the reader's buffer: wslay may hold whole
+	 * frames that no socket readiness will announce. */
+	bool more;
 	bool compress;
 	bool no_masking;
 	bool browser;
@@ -1623,6 +1626,7 @@ static ssize_t ws_read(void *sctx, struct natsd_stream *below, void *buf,
 	if (c->state == WS_FAILED)
 		return c->fail;
 	n = ws_read_frames(c, buf, len);
+	c->more = n > 0 && ((size_t)n == len || c->ipos < c->ilen);
 	/* Input fully handed over: its buffer is not kept while idle. */
 	if (c->ipos == c->ilen && c->ibuf != NULL) {
 		c->ibase += c->ilen;
@@ -1733,7 +1737,7 @@ static size_t ws_pending(void *sctx)
 	if (c->state != WS_OPEN)
 		return 0;
 	return c->carry_len - c->carry_pos + c->zi.avail_in +
-	       (c->zpend_last ? 1 : 0);
+	       (c->zpend_last || c->more ? 1 : 0);
 }
 
 static int ws_query(void *sctx, int key, const void **out, size_t *len)

@@ -438,9 +438,20 @@ static void test_layer(void)
 	/* A short reader's buffer: the rest is pending. */
 	feed_frame(&s, 0x82, "PONG\r\n", 6, true);
 	CU_ASSERT_EQUAL(ws_read(sctx, &s, buf, 4), 4);
-	CU_ASSERT_EQUAL(ws_pending(sctx), 2);
+	CU_ASSERT(ws_pending(sctx) >= 2);
 	CU_ASSERT_EQUAL(ws_read(sctx, &s, buf, sizeof(buf)), 2);
 	CU_ASSERT_EQUAL(ws_read(sctx, &s, buf, sizeof(buf)), NATSD_EAGAIN);
+	CU_ASSERT_EQUAL(ws_pending(sctx), 0);
+	/* A read that fills the buffer exactly: whole frames may wait
+	 * inside, which the socket will not announce. */
+	feed_frame(&s, 0x82, "PING\r\n", 6, true);
+	feed_frame(&s, 0x82, "PONG\r\n", 6, true);
+	CU_ASSERT_EQUAL(ws_read(sctx, &s, buf, 6), 6);
+	CU_ASSERT(ws_pending(sctx) > 0);
+	CU_ASSERT_EQUAL(ws_read(sctx, &s, buf, 6), 6);
+	CU_ASSERT(memcmp(buf, "PONG\r\n", 6) == 0);
+	CU_ASSERT_EQUAL(ws_read(sctx, &s, buf, 6), NATSD_EAGAIN);
+	CU_ASSERT_EQUAL(ws_pending(sctx), 0);
 
 	/* Writes: a frame; a socket that takes part of it keeps the rest
 	 * and says it wants to write. */
