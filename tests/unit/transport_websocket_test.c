@@ -533,6 +533,43 @@ static void test_layer_errors(void)
 	ws_close(sctx, &s);
 }
 
+/* X-Forwarded-For, the jwt cookie, Nats-No-Masking. */
+static void test_layer_headers(void)
+{
+	static const char req[] =
+		"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+		"Connection: Upgrade\r\n"
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+		"Sec-WebSocket-Version: 13\r\n"
+		"X-Forwarded-For: 10.1.2.3, 192.0.2.1\r\n"
+		"Cookie: a=b; jwt=eyJ0eXAi.x.y\r\n"
+		"Nats-No-Masking: true\r\n\r\n";
+	static char cookie_name[] = "jwt";
+	struct natsd_stream s;
+	const void *out;
+	size_t len;
+	char buf[64];
+	void *sctx;
+
+
+	plugin.defaults.jwt_cookie = cookie_name;
+	sctx = layer_open(&s);
+	feed(&s, req, sizeof(req) - 1);
+	CU_ASSERT_EQUAL(ws_read(sctx, &s, buf, sizeof(buf)), NATSD_EAGAIN);
+	plugin.defaults.jwt_cookie = NULL;
+	CU_ASSERT(strstr((char *)s.out, "\r\nNats-No-Masking: true\r\n") !=
+		  NULL);
+	CU_ASSERT_EQUAL(ws_query(sctx, NATSD_Q_REMOTE_IP, &out, &len), 0);
+	CU_ASSERT_STRING_EQUAL(out, "10.1.2.3");
+	CU_ASSERT_EQUAL(ws_query(sctx, NATSD_Q_JWT_COOKIE, &out, &len), 0);
+	CU_ASSERT_STRING_EQUAL(out, "eyJ0eXAi.x.y");
+	/* Unmasked frames are fine now. */
+	feed_frame(&s, 0x82, "PING\r\n", 6, false);
+	CU_ASSERT_EQUAL(ws_read(sctx, &s, buf, sizeof(buf)), 6);
+	CU_ASSERT(memcmp(buf, "PING\r\n", 6) == 0);
+	ws_close(sctx, &s);
+}
+
 int main(void)
 {
 	static const struct suite_test pieces[] = {
@@ -548,6 +585,7 @@ int main(void)
 	static const struct suite_test layer[] = {
 		{ "upgrade and frames", test_layer },
 		{ "errors", test_layer_errors },
+		{ "forwarded address, cookie, no masking", test_layer_headers },
 	};
 	static const struct suite suites[] = {
 		{ "websocket pieces", NULL, NULL, pieces, SUITE_COUNT(pieces) },
