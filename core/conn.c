@@ -56,6 +56,7 @@ const char *conn_close_text(enum conn_close_reason r)
 static void conn_io(struct loop *l, void *arg, uint32_t events);
 static void conn_to_owner(struct conn *c);
 static void conn_read(struct conn *c);
+static int64_t conn_handshake_left(struct conn *c);
 
 /* A layer (websocket, tls) holds bytes of its own to write: a pong, a
  * close frame, a handshake reply, or frames the socket did not take. */
@@ -557,7 +558,8 @@ void conn_close(struct conn *c, enum conn_close_reason r)
 	conn_drop_subs(c);
 	if (c->link != NULL)
 		host_link_closed(c, conn_close_text(r));
-	else if (c->kind == NATSD_KIND_CLIENT)
+	else if (c->kind == NATSD_KIND_CLIENT &&
+		 !(c->flags & CONN_F_LAYER_HS))
 		client_closed(c);
 	if (c->acc != NULL) {
 		atomic_fetch_add(&c->acc->in_msgs, atomic_load(&c->in_msgs));
@@ -762,6 +764,15 @@ static void conn_io(struct loop *l, void *arg, uint32_t events)
 		conn_flush(c);
 	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 		conn_read(c);
+	/* A client starts once its layers' handshakes are done, as
+	 * nats-server creates a websocket client after the upgrade: INFO,
+	 * auth and ping timers, the connection count. */
+	if ((c->flags & CONN_F_LAYER_HS) && !(c->flags & CONN_F_CLOSED) &&
+	    conn_handshake_left(c) < 0) {
+		c->flags &= ~CONN_F_LAYER_HS;
+		loop_timer_cancel(c->w->loop, &c->hs_timer);
+		client_start(c);
+	}
 	/* Reading may have left a layer with bytes to send. */
 	if (!(c->flags & (CONN_F_CLOSED | CONN_F_WANT_WRITE)) &&
 	    conn_layer_wants_write(c))
@@ -802,9 +813,14 @@ void conn_start(struct conn *c)
 {
 	int64_t left = conn_handshake_left(c);
 
-	if (left >= 0)
+	if (left >= 0) {
 		loop_timer_arm(c->w->loop, &c->hs_timer, left,
 			       conn_handshake_check, c);
+		if (c->link == NULL) {
+			c->flags |= CONN_F_LAYER_HS;
+			return;
+		}
+	}
 	if (c->link != NULL) {
 		if (c->flags & CONN_F_DIALING) {
 			c->flags |= CONN_F_WANT_WRITE;

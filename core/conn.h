@@ -52,6 +52,7 @@ enum conn_flag {
 	CONN_F_DIALING = 1u << 11,   /* outbound connect in progress */
 	CONN_F_AUTH_REQUIRED = 1u << 13,
 	CONN_F_WEBSOCKET = 1u << 14, /* a websocket client */
+	CONN_F_LAYER_HS = 1u << 15,  /* a layer handshakes: not started */
 };
 
 /* Closing reasons, as nats-server names them (monitoring, events). */

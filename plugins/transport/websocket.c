@@ -1620,6 +1620,8 @@ static ssize_t ws_read(void *sctx, struct natsd_stream *below, void *buf,
 			c->fail = rc;
 			return rc;
 		}
+		/* Frames come after the reply; the socket will say so. */
+		return NATSD_EAGAIN;
 	}
 	if (c->state == WS_DONE)
 		return 0;
