@@ -494,6 +494,17 @@ static void test_layer_errors(void)
 	CU_ASSERT_EQUAL(ws_read(sctx, &s, buf, sizeof(buf)), NATSD_EPROTO);
 	ws_close(sctx, &s);
 
+	/* A frame announcing 128 MiB: refused at its first bytes. */
+	sctx = layer_open(&s);
+	feed(&s, upgrade, sizeof(upgrade) - 1);
+	ws_read(sctx, &s, buf, sizeof(buf));
+	s.outlen = 0;
+	feed(&s, "\x82\xff\0\0\0\0\x08\0\0\0\1\2\3\4abcd", 18);
+	CU_ASSERT_EQUAL(ws_read(sctx, &s, buf, sizeof(buf)), NATSD_EPROTO);
+	CU_ASSERT(memcmp(s.out, "\x88\x0f\x03\xf1" "frame too big", 17) ==
+		  0);
+	ws_close(sctx, &s);
+
 	/* A client's close: echoed, then end of stream. */
 	sctx = layer_open(&s);
 	feed(&s, upgrade, sizeof(upgrade) - 1);
