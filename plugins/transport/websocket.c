@@ -90,7 +90,7 @@ struct ws_origin {
 struct ws_settings {
 	bool compression;
 	bool same_origin;
-	bool tls; /* the listener runs under tls: default port 443 */
+	bool tls; /* under tls: a Host without a port means 443 */
 	struct ws_origin *origins;
 	size_t norigins;
 	int64_t handshake_ms;
@@ -1410,6 +1410,16 @@ static void ws_hs_send(struct ws_conn *c, const char *p, size_t n)
 		ws_flush(c);
 }
 
+/* Over tls (wss://) a Host without a port means 443 for same_origin. */
+static bool ws_under_tls(struct ws_conn *c)
+{
+	const void *out = NULL;
+	size_t len = 0;
+
+	return c->api->stream_query(c->below, NATSD_Q_TLS_VERSION, &out,
+				    &len) == 0;
+}
+
 /* Builds the 101 reply, sends it with the host's early bytes framed. */
 static int ws_upgrade(struct ws_conn *c)
 {
@@ -1495,11 +1505,13 @@ static int ws_handshake(struct ws_conn *c)
 {
 	struct ws_hs *hs = c->hs;
 	char buf[4096], reply[1024], reason[512];
+	struct ws_settings tls_st = *c->st;
 	size_t parsed;
 	ssize_t n;
 	int status, rlen;
 	enum http_errno e;
 
+	tls_st.tls = true;
 	for (;;) {
 		n = c->api->stream_read(c->below, buf, sizeof(buf));
 		if (n == 0)
@@ -1530,7 +1542,8 @@ static int ws_handshake(struct ws_conn *c)
 			ws_hs_send(c, reply, (size_t)rlen);
 			return NATSD_EPROTO;
 		}
-		status = ws_req_check(c->st, &hs->req, reason, sizeof(reason));
+		status = ws_req_check(ws_under_tls(c) ? &tls_st : c->st,
+				      &hs->req, reason, sizeof(reason));
 		if (status != 0) {
 			c->api->log(NULL, NATSD_LOG_ERROR,
 				    "%s - websocket handshake error: %s",

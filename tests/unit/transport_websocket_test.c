@@ -544,6 +544,38 @@ static void test_layer_errors(void)
 	ws_close(sctx, &s);
 }
 
+/* Browsers get frames of at most 4096 bytes. */
+static void test_layer_browser(void)
+{
+	static const char req[] =
+		"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+		"Connection: Upgrade\r\n"
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+		"Sec-WebSocket-Version: 13\r\n"
+		"User-Agent: Mozilla/5.0 (X11; Linux x86_64)\r\n\r\n";
+	static char big[10000];
+	struct natsd_stream s;
+	struct iovec iov[2];
+	char buf[64];
+	void *sctx = layer_open(&s);
+
+	feed(&s, req, sizeof(req) - 1);
+	CU_ASSERT_EQUAL(ws_read(sctx, &s, buf, sizeof(buf)), NATSD_EAGAIN);
+	s.outlen = 0;
+	memset(big, 'b', sizeof(big));
+	iov[0].iov_base = big;
+	iov[0].iov_len = 3000;
+	iov[1].iov_base = big + 3000;
+	iov[1].iov_len = 7000;
+	CU_ASSERT_EQUAL(ws_writev(sctx, &s, iov, 2), 10000);
+	/* 4096 + 4096 + 1808, each a message of its own. */
+	CU_ASSERT_EQUAL_FATAL(s.outlen, 3 * 4 + 10000);
+	CU_ASSERT(memcmp(s.out, "\x82\x7e\x10\x00", 4) == 0);
+	CU_ASSERT(memcmp(s.out + 4 + 4096, "\x82\x7e\x10\x00", 4) == 0);
+	CU_ASSERT(memcmp(s.out + 8 + 8192, "\x82\x7e\x07\x10", 4) == 0);
+	ws_close(sctx, &s);
+}
+
 /* X-Forwarded-For, the jwt cookie, Nats-No-Masking. */
 static void test_layer_headers(void)
 {
@@ -597,6 +629,7 @@ int main(void)
 		{ "upgrade and frames", test_layer },
 		{ "errors", test_layer_errors },
 		{ "forwarded address, cookie, no masking", test_layer_headers },
+		{ "browser frames", test_layer_browser },
 	};
 	static const struct suite suites[] = {
 		{ "websocket pieces", NULL, NULL, pieces, SUITE_COUNT(pieces) },
