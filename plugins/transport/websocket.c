@@ -235,8 +235,7 @@ static int ws_parse_origin(const char *url, char *scheme, size_t scap,
 			   char *err, size_t errlen)
 {
 	struct http_parser_url u;
-	char hp[512];
-	size_t n;
+	size_t i, n;
 
 	http_parser_url_init(&u);
 	if (url[0] == '\0' ||
@@ -247,28 +246,24 @@ static int ws_parse_origin(const char *url, char *scheme, size_t scap,
 			 url);
 		return -1;
 	}
-	n = u.field_data[UF_SCHEMA].len;
-	snprintf(scheme, scap, "%.*s", (int)n,
+	snprintf(scheme, scap, "%.*s", (int)u.field_data[UF_SCHEMA].len,
 		 url + u.field_data[UF_SCHEMA].off);
-	for (n = 0; scheme[n] != '\0'; n++)
-		scheme[n] = (char)tolower((unsigned char)scheme[n]);
+	for (i = 0; scheme[i] != '\0'; i++)
+		scheme[i] = (char)tolower((unsigned char)scheme[i]);
+	/* http-parser gives an IPv6 host without its brackets, as Go. */
+	n = u.field_data[UF_HOST].len < hcap - 1 ? u.field_data[UF_HOST].len
+						  : hcap - 1;
+	for (i = 0; i < n; i++)
+		host[i] = (char)tolower(
+			(unsigned char)url[u.field_data[UF_HOST].off + i]);
+	host[n] = '\0';
 	if (u.field_set & (1 << UF_PORT))
-		snprintf(hp, sizeof(hp), "%s%.*s%s:%.*s",
-			 strchr(url + u.field_data[UF_HOST].off, ']') &&
-					 url[u.field_data[UF_HOST].off - 1] ==
-						 '['
-				 ? "["
-				 : "",
-			 (int)u.field_data[UF_HOST].len,
-			 url + u.field_data[UF_HOST].off,
-			 url[u.field_data[UF_HOST].off - 1] == '[' ? "]" : "",
-			 (int)u.field_data[UF_PORT].len,
+		snprintf(port, pcap, "%.*s", (int)u.field_data[UF_PORT].len,
 			 url + u.field_data[UF_PORT].off);
 	else
-		snprintf(hp, sizeof(hp), "%.*s", (int)u.field_data[UF_HOST].len,
-			 url + u.field_data[UF_HOST].off);
-	return ws_host_port(hp, strcmp(scheme, "https") == 0, host, hcap, port,
-			    pcap, err, errlen);
+		snprintf(port, pcap, "%s",
+			 strcmp(scheme, "https") == 0 ? "443" : "80");
+	return 0;
 }
 
 /* nats-server's checkOrigin: with neither same_origin nor an allowed

@@ -184,6 +184,12 @@ static void test_origin_parse(void)
 					sizeof(err)),
 			0);
 	CU_ASSERT_STRING_EQUAL(p, "443");
+	CU_ASSERT_EQUAL(ws_parse_origin("http://[::1]:8080", s, sizeof(s), h,
+					sizeof(h), p, sizeof(p), err,
+					sizeof(err)),
+			0);
+	CU_ASSERT_STRING_EQUAL(h, "::1");
+	CU_ASSERT_STRING_EQUAL(p, "8080");
 	CU_ASSERT_EQUAL(ws_parse_origin("bad", s, sizeof(s), h, sizeof(h), p,
 					sizeof(p), err, sizeof(err)),
 			-1);
