@@ -66,6 +66,8 @@
 #define WS_BROWSER_FRAME        4096
 #define WS_COMPRESS_THRESHOLD   64
 #define WS_DEFAULT_HANDSHAKE_MS 10000
+#define WS_DEFLATE_WBITS	12
+#define WS_DEFLATE_MEMLEVEL	5
 
 #define WS_CLOSE_NORMAL       1000
 #define WS_CLOSE_GOING_AWAY   1001
@@ -1442,7 +1444,12 @@ static int ws_upgrade(struct ws_conn *c)
 				 : "",
 		     c->no_masking ? "Nats-No-Masking: true\r\n" : "");
 	if (c->compress) {
-		if (deflateInit2(&c->zo, Z_BEST_SPEED, Z_DEFLATED, -15, 8,
+		/* A 4 KiB window and a small hash keep the compressor at
+		 * about 24 KiB a connection instead of zlib's 256 KiB: with
+		 * no context takeover a message is all it ever sees, and a
+		 * client inflates any window up to 32 KiB. */
+		if (deflateInit2(&c->zo, Z_BEST_SPEED, Z_DEFLATED,
+				 -WS_DEFLATE_WBITS, WS_DEFLATE_MEMLEVEL,
 				 Z_DEFAULT_STRATEGY) != Z_OK ||
 		    inflateInit2(&c->zi, -15) != Z_OK)
 			return NATSD_ENOMEM;
@@ -1726,6 +1733,12 @@ static ssize_t ws_writev(void *sctx, struct natsd_stream *below,
 			break;
 	}
 	free(col);
+	/* A large compressed write's buffer is not kept while idle. */
+	if (c->zout_cap > 64 * 1024) {
+		free(c->zout);
+		c->zout = NULL;
+		c->zout_cap = 0;
+	}
 	return rc != 0 ? rc : (ssize_t)take;
 }
 
