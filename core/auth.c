@@ -67,6 +67,20 @@ static int set_field(struct natsd_auth_req *r, int f, const char *v)
 	return r->fields[f] ? 0 : NATSD_ENOMEM;
 }
 
+/* The JWT a websocket layer found in the jwt_cookie, or NULL. */
+static const char *auth_cookie_jwt(struct conn *c)
+{
+	struct natsd_stream *s;
+	const void *out = NULL;
+	size_t len = 0;
+
+	for (s = c->top; s != NULL; s = s->below)
+		if (s->ops->query != NULL &&
+		    s->ops->query(s->sctx, NATSD_Q_JWT_COOKIE, &out, &len) == 0)
+			return out;
+	return NULL;
+}
+
 static struct natsd_auth_req *auth_req_new(struct conn *c,
 					   const struct proto_connect *ci)
 {
@@ -94,7 +108,12 @@ static struct natsd_auth_req *auth_req_new(struct conn *c,
 	if (c->nonce[0] != '\0')
 		rc |= set_field(r, NATSD_AF_NONCE, c->nonce);
 	rc |= set_field(r, NATSD_AF_REMOTE_IP, c->ip);
-	rc |= set_field(r, NATSD_AF_CONN_TYPE, "STANDARD");
+	rc |= set_field(r, NATSD_AF_CONN_TYPE,
+			(c->flags & CONN_F_WEBSOCKET) ? "WEBSOCKET"
+						      : "STANDARD");
+	/* A websocket client's JWT may come in the jwt_cookie instead. */
+	if ((c->flags & CONN_F_WEBSOCKET) && r->fields[NATSD_AF_JWT] == NULL)
+		rc |= set_field(r, NATSD_AF_JWT, auth_cookie_jwt(c));
 	if (c->top != NULL && c->top->ops->name != NULL)
 		rc |= set_field(r, NATSD_AF_TRANSPORT, c->top->ops->name);
 	if (rc != 0) {
@@ -162,7 +181,11 @@ static int auth_run(struct conn *c, struct natsd_auth_req *r)
 	}
 	/* Nobody claimed the client: fine unless authentication is
 	 * required. */
-	return c->srv->auth_enforced ? NATSD_AUTH_REJECT : NATSD_AUTH_ACCEPT;
+	if (c->srv->auth_enforced ||
+	    ((c->flags & CONN_F_WEBSOCKET) &&
+	     opts_ws_auth_override(server_opts(c->srv))))
+		return NATSD_AUTH_REJECT;
+	return NATSD_AUTH_ACCEPT;
 }
 
 static int auth_finish(struct conn *c, struct natsd_auth_req *r, int v)
@@ -408,6 +431,9 @@ int auth_chain_build(struct server *s, char *err, size_t errlen)
 	/* With no_auth_user, clients without credentials get in: INFO
 	 * shows no auth_required, as nats-server does. */
 	s->auth_required = s->auth_enforced && o->no_auth_user == NULL;
+	/* nats-server: a websocket block with authorization of its own
+	 * makes its clients' INFO say auth_required. */
+	s->ws_auth_required = s->auth_required || opts_ws_auth_override(o);
 	return 0;
 }
 

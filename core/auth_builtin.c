@@ -40,6 +40,10 @@ struct builtin_user {
 
 struct builtin_snap {
 	char *user, *password, *token, *no_auth_user;
+	/* The websocket block's authorization, in force for websocket
+	 * clients instead of the above when ws_override. */
+	bool ws_override;
+	char *ws_user, *ws_password, *ws_token, *ws_no_auth_user;
 	struct builtin_user *users;
 	size_t nusers;
 	struct perms *default_perms;
@@ -68,6 +72,14 @@ static void snap_unref(struct builtin_snap *s)
 		OPENSSL_cleanse(s->token, strlen(s->token));
 	free(s->token);
 	free(s->no_auth_user);
+	free(s->ws_user);
+	if (s->ws_password)
+		OPENSSL_cleanse(s->ws_password, strlen(s->ws_password));
+	free(s->ws_password);
+	if (s->ws_token)
+		OPENSSL_cleanse(s->ws_token, strlen(s->ws_token));
+	free(s->ws_token);
+	free(s->ws_no_auth_user);
 	for (i = 0; i < s->nusers; i++) {
 		free(s->users[i].user);
 		if (s->users[i].password)
@@ -178,6 +190,16 @@ static struct builtin_snap *snap_from_opts(const struct opts *o)
 	s->password = dup_or_null(o->password);
 	s->token = dup_or_null(o->token);
 	s->no_auth_user = dup_or_null(o->no_auth_user);
+	s->ws_override = opts_ws_auth_override(o);
+	s->ws_user = dup_or_null(o->websocket.user);
+	s->ws_password = dup_or_null(o->websocket.password);
+	s->ws_token = dup_or_null(o->websocket.token);
+	s->ws_no_auth_user = dup_or_null(o->websocket.no_auth_user);
+	if ((o->websocket.user && !s->ws_user) ||
+	    (o->websocket.password && !s->ws_password) ||
+	    (o->websocket.token && !s->ws_token) ||
+	    (o->websocket.no_auth_user && !s->ws_no_auth_user))
+		goto out_free;
 	if (perms_from_opts(o->default_permissions, &s->default_perms) != 0)
 		goto out_free;
 	if (o->nusers > 0) {
@@ -377,6 +399,13 @@ static bool no_credentials(struct natsd_auth_req *r)
 	       api->auth_field(r, NATSD_AF_JWT) == NULL;
 }
 
+/* The single credentials in force for a client: the server's, or for a
+ * websocket client those of the websocket block when it has any (as
+ * nats-server's websocket auth override). */
+struct builtin_creds {
+	const char *user, *password, *token, *no_auth_user;
+};
+
 static int builtin_decide(const struct builtin_snap *s,
 			  struct natsd_auth_req *r, bool tls_map)
 {
@@ -384,6 +413,9 @@ static int builtin_decide(const struct builtin_snap *s,
 	const char *user = api->auth_field(r, NATSD_AF_USER);
 	const char *pass = api->auth_field(r, NATSD_AF_PASS);
 	const char *token = api->auth_field(r, NATSD_AF_TOKEN);
+	const char *type = api->auth_field(r, NATSD_AF_CONN_TYPE);
+	struct builtin_creds k = { s->user, s->password, s->token,
+				   s->no_auth_user };
 	const struct builtin_user *u;
 
 	/* The certificate is the credential: no password is asked, and a
@@ -393,11 +425,17 @@ static int builtin_decide(const struct builtin_snap *s,
 		return u != NULL ? accept_user(r, u) : NATSD_AUTH_REJECT;
 	}
 
-	if (s->no_auth_user != NULL && no_credentials(r)) {
-		u = find_user(s, s->no_auth_user);
+	if (s->ws_override && type != NULL && strcmp(type, "WEBSOCKET") == 0) {
+		k.user = s->ws_user;
+		k.password = s->ws_password;
+		k.token = s->ws_token;
+		k.no_auth_user = s->ws_no_auth_user;
+	}
+	if (k.no_auth_user != NULL && no_credentials(r)) {
+		u = find_user(s, k.no_auth_user);
 		if (u != NULL)
 			return accept_user(r, u);
-		if (s->user != NULL && strcmp(s->user, s->no_auth_user) == 0)
+		if (k.user != NULL && strcmp(k.user, k.no_auth_user) == 0)
 			return NATSD_AUTH_ACCEPT;
 	}
 	if (s->nusers > 0) {
@@ -408,16 +446,16 @@ static int builtin_decide(const struct builtin_snap *s,
 			return NATSD_AUTH_REJECT;
 		return accept_user(r, u);
 	}
-	if (s->token != NULL) {
+	if (k.token != NULL) {
 		if (token == NULL)
 			return NATSD_AUTH_NEXT;
-		return secret_equal(s->token, token) ? NATSD_AUTH_ACCEPT
-						     : NATSD_AUTH_REJECT;
+		return secret_equal(k.token, token) ? NATSD_AUTH_ACCEPT
+						    : NATSD_AUTH_REJECT;
 	}
-	if (s->user != NULL) {
-		if (user == NULL || strcmp(user, s->user) != 0)
+	if (k.user != NULL) {
+		if (user == NULL || strcmp(user, k.user) != 0)
 			return NATSD_AUTH_NEXT;
-		if (!secret_equal(s->password, pass))
+		if (!secret_equal(k.password, pass))
 			return NATSD_AUTH_REJECT;
 		api->auth_set_user(r, user);
 		return NATSD_AUTH_ACCEPT;

@@ -66,6 +66,9 @@ static void client_send_info(struct conn *c)
 			     (unsigned long long)c->cid, c->ip);
 	pthread_mutex_lock(&s->info_lock);
 	prefix = s->info_prefix;
+	/* Websocket clients with authorization of their own are told so. */
+	if ((c->flags & CONN_F_WEBSOCKET) && s->ws_info_prefix != NULL)
+		prefix = s->ws_info_prefix;
 	iov[0].iov_base = prefix;
 	iov[0].iov_len = strlen(prefix);
 	iov[1].iov_base = tail;
@@ -126,6 +129,25 @@ static int64_t client_first_ping_ms(const struct conn *c)
 	return ms;
 }
 
+/* Whether the stream under c is a websocket (NATSD_Q_CONN_TYPE). */
+static bool client_is_websocket(struct conn *c)
+{
+	struct natsd_stream *s;
+	const void *out = NULL;
+	size_t len = 0;
+	int rc;
+
+	for (s = c->top; s != NULL; s = s->below) {
+		if (s->ops->query == NULL)
+			continue;
+		rc = s->ops->query(s->sctx, NATSD_Q_CONN_TYPE, &out, &len);
+		if (rc != NATSD_ENOTSUP)
+			return rc == 0 && out != NULL &&
+			       strcmp(out, "websocket") == 0;
+	}
+	return false;
+}
+
 void client_start(struct conn *c)
 {
 	struct server *s = c->srv;
@@ -133,6 +155,8 @@ void client_start(struct conn *c)
 	int64_t n, hs_ms, auth_ms;
 
 	c->flags |= CONN_F_VERBOSE | CONN_F_PEDANTIC;
+	if (client_is_websocket(c))
+		c->flags |= CONN_F_WEBSOCKET;
 	c->max_payload = o->max_payload;
 	c->max_subs = o->max_subscriptions;
 	n = atomic_fetch_add(&s->nclients, 1) + 1;
@@ -157,13 +181,20 @@ void client_start(struct conn *c)
 			  CONN_CLOSE_MAX_CONNECTIONS);
 		return;
 	}
-	if (s->auth_required) {
+	if (s->auth_required ||
+	    ((c->flags & CONN_F_WEBSOCKET) && s->ws_auth_required)) {
+		int64_t t =
+			o->auth_timeout > 0 ? o->auth_timeout : 2000000000LL;
+
+		/* The websocket block may have a timeout of its own. */
+		if ((c->flags & CONN_F_WEBSOCKET) &&
+		    o->websocket.auth_timeout > 0)
+			t = o->websocket.auth_timeout;
 		c->flags |= CONN_F_AUTH_REQUIRED;
 		/* nats-server's default gives a TLS handshake its time plus
 		 * a second. */
-		auth_ms = o->auth_timeout_set || hs_ms == 0
-				  ? o->auth_timeout / 1000000
-				  : hs_ms + 1000;
+		auth_ms = o->auth_timeout_set || hs_ms == 0 ? t / 1000000
+							    : hs_ms + 1000;
 		loop_timer_arm(c->w->loop, &c->auth_timer, auth_ms,
 			       client_auth_timeout, c);
 	}

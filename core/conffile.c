@@ -1719,6 +1719,137 @@ static int read_server_name(struct loader *l, const config_setting_t *s)
 }
 
 /* ------------------------------------------------------------------ */
+/* websocket { ... }                                                   */
+
+static int read_ws_auth(struct loader *l, const config_setting_t *s)
+{
+	struct opts_websocket *w = &l->o->websocket;
+	const config_setting_t *m;
+	const char *name;
+	int i, n, rc;
+
+	if (!config_setting_is_group(s))
+		return wrong_type(l, s, "a group");
+	n = config_setting_length(s);
+	for (i = 0; i < n; i++) {
+		m = config_setting_get_elem(s, (unsigned int)i);
+		name = config_setting_name(m);
+		if (strcasecmp(name, "user") == 0 ||
+		    strcasecmp(name, "username") == 0)
+			rc = read_str(l, m, &w->user);
+		else if (strcasecmp(name, "password") == 0 ||
+			 strcasecmp(name, "pass") == 0)
+			rc = read_str(l, m, &w->password);
+		else if (strcasecmp(name, "token") == 0)
+			rc = read_str(l, m, &w->token);
+		else if (strcasecmp(name, "timeout") == 0)
+			rc = read_nonneg_duration(l, m, &w->auth_timeout);
+		else
+			rc = lerr(l, m, "unknown field \"%s\"", name);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* allowed_origins entries must be URLs with a scheme and a host. */
+static int read_ws_origins(struct loader *l, const config_setting_t *s)
+{
+	struct opts_strlist *list = &l->o->websocket.allowed_origins;
+	const char *v, *p;
+	size_t i;
+	int rc;
+
+	rc = read_strlist(l, s, list);
+	for (i = 0; rc == 0 && i < list->n; i++) {
+		v = list->v[i];
+		p = strstr(v, "://");
+		if (p == NULL || p == v || p[3] == '\0' || strchr(v, ' ') ||
+		    strchr(v, '%'))
+			return lerr(l, s,
+				    "unable to parse allowed origin "
+				    "\"%s\"",
+				    v);
+	}
+	return rc;
+}
+
+static int read_ws_member(struct loader *l, const config_setting_t *m)
+{
+	struct opts_websocket *w = &l->o->websocket;
+	const char *name = config_setting_name(m);
+	const char *c;
+	int64_t v;
+	int rc;
+
+	/* The websocket layer reads this block by exact key names. */
+	for (c = name; *c != '\0'; c++)
+		if (isupper((unsigned char)*c))
+			return lerr(l, m,
+				    "websocket: write \"%s\" in lower "
+				    "case",
+				    name);
+	if (strcmp(name, "host") == 0 || strcmp(name, "net") == 0)
+		return read_str(l, m, &w->host);
+	if (strcmp(name, "port") == 0) {
+		rc = read_int(l, m, -1, 65535, &v);
+		if (rc == 0)
+			w->port = (int)v;
+		return rc;
+	}
+	if (strcmp(name, "listen") == 0)
+		return read_listen(l, m, &w->host, &w->port);
+	if (strcmp(name, "advertise") == 0 ||
+	    strcmp(name, "client_advertise") == 0)
+		return read_str(l, m, &w->advertise);
+	if (strcmp(name, "no_tls") == 0)
+		return read_bool(l, m, &w->no_tls);
+	if (strcmp(name, "tls") == 0) {
+		if (!config_setting_is_group(m))
+			return wrong_type(l, m, "a group");
+		w->has_tls = true;
+		return 0;
+	}
+	if (strcmp(name, "compression") == 0)
+		return read_bool(l, m, &w->compression);
+	if (strcmp(name, "same_origin") == 0)
+		return read_bool(l, m, &w->same_origin);
+	if (strcmp(name, "allowed_origins") == 0)
+		return read_ws_origins(l, m);
+	if (strcmp(name, "handshake_timeout") == 0)
+		return read_nonneg_duration(l, m, &w->handshake_timeout);
+	if (strcmp(name, "jwt_cookie") == 0)
+		return read_str(l, m, &w->jwt_cookie);
+	if (strcmp(name, "no_auth_user") == 0)
+		return read_str(l, m, &w->no_auth_user);
+	if (strcmp(name, "authorization") == 0 ||
+	    strcmp(name, "authentication") == 0)
+		return read_ws_auth(l, m);
+	return lerr(l, m, "unknown field \"%s\"", name);
+}
+
+static int read_websocket(struct loader *l, const config_setting_t *s)
+{
+	struct opts_websocket *w = &l->o->websocket;
+	int i, n, rc;
+
+	if (!config_setting_is_group(s))
+		return wrong_type(l, s, "a group");
+	n = config_setting_length(s);
+	for (i = 0; i < n; i++) {
+		rc = read_ws_member(
+			l, config_setting_get_elem(s, (unsigned int)i));
+		if (rc != 0)
+			return rc;
+	}
+	w->set = true;
+	w->cfg = config_setting_get_hook(s);
+	if (w->host == NULL && opts_set_str(&w->host, OPTS_DEFAULT_HOST) != 0)
+		return nomem(l);
+	return set_where(l, s, &w->at);
+}
+
+/* ------------------------------------------------------------------ */
 /* The top-level key table                                             */
 
 enum key_type {
@@ -1813,6 +1944,8 @@ static const struct key_def top_keys[] = {
 	KFN("plugins", read_plugins),
 	KFN("auth_chain", read_auth_chain),
 	KFN("client_transport", read_client_transport),
+	KFN("websocket", read_websocket),
+	KFN("ws", read_websocket),
 
 	KFN("tls", read_tls),
 	KBOOL("allow_non_tls", tls_allow_non_tls),
@@ -1829,8 +1962,6 @@ static const struct key_def top_keys[] = {
 	KLATER("gateway"),
 	KLATER("leafnodes"),
 	KLATER("leaf"),
-	KLATER("websocket"),
-	KLATER("ws"),
 	KLATER("mqtt"),
 	KLATER("jetstream"),
 	KLATER("store_dir"),

@@ -56,6 +56,18 @@ const char *conn_close_text(enum conn_close_reason r)
 static void conn_io(struct loop *l, void *arg, uint32_t events);
 static void conn_to_owner(struct conn *c);
 static void conn_reread_later(struct conn *c);
+static void conn_read(struct conn *c);
+static int64_t conn_handshake_left(struct conn *c);
+
+/* A layer (websocket, tls) holds bytes of its own to write: a pong, a
+ * close frame, a handshake reply, or frames the socket did not take. */
+static bool conn_layer_wants_write(const struct conn *c)
+{
+	const struct natsd_stream *s = c->top;
+
+	return s != NULL && s->below != NULL && s->ops->want != NULL &&
+	       (s->ops->want(s->sctx) & NATSD_WANT_WRITE);
+}
 
 static void conn_peer_addr(struct conn *c, int fd)
 {
@@ -345,24 +357,22 @@ void conn_flush(struct conn *c)
 	struct natsd_stream *s = c->top;
 	ssize_t n = 0;
 	int cnt;
-	bool empty, layer;
+	bool empty;
 
 	if (c->flags & CONN_F_CLOSED)
 		return;
-	/* A layer over the socket (TLS) may hold bytes of its own that wait
-	 * for the socket; a write of nothing hands them on. */
-	layer = s->below != NULL && s->ops->want != NULL;
+	/* A layer over the socket may hold bytes of its own that wait for
+	 * the socket; a write of nothing hands them on. */
 	pthread_mutex_lock(&c->out_lock);
 	cnt = outq_peek(&c->out, iov, CONN_IOV_MAX);
-	if (cnt > 0 || (layer && (s->ops->want(s->sctx) & NATSD_WANT_WRITE))) {
+	if (cnt > 0 || conn_layer_wants_write(c)) {
 		n = s->ops->writev(s->sctx, s->below, iov, cnt);
 		if (n == NATSD_EAGAIN)
 			n = 0;
 		if (n > 0)
 			outq_consume(&c->out, (size_t)n);
 	}
-	empty = c->out.pending == 0 &&
-		!(layer && (s->ops->want(s->sctx) & NATSD_WANT_WRITE));
+	empty = c->out.pending == 0 && !conn_layer_wants_write(c);
 	c->blocked = !empty;
 	pthread_mutex_unlock(&c->out_lock);
 	if (n < 0) {
@@ -521,6 +531,16 @@ static void conn_drop_subs(struct conn *c)
 	c->nsubs = 0;
 }
 
+/* Layers may say goodbye (a websocket close frame with the reason). */
+static void conn_layers_shutdown(struct conn *c, enum conn_close_reason r)
+{
+	struct natsd_stream *s;
+
+	for (s = c->top; s != NULL && s->below != NULL; s = s->below)
+		if (s->ops->shutdown != NULL)
+			s->ops->shutdown(s->sctx, s->below, conn_close_text(r));
+}
+
 void conn_close(struct conn *c, enum conn_close_reason r)
 {
 	struct loop *l = c->w->loop;
@@ -538,18 +558,20 @@ void conn_close(struct conn *c, enum conn_close_reason r)
 	pthread_mutex_lock(&c->out_lock);
 	c->slow = true; /* refuse further bytes */
 	pthread_mutex_unlock(&c->out_lock);
+	conn_layers_shutdown(c, r);
+	loop_timer_cancel(l, &c->hs_timer);
+	loop_timer_cancel(l, &c->read_timer);
 	loop_timer_cancel(l, &c->ping_timer);
 	loop_timer_cancel(l, &c->auth_timer);
 	loop_timer_cancel(l, &c->write_timer);
 	loop_timer_cancel(l, &c->expiry_timer);
-	loop_timer_cancel(l, &c->hs_timer);
 	loop_io_del(l, &c->io);
 	if (c->auth != NULL)
 		auth_cancel(c);
 	conn_drop_subs(c);
 	if (c->link != NULL)
 		host_link_closed(c, conn_close_text(r));
-	else if (c->kind == NATSD_KIND_CLIENT)
+	else if (c->kind == NATSD_KIND_CLIENT && !(c->flags & CONN_F_LAYER_HS))
 		client_closed(c);
 	if (c->acc != NULL) {
 		atomic_fetch_add(&c->acc->in_msgs, atomic_load(&c->in_msgs));
@@ -781,9 +803,8 @@ static void conn_reread(struct loop *l, void *arg)
 }
 
 /* Bytes a layer has already taken off the socket (TLS records read
- * ahead) raise no readiness: when reading stopped with some left, read
- * again next turn. The handshake timer serves, since a stream with
- * application bytes is past its handshake. */
+ * ahead, websocket frames decoded) raise no readiness: when reading
+ * stopped with some left, read again next turn, after the others. */
 static void conn_reread_later(struct conn *c)
 {
 	struct natsd_stream *s = c->top;
@@ -792,7 +813,7 @@ static void conn_reread_later(struct conn *c)
 	    (c->flags & (CONN_F_HANDSHAKE | CONN_F_AUTH_PENDING)) ||
 	    s->ops->pending(s->sctx) == 0)
 		return;
-	loop_timer_arm(c->w->loop, &c->hs_timer, 0, conn_reread, c);
+	loop_timer_arm(c->w->loop, &c->read_timer, 0, conn_reread, c);
 }
 
 static void conn_read(struct conn *c)
@@ -890,10 +911,63 @@ static void conn_io(struct loop *l, void *arg, uint32_t events)
 		conn_flush(c);
 	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 		conn_read(c);
+	/* A client starts once its layers' handshakes are done, as
+	 * nats-server creates a websocket client after the upgrade: INFO,
+	 * auth and ping timers, the connection count. */
+	if ((c->flags & CONN_F_LAYER_HS) && !(c->flags & CONN_F_CLOSED) &&
+	    conn_handshake_left(c) < 0) {
+		c->flags &= ~CONN_F_LAYER_HS;
+		loop_timer_cancel(c->w->loop, &c->hs_timer);
+		client_start(c);
+	}
+	/* Reading may have left a layer with bytes to send. */
+	if (!(c->flags & (CONN_F_CLOSED | CONN_F_WANT_WRITE)) &&
+	    conn_layer_wants_write(c))
+		conn_flush(c);
+}
+
+/* The shortest handshake time the layers have left; -1: none. */
+static int64_t conn_handshake_left(struct conn *c)
+{
+	struct natsd_stream *s;
+	int64_t left = -1, v;
+
+	for (s = c->top; s != NULL && s->below != NULL; s = s->below) {
+		if (s->ops->handshake_ms == NULL)
+			continue;
+		v = s->ops->handshake_ms(s->sctx);
+		if (v >= 0 && (left < 0 || v < left))
+			left = v;
+	}
+	return left;
+}
+
+static void conn_handshake_check(struct loop *l, void *arg)
+{
+	struct conn *c = arg;
+	int64_t left = conn_handshake_left(c);
+
+	if (left == 0) {
+		log_debug("%s:%d - cid:%llu - handshake timeout", c->ip,
+			  c->port, (unsigned long long)c->cid);
+		conn_close(c, CONN_CLOSE_READ_ERROR);
+	} else if (left > 0) {
+		loop_timer_arm(l, &c->hs_timer, left, conn_handshake_check, c);
+	}
 }
 
 void conn_start(struct conn *c)
 {
+	int64_t left = conn_handshake_left(c);
+
+	if (left >= 0) {
+		loop_timer_arm(c->w->loop, &c->hs_timer, left,
+			       conn_handshake_check, c);
+		if (c->link == NULL) {
+			c->flags |= CONN_F_LAYER_HS;
+			return;
+		}
+	}
 	if (c->link != NULL) {
 		/* A layer pushed at accept (a TLS listener) has its time. */
 		if (!(c->flags & CONN_F_DIALING))

@@ -52,6 +52,8 @@ enum conn_flag {
 	CONN_F_DIALING = 1u << 11,   /* outbound connect in progress */
 	CONN_F_AUTH_REQUIRED = 1u << 13,
 	CONN_F_HANDSHAKE = 1u << 14, /* a layer's handshake runs */
+	CONN_F_WEBSOCKET = 1u << 15, /* a websocket client */
+	CONN_F_LAYER_HS = 1u << 16,  /* a layer handshakes: not started */
 };
 
 /* Closing reasons, as nats-server names them (monitoring, events). */
@@ -145,9 +147,11 @@ struct conn {
 	struct loop_timer auth_timer;
 	struct loop_timer write_timer;
 	struct loop_timer expiry_timer;
-	/* A layer's handshake time limit; afterwards, a read of bytes a
-	 * layer holds (see conn_reread_later()). */
+	/* Layered streams: a layer's handshake deadline, and reading on
+	 * when a layer still holds decoded bytes after a full turn (see
+	 * conn_reread_later()). */
 	struct loop_timer hs_timer;
+	struct loop_timer read_timer;
 	int pings_out;
 	int64_t last_in_ms;
 	int64_t start_ns; /* wall clock, for monitoring */

@@ -43,6 +43,7 @@ struct listener {
 	struct link *link;
 	struct transport *bottom;
 	struct transport *layers[4]; /* pushed on each accepted stream */
+	const struct natsd_cfg *layer_cfg[4]; /* their sections */
 	int nlayers;
 	/* Layers from nfirst on are pushed after INFO (client listeners,
 	 * NATSD_TF_AFTER_INFO), by the connection itself. */
@@ -401,7 +402,7 @@ static void listener_accept(struct loop *lp, void *arg, uint32_t events)
 		}
 		for (i = 0; i < l->nfirst; i++) {
 			rc = l->layers[i]->ops.push(l->layers[i]->pctx, top,
-						    NULL, &lctx);
+						    l->layer_cfg[i], &lctx);
 			if (rc != 0 || stream_push(&top, l->layers[i], lctx)) {
 				stream_drop(top);
 				top = NULL;
@@ -550,8 +551,18 @@ int listener_open(struct server *s, int kind, struct link *link,
 		  const char *transports, const struct natsd_listen_spec *spec,
 		  struct listener **out, char *err, size_t errlen)
 {
+	return listener_open_cfg(s, kind, link, transports, spec, NULL, 0, out,
+				 err, errlen);
+}
+
+int listener_open_cfg(struct server *s, int kind, struct link *link,
+		      const char *transports,
+		      const struct natsd_listen_spec *spec,
+		      const struct natsd_cfg *const *layer_cfg, int ncfg,
+		      struct listener **out, char *err, size_t errlen)
+{
 	struct listener *l;
-	int fd, rc;
+	int fd, i, rc;
 
 	l = calloc(1, sizeof(*l));
 	if (l == NULL)
@@ -563,6 +574,8 @@ int listener_open(struct server *s, int kind, struct link *link,
 	rc = resolve_stack(s, transports, l, err, errlen);
 	if (rc != 0)
 		goto out_free;
+	for (i = 0; layer_cfg != NULL && i < ncfg && i < l->nlayers; i++)
+		l->layer_cfg[i] = layer_cfg[i];
 	rc = l->bottom->ops.listen(l->bottom->pctx, spec, &l->lctx, &fd, err,
 				   errlen);
 	if (rc != 0)

@@ -99,6 +99,13 @@ struct listener;
 int listener_open(struct server *s, int kind, struct link *link,
 		  const char *transports, const struct natsd_listen_spec *spec,
 		  struct listener **out, char *err, size_t errlen);
+/* The same, giving layer i (0 = the first above the bottom) the section
+ * layer_cfg[i] in push(). */
+int listener_open_cfg(struct server *s, int kind, struct link *link,
+		      const char *transports,
+		      const struct natsd_listen_spec *spec,
+		      const struct natsd_cfg *const *layer_cfg, int ncfg,
+		      struct listener **out, char *err, size_t errlen);
 int listener_port(const struct listener *l);
 void listener_close(struct listener *l);
 

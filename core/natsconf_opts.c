@@ -1373,6 +1373,138 @@ struct key_def {
 #define WHY_TLS "clients would connect without TLS"
 #define WHY_JWT "clients would not be authenticated by it"
 
+/* websocket { ... }: the listener's settings (the websocket plugin reads
+ * the same map for its own). */
+static int read_ws_auth(struct loader *l, const struct natsconf_value *v)
+{
+	struct opts_websocket *w = &l->o->websocket;
+	const struct natsconf_value *m;
+	const char *name;
+	size_t i;
+	int rc;
+
+	if (natsconf_type(v) != NATSCONF_MAP)
+		return wrong_type(l, v, "authorization", "a map");
+	for (i = 0; i < natsconf_map_size(v); i++) {
+		name = natsconf_map_key(v, i);
+		m = natsconf_map_value(v, i);
+		if (strcasecmp(name, "user") == 0 ||
+		    strcasecmp(name, "username") == 0)
+			rc = read_str(l, m, name, &w->user);
+		else if (strcasecmp(name, "password") == 0 ||
+			 strcasecmp(name, "pass") == 0)
+			rc = read_str(l, m, name, &w->password);
+		else if (strcasecmp(name, "token") == 0)
+			rc = read_str(l, m, name, &w->token);
+		else if (strcasecmp(name, "timeout") == 0)
+			rc = read_duration(l, m, name, &w->auth_timeout);
+		else
+			rc = unknown_field(l, m, name);
+		if (rc != 0)
+			return rc;
+	}
+	if (w->auth_timeout < 0)
+		return lerr(l, v, "timeout must not be negative");
+	return 0;
+}
+
+/* allowed_origins entries must be URLs with a scheme and a host. */
+static int read_ws_origins(struct loader *l, const struct natsconf_value *v,
+			   const char *key)
+{
+	struct opts_strlist *list = &l->o->websocket.allowed_origins;
+	const char *o, *p;
+	size_t i;
+	int rc;
+
+	rc = read_strlist(l, v, key, list);
+	for (i = 0; rc == 0 && i < list->n; i++) {
+		o = list->v[i];
+		p = strstr(o, "://");
+		if (p == NULL || p == o || p[3] == '\0' || strchr(o, ' ') ||
+		    strchr(o, '%'))
+			return lerr(l, v,
+				    "unable to parse allowed origin \"%s\"", o);
+	}
+	return rc;
+}
+
+static int read_ws_member(struct loader *l, const char *name,
+			  const struct natsconf_value *m)
+{
+	struct opts_websocket *w = &l->o->websocket;
+	int64_t v;
+	int rc;
+
+	if (strcasecmp(name, "host") == 0 || strcasecmp(name, "net") == 0)
+		return read_str(l, m, name, &w->host);
+	if (strcasecmp(name, "port") == 0) {
+		rc = read_int(l, m, name, -1, 65535, &v);
+		if (rc == 0)
+			w->port = (int)v;
+		return rc;
+	}
+	if (strcasecmp(name, "listen") == 0)
+		return read_listen(l, m, name, &w->host, &w->port);
+	if (strcasecmp(name, "advertise") == 0 ||
+	    strcasecmp(name, "client_advertise") == 0)
+		return read_str(l, m, name, &w->advertise);
+	if (strcasecmp(name, "no_tls") == 0)
+		return read_bool(l, m, name, &w->no_tls);
+	if (strcasecmp(name, "tls") == 0) {
+		if (natsconf_type(m) != NATSCONF_MAP)
+			return wrong_type(l, m, name, "a map");
+		w->has_tls = true;
+		return 0;
+	}
+	if (strcasecmp(name, "compression") == 0)
+		return read_bool(l, m, name, &w->compression);
+	if (strcasecmp(name, "same_origin") == 0)
+		return read_bool(l, m, name, &w->same_origin);
+	if (strcasecmp(name, "allowed_origins") == 0 ||
+	    strcasecmp(name, "allowed_origin") == 0 ||
+	    strcasecmp(name, "allow_origins") == 0 ||
+	    strcasecmp(name, "allow_origin") == 0 ||
+	    strcasecmp(name, "origins") == 0 || strcasecmp(name, "origin") == 0)
+		return read_ws_origins(l, m, name);
+	if (strcasecmp(name, "handshake_timeout") == 0) {
+		rc = read_duration(l, m, name, &w->handshake_timeout);
+		if (rc == 0 && w->handshake_timeout < 0)
+			return lerr(l, m, "%s must not be negative", name);
+		return rc;
+	}
+	if (strcasecmp(name, "jwt_cookie") == 0)
+		return read_str(l, m, name, &w->jwt_cookie);
+	if (strcasecmp(name, "no_auth_user") == 0)
+		return read_str(l, m, name, &w->no_auth_user);
+	if (strcasecmp(name, "authorization") == 0 ||
+	    strcasecmp(name, "authentication") == 0)
+		return read_ws_auth(l, m);
+	return unknown_field(l, m, name);
+}
+
+static int read_websocket(struct loader *l, const char *key,
+			  const struct natsconf_value *v)
+{
+	struct opts_websocket *w = &l->o->websocket;
+	size_t i;
+	int rc;
+
+	if (natsconf_type(v) != NATSCONF_MAP)
+		return wrong_type(l, v, key, "a map");
+	for (i = 0; i < natsconf_map_size(v); i++) {
+		rc = read_ws_member(l, natsconf_map_key(v, i),
+				    natsconf_map_value(v, i));
+		if (rc != 0)
+			return rc;
+	}
+	w->set = true;
+	w->cfg = natsconf_hook(v);
+	if (w->host == NULL && opts_set_str(&w->host, OPTS_DEFAULT_HOST) != 0)
+		return nomem(l);
+	return set_where(l, v, &w->at);
+}
+
 /* tls { ... }: the tls plugin's settings, read by it. */
 static int read_tls(struct loader *l, const char *key,
 		    const struct natsconf_value *v)
@@ -1454,8 +1586,6 @@ static const struct key_def top_keys[] = {
 	KWARN("gateway"),
 	KWARN("leafnodes"),
 	KWARN("leaf"),
-	KWARN("websocket"),
-	KWARN("ws"),
 	KWARN("mqtt"),
 	KWARN("jetstream"),
 	KWARN("store_dir"),
@@ -1470,6 +1600,8 @@ static const struct key_def top_keys[] = {
 
 	/* Running without these would let clients in, or reach subjects,
 	 * that nats-server keeps apart. */
+	KFN("websocket", read_websocket),
+	KFN("ws", read_websocket),
 	KFN("tls", read_tls),
 	KBOOL("allow_non_tls", tls_allow_non_tls),
 	KREFUSE("ocsp", WHY_TLS),

@@ -287,6 +287,15 @@ void opts_fini(struct opts *o)
 	free(o->tls_cert);
 	free(o->tls_key);
 	free(o->tls_ca);
+	free(o->websocket.host);
+	free(o->websocket.advertise);
+	opts_strlist_clear(&o->websocket.allowed_origins);
+	free(o->websocket.jwt_cookie);
+	free(o->websocket.no_auth_user);
+	free(o->websocket.user);
+	free_secret(o->websocket.password);
+	free_secret(o->websocket.token);
+	free(o->websocket.at.file);
 	/* Last: plugin settings pointed into it. */
 	if (o->conf != NULL && o->conf_free != NULL)
 		o->conf_free(o->conf);
@@ -470,6 +479,54 @@ static int check_accounts(const struct opts *o, char *err, size_t errlen)
 	return 0;
 }
 
+bool opts_ws_auth_override(const struct opts *o)
+{
+	const struct opts_websocket *w = &o->websocket;
+
+	return w->user != NULL || w->token != NULL || w->no_auth_user != NULL;
+}
+
+/* nats-server's validateWebsocketOptions, with its messages. */
+static int check_websocket(const struct opts *o, char *err, size_t errlen)
+{
+	const struct opts_websocket *w = &o->websocket;
+	int rc;
+
+	if (!w->set || w->port == 0)
+		return 0;
+	if ((rc = check_port("websocket port", w->port, err, errlen)) != 0)
+		return rc;
+	if (!w->has_tls && !w->no_tls)
+		return fail(err, errlen,
+			    "websocket requires TLS "
+			    "configuration");
+	if (w->has_tls)
+		return fail(err, errlen,
+			    "websocket: tls is not supported "
+			    "yet (set no_tls = true)");
+	if (w->no_auth_user != NULL) {
+		if (o->nusers == 0)
+			return fail(err, errlen,
+				    "no_auth_user: \"%s\" "
+				    "present, but users are not defined",
+				    w->no_auth_user);
+		if (opts_user_find(o, w->no_auth_user) == NULL)
+			return fail(err, errlen,
+				    "no_auth_user: \"%s\" not "
+				    "present as user in authorization block",
+				    w->no_auth_user);
+	}
+	if (o->nusers > 0 && w->user != NULL)
+		return fail(err, errlen,
+			    "websocket authentication username "
+			    "not compatible with presence of users/nkeys");
+	if (o->nusers > 0 && w->token != NULL)
+		return fail(err, errlen,
+			    "websocket authentication token not "
+			    "compatible with presence of users/nkeys");
+	return 0;
+}
+
 int opts_validate(const struct opts *o, char *err, size_t errlen)
 {
 	size_t i;
@@ -484,7 +541,8 @@ int opts_validate(const struct opts *o, char *err, size_t errlen)
 	if ((rc = check_limits(o, err, errlen)) != 0 ||
 	    (rc = check_timers(o, err, errlen)) != 0 ||
 	    (rc = check_auth(o, err, errlen)) != 0 ||
-	    (rc = check_accounts(o, err, errlen)) != 0)
+	    (rc = check_accounts(o, err, errlen)) != 0 ||
+	    (rc = check_websocket(o, err, errlen)) != 0)
 		return rc;
 	/* nats-server's words, for its flags. */
 	if (o->tls_flags && o->tls_cert == NULL)

@@ -141,6 +141,32 @@ struct opts_where {
 	int line;
 };
 
+/* The websocket block: a second client listener, tcp + websocket. port
+ * 0 (the default) leaves it off, -1 picks a free port. Its own
+ * authorization (user/password or token, no_auth_user, timeout) replaces
+ * the server's for websocket clients when any of them is set, as in
+ * nats-server. cfg is the block itself, handed to the websocket layer. */
+struct opts_websocket {
+	bool set;
+	char *host;
+	int port;
+	char *advertise;
+	bool no_tls;
+	bool has_tls; /* a tls block inside (served once tls is) */
+	bool compression;
+	bool same_origin;
+	struct opts_strlist allowed_origins;
+	int64_t handshake_timeout; /* 0: the plugin's default */
+	char *jwt_cookie;
+	char *no_auth_user;
+	char *user;
+	char *password;
+	char *token;
+	int64_t auth_timeout; /* 0: the server's */
+	const struct natsd_cfg *cfg;
+	struct opts_where at;
+};
+
 struct opts {
 	/* Server. port: -1 = a random free port; a 0 in the file or on the
 	 * command line means the default, as in nats-server. */
@@ -249,7 +275,13 @@ struct opts {
 	 * to release it: opts_fini() calls conf_free(conf). */
 	void *conf;
 	void (*conf_free)(void *conf);
+
+	/* WebSocket clients. */
+	struct opts_websocket websocket;
 };
+
+/* Whether websocket clients have authorization of their own. */
+bool opts_ws_auth_override(const struct opts *o);
 
 /* Sets every option to its default. 0, or NATSD_ENOMEM when the default
  * strings (host, client_transport) cannot be allocated; o can be passed

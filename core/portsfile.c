@@ -20,19 +20,14 @@
 
 #include "portsfile.h"
 
-static int add_url_scheme(json_t *list, const char *scheme, const char *ip,
-			  bool v6, int port)
+static int add_url(json_t *list, const char *scheme, const char *ip, bool v6,
+		   int port)
 {
 	char url[128];
 
 	snprintf(url, sizeof(url), v6 ? "%s://[%s]:%d" : "%s://%s:%d", scheme,
 		 ip, port);
 	return json_array_append_new(list, json_string(url));
-}
-
-static int add_url(json_t *list, const char *ip, bool v6, int port)
-{
-	return add_url_scheme(list, "nats", ip, v6, port);
 }
 
 /* Every address of every interface that is up, interface by interface,
@@ -70,8 +65,8 @@ static int add_local_urls(json_t *list, const char *scheme, int port)
 							    b->ifa_addr)
 							   ->sin6_addr,
 						  ip, sizeof(ip));
-				add_url_scheme(list, scheme, ip,
-					       fam == AF_INET6, port);
+				add_url(list, scheme, ip, fam == AF_INET6,
+					port);
 			}
 		}
 	}
@@ -79,60 +74,52 @@ static int add_local_urls(json_t *list, const char *scheme, int port)
 	return 0;
 }
 
-static bool unspecified(const char *host)
+/* The URLs of a listener on host:port. */
+static int add_urls(json_t *list, const char *scheme, const char *host,
+		    int port)
 {
-	return strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 ||
-	       host[0] == '\0';
+	if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 ||
+	    host[0] == '\0')
+		return add_local_urls(list, scheme, port);
+	return add_url(list, scheme, host, strchr(host, ':') != NULL, port);
 }
 
-/* Adds "monitoring": [...] to o. */
-static int add_monitoring(json_t *o, const char *mhost, int mport, bool tls)
+/* Adds key: [URLs of the listener on host:port] to o. */
+static int add_listener(json_t *o, const char *key, const char *scheme,
+			const char *host, int port)
 {
-	const char *scheme = tls ? "https" : "http";
 	json_t *list = json_array();
 
-	if (list == NULL || json_object_set_new(o, "monitoring", list) != 0)
+	if (list == NULL || json_object_set_new(o, key, list) != 0)
 		return NATSD_ENOMEM;
-	if (unspecified(mhost))
-		return add_local_urls(list, scheme, mport);
-	return add_url_scheme(list, scheme, mhost, strchr(mhost, ':') != NULL,
-			      mport);
+	return add_urls(list, scheme, host ? host : "0.0.0.0", port);
 }
 
-int portsfile_write(const char *dir, const char *exe, const char *host,
-		    int port, char **path, char *err, size_t errlen)
-{
-	return portsfile_write_all(dir, exe, host, port, NULL, 0, false, path,
-				   err, errlen);
-}
-
-int portsfile_write_all(const char *dir, const char *exe, const char *host,
-			int port, const char *mhost, int mport, bool mtls,
-			char **path, char *err, size_t errlen)
+int portsfile_write(const char *dir, const char *exe,
+		    const struct portsfile_urls *u, char **path, char *err,
+		    size_t errlen)
 {
 	char file[4096], tmp[4200];
-	json_t *o, *list;
 	const char *base = strrchr(exe, '/');
-	int rc = 0;
+	json_t *o;
+	int rc;
 
 	base = base ? base + 1 : exe;
 	snprintf(file, sizeof(file), "%s/%s_%d.ports", dir, base,
 		 (int)getpid());
 	snprintf(tmp, sizeof(tmp), "%s.tmp", file);
 	o = json_object();
-	list = json_array();
-	if (o == NULL || list == NULL) {
-		json_decref(o);
-		json_decref(list);
+	if (o == NULL)
 		return NATSD_ENOMEM;
-	}
-	json_object_set_new(o, "nats", list);
-	if (unspecified(host))
-		rc = add_local_urls(list, "nats", port);
-	else
-		rc = add_url(list, host, strchr(host, ':') != NULL, port);
-	if (rc == 0 && mport > 0 && mhost != NULL)
-		rc = add_monitoring(o, mhost, mport, mtls);
+	/* nats-server's keys, in its order. */
+	rc = add_listener(o, "nats", "nats", u->host, u->port);
+	if (rc == 0 && u->mon_port > 0)
+		rc = add_listener(o, "monitoring",
+				  u->mon_tls ? "https" : "http", u->mon_host,
+				  u->mon_port);
+	if (rc == 0 && u->ws_port > 0)
+		rc = add_listener(o, "websocket", u->ws_tls ? "wss" : "ws",
+				  u->ws_host, u->ws_port);
 	if (rc == 0 && json_dump_file(o, tmp, JSON_COMPACT) != 0)
 		rc = NATSD_EIO;
 	json_decref(o);

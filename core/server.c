@@ -168,7 +168,7 @@ static int json_add(json_t *o, const char *k, json_t *v)
 
 /* INFO fields in nats-server's order, without the per-connection tail
  * and the closing brace. */
-int server_build_info(struct server *s)
+static int build_info_prefix(struct server *s, bool auth_required, char **out)
 {
 	const struct opts *o = &s->opts;
 	json_t *j;
@@ -187,7 +187,7 @@ int server_build_info(struct server *s)
 	rc |= json_add(j, "host", json_string(o->host ? o->host : "0.0.0.0"));
 	rc |= json_add(j, "port", json_integer(s->client_port));
 	rc |= json_add(j, "headers", json_boolean(!o->no_header_support));
-	if (s->auth_required)
+	if (auth_required)
 		rc |= json_add(j, "auth_required", json_true());
 	if (s->client_tf & NATSD_TF_TLS_REQUIRED)
 		rc |= json_add(j, "tls_required", json_true());
@@ -215,10 +215,33 @@ int server_build_info(struct server *s)
 	memcpy(prefix + 5, txt, len - 1);
 	prefix[len + 4] = '\0';
 	free(txt);
+	*out = prefix;
+	return 0;
+}
+
+int server_build_info(struct server *s)
+{
+	char *prefix, *ws = NULL;
+	int rc;
+
+	rc = build_info_prefix(s, s->auth_required, &prefix);
+	if (rc != 0)
+		return rc;
+	/* nats-server sends websocket clients the same INFO, but for
+	 * auth_required when the websocket block has authorization. */
+	if (s->ws_listener != NULL && s->ws_auth_required != s->auth_required) {
+		rc = build_info_prefix(s, s->ws_auth_required, &ws);
+		if (rc != 0) {
+			free(prefix);
+			return rc;
+		}
+	}
 	pthread_mutex_lock(&s->info_lock);
 	/* Readers copy it into an outbound queue under the lock. */
 	free(s->info_prefix);
 	s->info_prefix = prefix;
+	free(s->ws_info_prefix);
+	s->ws_info_prefix = ws;
 	pthread_mutex_unlock(&s->info_lock);
 	return 0;
 }
@@ -271,6 +294,11 @@ static int load_plugin(struct server *s, const char *load,
 	return 0;
 }
 
+static bool ws_enabled(const struct opts *o)
+{
+	return o->websocket.set && o->websocket.port != 0;
+}
+
 static int load_plugins(struct server *s)
 {
 	const struct opts *o = &s->opts;
@@ -291,9 +319,14 @@ static int load_plugins(struct server *s)
 			return rc;
 	}
 	/* The tcp transport comes by default, like nats-server's plain
-	 * listener. */
-	if (registry_transport(s->reg, "tcp") == NULL)
-		return load_plugin(s, "transport_tcp", NULL, NULL, false);
+	 * listener, and so does the websocket one when configured. */
+	if (registry_transport(s->reg, "tcp") == NULL) {
+		rc = load_plugin(s, "transport_tcp", NULL, NULL, false);
+		if (rc != 0)
+			return rc;
+	}
+	if (ws_enabled(o) && registry_transport(s->reg, "websocket") == NULL)
+		return load_plugin(s, "transport_websocket", NULL, NULL, false);
 	return 0;
 }
 
@@ -414,6 +447,37 @@ static int open_client_listener(struct server *s)
 	return 0;
 }
 
+/* The websocket listener: tcp and the websocket layer, which gets the
+ * websocket block as its section. */
+static int open_ws_listener(struct server *s)
+{
+	const struct opts_websocket *w = &s->opts.websocket;
+	struct natsd_listen_spec spec = { .struct_size = sizeof(spec) };
+	const struct natsd_cfg *cfgs[1] = { w->cfg };
+	char err[512];
+	int rc;
+
+	if (!ws_enabled(&s->opts))
+		return 0;
+	spec.host = w->host ? w->host : "0.0.0.0";
+	spec.port = w->port < 0 ? 0 : w->port;
+	spec.backlog = 1024;
+	rc = listener_open_cfg(s, NATSD_KIND_CLIENT, NULL, "tcp,websocket",
+			       &spec, cfgs, 1, &s->ws_listener, err,
+			       sizeof(err));
+	if (rc != 0) {
+		log_fatal("Unable to listen for websocket connections: %s",
+			  err);
+		return rc;
+	}
+	s->ws_port = listener_port(s->ws_listener);
+	log_info("Listening for websocket clients on ws://%s:%d", spec.host,
+		 s->ws_port);
+	log_warn("Websocket not configured with TLS. DO NOT USE IN "
+		 "PRODUCTION!");
+	return 0;
+}
+
 static int write_pid_file(struct server *s)
 {
 	FILE *f;
@@ -528,6 +592,9 @@ int server_start(struct server *s)
 		s->closed_hook = monitor_conn_closed;
 		s->connect_hook = monitor_conn_connected;
 	}
+	rc = open_ws_listener(s);
+	if (rc != 0)
+		return rc;
 	rc = open_client_listener(s);
 	if (rc != 0)
 		return rc;
@@ -543,15 +610,21 @@ int server_start(struct server *s)
 	if (s->opts.ports_file_dir != NULL) {
 		char err[512];
 
-		rc = portsfile_write_all(
-			s->opts.ports_file_dir, s->exe ? s->exe : "natsd",
-			s->opts.host ? s->opts.host : "0.0.0.0", s->client_port,
-			s->opts.http_host
-				? s->opts.http_host
-				: (s->opts.host ? s->opts.host : "0.0.0.0"),
-			s->monitor ? monitor_port(s->monitor) : 0,
-			s->monitor != NULL && monitor_https(s->monitor),
-			&s->ports_path, err, sizeof(err));
+		struct portsfile_urls u = {
+			.host = s->opts.host,
+			.port = s->client_port,
+			.mon_host = s->opts.http_host ? s->opts.http_host
+						      : s->opts.host,
+			.mon_port = s->monitor ? monitor_port(s->monitor) : 0,
+			.mon_tls =
+				s->monitor != NULL && monitor_https(s->monitor),
+			.ws_host = s->opts.websocket.host,
+			.ws_port = s->ws_listener ? s->ws_port : 0,
+		};
+
+		rc = portsfile_write(s->opts.ports_file_dir,
+				     s->exe ? s->exe : "natsd", &u,
+				     &s->ports_path, err, sizeof(err));
 		if (rc != 0) {
 			log_fatal("%s", err);
 			return rc;
@@ -605,6 +678,7 @@ static void reload_swap(struct opts *cur, struct opts *no)
 	KEEP(tls_allow_non_tls);
 	KEEP(auth_chain);
 	KEEP(pid_file);
+	KEEP(websocket); /* its listener and the section it was given */
 #undef KEEP
 	tmp = *cur;
 	*cur = *no;
@@ -835,6 +909,8 @@ void server_lame_duck(struct server *s)
 	log_info("Entering lame duck mode, stop accepting new clients");
 	listener_close(s->client_listener);
 	s->client_listener = NULL;
+	listener_close(s->ws_listener);
+	s->ws_listener = NULL;
 	for (i = 0; i < s->nlink_listeners; i++)
 		listener_close(s->link_listeners[i]);
 	s->nlink_listeners = 0;
@@ -911,6 +987,8 @@ static void server_shutdown(struct server *s)
 	monitor_stop(s->monitor);
 	listener_close(s->client_listener);
 	s->client_listener = NULL;
+	listener_close(s->ws_listener);
+	s->ws_listener = NULL;
 	for (i = 0; i < s->nlink_listeners; i++)
 		listener_close(s->link_listeners[i]);
 	s->nlink_listeners = 0;
@@ -965,6 +1043,7 @@ void server_free(struct server *s)
 	loop_free(s->main_loop);
 	free(s->server_name);
 	free(s->info_prefix);
+	free(s->ws_info_prefix);
 	pthread_mutex_destroy(&s->opts_lock);
 	pthread_mutex_destroy(&s->info_lock);
 	pthread_mutex_destroy(&s->timers_lock);

@@ -95,6 +95,13 @@ struct server {
 	bool auth_required;	/* INFO says so: CONNECT must come first */
 	bool auth_enforced;	/* unclaimed clients are refused */
 	bool nonce_required;
+	/* Websocket clients: auth_required as their INFO says it (the
+	 * websocket block may have authorization of its own), and their
+	 * INFO prefix when it differs from info_prefix (else NULL). */
+	bool ws_auth_required;
+	char *ws_info_prefix;
+	struct listener *ws_listener;
+	int ws_port;
 
 	/* Plugin timers not yet fired, freed at shutdown. */
 	pthread_mutex_t timers_lock;

@@ -29,6 +29,7 @@
 #define _GNU_SOURCE /* accept4() */
 #endif
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <netdb.h>
@@ -554,14 +555,45 @@ static size_t tcp_pending(void *sctx)
 	return 0;
 }
 
-/* Nothing to say: the host takes the peer address from getpeername(). */
+/* The host takes the peer address from getpeername() itself; layers
+ * above ask for it (NATSD_Q_PEER_ADDR) to name the peer in their logs.
+ * The answer lives in a per-thread buffer until the next such query. */
 static int tcp_query(void *sctx, int key, const void **out, size_t *len)
 {
-	(void)sctx;
-	(void)key;
-	(void)out;
-	(void)len;
-	return NATSD_ENOTSUP;
+	static __thread char addr[INET6_ADDRSTRLEN + 8];
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char ip[INET6_ADDRSTRLEN];
+	const void *a;
+	int port, n;
+
+	if (key != NATSD_Q_PEER_ADDR)
+		return NATSD_ENOTSUP;
+	if (getpeername(tcp_fd(sctx), (struct sockaddr *)&ss, &sl) == -1)
+		return -errno;
+	if (ss.ss_family == AF_INET) {
+		a = &((struct sockaddr_in *)&ss)->sin_addr;
+		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+		port = ntohs(in6->sin6_port);
+		a = &in6->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+			a = &in6->sin6_addr.s6_addr[12];
+			ss.ss_family = AF_INET;
+		}
+	} else {
+		return NATSD_ENOTSUP;
+	}
+	if (inet_ntop(ss.ss_family, a, ip, sizeof(ip)) == NULL)
+		return -errno;
+	n = snprintf(addr, sizeof(addr),
+		     ss.ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d", ip, port);
+	*out = addr;
+	if (len != NULL)
+		*len = (size_t)n;
+	return 0;
 }
 
 static void tcp_close(void *sctx, struct natsd_stream *below)

@@ -1156,6 +1156,66 @@ static void test_chain_and_transport(void)
 	CU_ASSERT(list_is(&o.client_transport, 2, "tcp", "websocket"));
 }
 
+/* The websocket block, and the checks opts_validate() makes on it. */
+static void test_websocket(void)
+{
+	const struct opts_websocket *w = &o.websocket;
+
+	load_ok("websocket = { port = 8080; no_tls = true; compression = "
+		"true;\n"
+		"  same_origin = true; allowed_origins = "
+		"[\"http://a.example\"];\n"
+		"  handshake_timeout = \"2s\"; jwt_cookie = \"jwt\";\n"
+		"  authorization = { token = \"t\"; timeout = 3; }; };\n");
+	CU_ASSERT(w->set && w->no_tls && w->compression && w->same_origin);
+	CU_ASSERT_EQUAL(w->port, 8080);
+	CU_ASSERT_STRING_EQUAL(w->host, "0.0.0.0");
+	CU_ASSERT(list_is(&w->allowed_origins, 1, "http://a.example"));
+	CU_ASSERT_EQUAL(w->handshake_timeout, 2 * OPTS_NS_PER_SEC);
+	CU_ASSERT_STRING_EQUAL(w->jwt_cookie, "jwt");
+	CU_ASSERT_STRING_EQUAL(w->token, "t");
+	CU_ASSERT_EQUAL(w->auth_timeout, 3 * OPTS_NS_PER_SEC);
+	CU_ASSERT(w->cfg != NULL);
+	CU_ASSERT(opts_ws_auth_override(&o));
+	CU_ASSERT_EQUAL(opts_validate(&o, err, sizeof(err)), 0);
+
+	load_ok("ws = { listen = \"127.0.0.1:-1\"; no_tls = true; };\n");
+	CU_ASSERT_STRING_EQUAL(w->host, "127.0.0.1");
+	CU_ASSERT_EQUAL(w->port, -1);
+	CU_ASSERT(!opts_ws_auth_override(&o));
+
+	load_fails("websocket = { port = 1; foo = 1; };\n",
+		   "1: unknown field \"foo\"");
+	/* (A libconfig list makes the file natsd's format, where keys
+	 * are exact; nats-server's format reads them without case.) */
+	load_fails("websocket = { port = 1; Compression = true; };\n"
+		   "plugins = ();\n",
+		   "1: websocket: write \"Compression\" in lower case");
+	load_fails("websocket = { port = 1; authorization = { users = (); };"
+		   " };\n",
+		   "1: unknown field \"users\"");
+	load_fails("websocket = { allowed_origins = [\"%zz\"]; };\n",
+		   "1: unable to parse allowed origin \"%zz\"");
+
+	/* nats-server's start-up refusals. */
+	load_ok("websocket = { port = 8080; };\n");
+	CU_ASSERT_EQUAL(opts_validate(&o, err, sizeof(err)), NATSD_EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "websocket requires TLS configuration");
+	load_ok("websocket = { port = 0; };\n");
+	CU_ASSERT_EQUAL(opts_validate(&o, err, sizeof(err)), 0);
+	load_ok("websocket = { port = 8080; no_tls = true; "
+		"no_auth_user = \"bob\"; };\n");
+	CU_ASSERT_EQUAL(opts_validate(&o, err, sizeof(err)), NATSD_EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "no_auth_user: \"bob\" present, but users "
+				    "are not defined");
+	load_ok("authorization = { users = ({ user = \"a\"; password = \"b\"; "
+		"}); };\nwebsocket = { port = 8080; no_tls = true; "
+		"authorization = { token = \"t\"; }; };\n");
+	CU_ASSERT_EQUAL(opts_validate(&o, err, sizeof(err)), NATSD_EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "websocket authentication token not "
+				    "compatible with presence of users/nkeys");
+}
+
 /* ------------------------------------------------------------------ */
 /* Files                                                               */
 
@@ -1350,6 +1410,7 @@ int main(void)
 		{ "getters", test_getters },
 		{ "null cfg", test_null_cfg },
 		{ "chain and transport", test_chain_and_transport },
+		{ "websocket", test_websocket },
 		{ "include", test_include },
 		{ "file errors", test_file_errors },
 		{ "relative path", test_relative_path },

@@ -29,6 +29,9 @@
  *        transports: flags() (TLS facts for INFO, layers pushed after
  *        INFO) and reload() (SIGHUP); stream queries NATSD_Q_HANDSHAKE and
  *        NATSD_Q_HANDSHAKE_TIMEOUT; host: auth_peer_cert(), conn_push().
+ *        transports: shutdown() and handshake_ms() ops, query keys
+ *        NATSD_Q_JWT_COOKIE and NATSD_Q_PEER_ADDR; listeners pass a
+ *        layer its section to push().
  */
 #ifndef NATSD_PLUGIN_H
 #define NATSD_PLUGIN_H
@@ -117,6 +120,8 @@ enum natsd_stream_query {
 	/* 1.1: *len = the milliseconds the handshake may take (0: no
 	 * limit); the host closes the connection when they are over. */
 	NATSD_Q_HANDSHAKE_TIMEOUT = 7,
+	NATSD_Q_JWT_COOKIE = 8, /* out: const char * (websocket jwt_cookie) */
+	NATSD_Q_PEER_ADDR = 9,  /* out: const char * "ip:port" of the socket */
 };
 
 /* 1.1: what natsd_transport_ops.flags() says about a layer. */
@@ -158,7 +163,10 @@ struct natsd_transport_ops {
 		    char *err, size_t errlen);
 
 	/* Layers: wrap the live stream below (which stays owned by the
-	 * host); on success the new layer is on top of the connection. */
+	 * host); on success the new layer is on top of the connection. cfg
+	 * is the section the listener gives this layer (since 1.1: the
+	 * websocket block for "websocket"), or NULL. Runs on the thread
+	 * that accepts, not the connection's I/O thread. */
 	int (*push)(void *pctx, struct natsd_stream *below,
 		    const struct natsd_cfg *cfg, void **sctx);
 
@@ -189,6 +197,19 @@ struct natsd_transport_ops {
 	 * or a negative code with a line in err, the old state staying in
 	 * force. */
 	int (*reload)(void *pctx, char *err, size_t errlen);
+	/* ABI 1.1. The host is about to close the connection for reason
+	 * (nats-server's closed-state text: "Client Closed", "Stale
+	 * Connection", ...), after flushing what was queued: a layer may
+	 * say goodbye on the stream below (a WebSocket close frame). May be
+	 * NULL. */
+	void (*shutdown)(void *sctx, struct natsd_stream *below,
+			 const char *reason);
+	/* ABI 1.1. Milliseconds the layer's handshake may still take, 0
+	 * when its time is up, or -1 once it is done (or it has none). The
+	 * host asks when the connection starts and again when that time
+	 * has passed, on the I/O thread, and closes a connection whose
+	 * layer is still handshaking then. May be NULL. */
+	int64_t (*handshake_ms)(void *sctx);
 };
 
 /* ------------------------------------------------------------------ */
