@@ -8,6 +8,7 @@
 #include "config.h"
 #endif
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -929,6 +930,31 @@ static void plugin_timer_arm(struct loop *l, void *arg)
 	loop_timer_arm(l, &pt->t, pt->t.when, plugin_timer_fire, pt);
 }
 
+/* ABI 1.2: limits of accounts that come from JWTs. */
+static int api_account_limit(struct natsd_host *h, const char *account,
+			     int limit, int64_t value)
+{
+	struct account *a;
+
+	if (account == NULL)
+		return NATSD_EINVAL;
+	if (limit != NATSD_LIMIT_CONN && limit != NATSD_LIMIT_SUBS &&
+	    limit != NATSD_LIMIT_PAYLOAD)
+		return NATSD_EINVAL;
+	a = accounts_get(srv_of(h)->accounts, account, true);
+	if (a == NULL)
+		return NATSD_ENOMEM;
+	if (value < 0)
+		value = -1;
+	if (limit == NATSD_LIMIT_CONN)
+		atomic_store(&a->max_conns, value > INT_MAX ? -1 : (int)value);
+	else if (limit == NATSD_LIMIT_SUBS)
+		atomic_store(&a->max_subs, value > INT_MAX ? -1 : (int)value);
+	else
+		atomic_store(&a->max_payload, value);
+	return 0;
+}
+
 static int api_timer_add(struct natsd_host *h, int64_t delay_ms,
 			 natsd_timer_fn fn, void *arg)
 {
@@ -1022,6 +1048,8 @@ static const struct natsd_host_api host_table = {
 	.timer_add = api_timer_add,
 	.cfg_sections_len = conffile_cfg_sections_len,
 	.cfg_sections_at = conffile_cfg_sections_at,
+	.cfg_key_at = conffile_cfg_key_at,
+	.account_limit = api_account_limit,
 };
 
 const struct natsd_host_api *host_api(void)

@@ -266,7 +266,7 @@ static int load_plugin(struct server *s, const char *load,
 static int load_plugins(struct server *s)
 {
 	const struct opts *o = &s->opts;
-	size_t i;
+	size_t i, na;
 	int rc;
 
 	for (i = 0; i < o->nplugins; i++) {
@@ -281,6 +281,15 @@ static int load_plugins(struct server *s)
 		rc = load_plugin(s, "auth_nkey", o->nkey_settings, NULL, true);
 		if (rc != 0)
 			return rc;
+	}
+	/* Operator mode keys at the top: auth_jwt reads them from there. */
+	if (o->jwt_settings != NULL && registry_auth(s->reg, "jwt") == NULL) {
+		na = s->reg->nauths;
+		rc = load_plugin(s, "auth_jwt", o->jwt_settings, NULL, false);
+		if (rc != 0)
+			return rc;
+		for (; na < s->reg->nauths; na++)
+			s->reg->auths[na]->jwt_root = true;
 	}
 	/* The tcp transport comes by default, like nats-server's plain
 	 * listener. */
@@ -501,6 +510,7 @@ static void reload_swap(struct opts *cur, struct opts *no)
 	/* Points into the kept file; auth_nkey gets the re-read users
 	 * through reload_settings. */
 	KEEP(nkey_settings);
+	KEEP(jwt_settings);
 	KEEP(client_transport);
 	KEEP(auth_chain);
 	KEEP(pid_file);

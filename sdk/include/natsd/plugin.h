@@ -24,6 +24,8 @@
  *   1.0  transports (stackable streams), authenticators, links.
  *   1.1  cfg_sections_len, cfg_sections_at: lists of groups in settings;
  *        natsd_auth_ops.reload_settings: the re-read settings on SIGHUP.
+ *   1.2  cfg_key_at: the key names of a group; account_limit and
+ *        NATSD_LIMIT_CONN: an account's limits (JWT accounts).
  */
 #ifndef NATSD_PLUGIN_H
 #define NATSD_PLUGIN_H
@@ -42,7 +44,7 @@ extern "C" {
 #endif
 
 #define NATSD_ABI_MAJOR	   1 /* changed: older plugins are refused */
-#define NATSD_ABI_MINOR     1 /* changed: something was appended */
+#define NATSD_ABI_MINOR     2 /* changed: something was appended */
 #define NATSD_PLUGIN_MAGIC 0x4e415453u /* "NATS" */
 #define NATSD_PLUGIN_EXPORT __attribute__((visibility("default")))
 
@@ -195,6 +197,7 @@ enum natsd_limit {
 	NATSD_LIMIT_SUBS = 1,
 	NATSD_LIMIT_PAYLOAD = 2,
 	NATSD_LIMIT_DATA = 3,
+	NATSD_LIMIT_CONN = 4, /* 1.2: account_limit() only */
 };
 
 #define NATSD_AUTH_F_NONCE    0x1 /* INFO must carry a nonce */
@@ -415,6 +418,16 @@ struct natsd_host_api {
 				size_t *n);
 	int (*cfg_sections_at)(const struct natsd_cfg *c, const char *key,
 			       size_t i, const struct natsd_cfg **out);
+
+	/* 1.2: the name of the i-th member of group c (NATSD_ENOENT past
+	 * the end), to read maps such as resolver_preload. */
+	int (*cfg_key_at)(const struct natsd_cfg *c, size_t i,
+			  const char **name);
+	/* 1.2: sets a limit of an account (created when new), for the
+	 * connections that come after: NATSD_LIMIT_CONN, _SUBS or _PAYLOAD
+	 * (NATSD_EINVAL for others); -1 is unlimited. */
+	int (*account_limit)(struct natsd_host *h, const char *account,
+			     int limit, int64_t value);
 };
 
 /* The plugin's descriptor. The first four fields never change. */
