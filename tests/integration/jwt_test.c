@@ -539,6 +539,168 @@ static void test_account_limits(void)
 	}
 }
 
+/* A legacy v1 user JWT ("alg":"ed25519"), signed by a v2 account. */
+static void test_v1(void)
+{
+	compare("v1", true);
+}
+
+/* base64url without padding, as clients send signatures. */
+static void b64url(const unsigned char *in, int len, char *out)
+{
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrs"
+				"tuvwxyz0123456789-_";
+	unsigned int v;
+	int i, o = 0, k;
+
+	for (i = 0; i < len; i += 3) {
+		v = (unsigned)in[i] << 16;
+		if (i + 1 < len)
+			v |= (unsigned)in[i + 1] << 8;
+		if (i + 2 < len)
+			v |= in[i + 2];
+		k = len - i >= 3 ? 4 : len - i + 1;
+		for (int j = 0; j < k; j++)
+			out[o++] = a[(v >> (18 - 6 * j)) & 63];
+	}
+	out[o] = '\0';
+}
+
+/* A raw client of user (nonce signed by libnats) sends cmds then PING;
+ * out gets what came back within a short while, INFO lines left out
+ * (nats-server sends one with a lowered max_payload, natsd does not). */
+static void raw_session(int port, const char *user, const char *cmds, char *out,
+			size_t cap)
+{
+	const struct jwt_fixture *u = USER(user);
+	char info[2048], nonce[64], sig[128], *line, *p, *nl, buf[8192];
+	unsigned char *raw = NULL;
+	int rawlen = 0, fd;
+	size_t o = 0, n;
+	bool eof;
+	ssize_t got;
+
+	out[0] = '\0';
+	fd = itest_raw_connect(port, info, sizeof(info));
+	CU_ASSERT_FATAL(fd >= 0);
+	p = strstr(info, "\"nonce\":\"");
+	CU_ASSERT_FATAL(p != NULL);
+	p += 9;
+	n = strcspn(p, "\"");
+	CU_ASSERT_FATAL(n < sizeof(nonce));
+	memcpy(nonce, p, n);
+	nonce[n] = '\0';
+	CU_ASSERT_FATAL(nats_Sign(u->seed, nonce, &raw, &rawlen) == NATS_OK);
+	b64url(raw, rawlen, sig);
+	free(raw);
+	line = malloc(16384);
+	CU_ASSERT_FATAL(line != NULL);
+	snprintf(line, 16384,
+		 "CONNECT {\"verbose\":false,\"protocol\":1,\"jwt\":\"%s\","
+		 "\"sig\":\"%s\"}\r\nPING\r\n%sPING\r\n",
+		 u->jwt, sig, cmds);
+	harness_sendstr(fd, line);
+	free(line);
+	got = harness_read_for(fd, buf, sizeof(buf) - 1, 400, &eof);
+	close(fd);
+	if (got < 0)
+		return;
+	buf[got] = '\0';
+	for (p = buf; *p != '\0'; p = nl) {
+		nl = strstr(p, "\r\n");
+		nl = nl ? nl + 2 : p + strlen(p);
+		if (strncmp(p, "INFO ", 5) == 0)
+			continue;
+		n = (size_t)(nl - p);
+		if (o + n < cap) {
+			memcpy(out + o, p, n);
+			o += n;
+			out[o] = '\0';
+		}
+	}
+}
+
+/* Both servers answer cmds of user with want. */
+static void check_session(const char *user, const char *cmds, const char *want)
+{
+	char a[1024];
+
+	raw_session(natsd_srv.port, user, cmds, a, sizeof(a));
+	CU_ASSERT_STRING_EQUAL(a, want);
+	if (!have_ns)
+		return;
+	raw_session(ns_srv.port, user, cmds, a, sizeof(a));
+	CU_ASSERT_STRING_EQUAL(a, want);
+}
+
+/* The user's subs 1 and payload 16, account B's subs 3 and payload 64. */
+static void test_limits(void)
+{
+	static const char subs[] = "PONG\r\n-ERR 'maximum subscriptions "
+				   "exceeded'\r\nPONG\r\n";
+	static const char pay[] = "PONG\r\n-ERR 'Maximum Payload "
+				  "Violation'\r\n";
+
+	check_session("user_limits", "SUB a 1\r\nSUB b 2\r\n", subs);
+	check_session("user_limits", "PUB x 17\r\n01234567890123456\r\n", pay);
+	check_session("user_limits", "PUB x 16\r\n0123456789012345\r\n",
+		      "PONG\r\nPONG\r\n");
+	check_session("limited", "SUB a 1\r\nSUB b 2\r\nSUB c 3\r\n",
+		      "PONG\r\nPONG\r\n");
+	check_session("limited", "SUB a 1\r\nSUB b 2\r\nSUB c 3\r\nSUB d 4\r\n",
+		      subs);
+	check_session("limited",
+		      "PUB x 65\r\n"
+		      "01234567890123456789012345678901234567890123456789"
+		      "012345678901234\r\n",
+		      pay);
+}
+
+/* resp: the user may answer one request on its reply subject. */
+static void check_resp(int port)
+{
+	natsConnection *svc, *req;
+	natsSubscription *sub = NULL;
+	struct itest_errlog e;
+	natsMsg *m = NULL, *reply = NULL;
+	natsStatus st;
+
+	itest_errlog_init(&e);
+	svc = conn_creds(port, "resp", &e, &st);
+	req = conn_creds(port, "good", NULL, &st);
+	CU_ASSERT_FATAL(svc != NULL && req != NULL);
+	CU_ASSERT(natsConnection_SubscribeSync(&sub, svc, "svc.echo") ==
+		  NATS_OK);
+	CU_ASSERT(natsConnection_FlushTimeout(svc, WAIT_MS) == NATS_OK);
+	CU_ASSERT(natsConnection_PublishRequestString(req, "svc.echo", "r.1",
+						      "hi") == NATS_OK);
+	CU_ASSERT(natsConnection_FlushTimeout(req, WAIT_MS) == NATS_OK);
+	CU_ASSERT(natsSubscription_NextMsg(&m, sub, WAIT_MS) == NATS_OK);
+	if (m != NULL) {
+		CU_ASSERT(natsConnection_PublishString(svc, natsMsg_GetReply(m),
+						       "ok") == NATS_OK);
+		CU_ASSERT(natsConnection_FlushTimeout(svc, WAIT_MS) == NATS_OK);
+	}
+	natsMsg_Destroy(m);
+	natsMsg_Destroy(reply);
+	/* Anything else stays forbidden. */
+	CU_ASSERT(natsConnection_PublishString(svc, "other", "x") == NATS_OK);
+	CU_ASSERT(itest_errlog_wait(
+		&e, "Permissions Violation for Publish to \"other\"", WAIT_MS));
+	CU_ASSERT(itest_errlog_count(&e) == 1);
+	natsSubscription_Destroy(sub);
+	natsConnection_Destroy(svc);
+	natsConnection_Destroy(req);
+	itest_errlog_fini(&e);
+}
+
+static void test_responses(void)
+{
+	check_resp(natsd_srv.port);
+	if (have_ns)
+		check_resp(ns_srv.port);
+}
+
 /* trusted_keys without the operator JWT: its signing key is unknown, so
  * account B (signed by it) is not trusted; the plugins entry works. */
 static void test_trusted_keys(void)
@@ -599,6 +761,61 @@ static void test_log(void)
 	}
 }
 
+/* Waits until the log has text n times. */
+static bool log_count_wait(struct hserver *srv, const char *text, int n)
+{
+	long long end = itest_mono_ms() + WAIT_MS;
+
+	while (itest_count(harness_log(srv), text) < n) {
+		if (itest_mono_ms() > end)
+			return false;
+		usleep(20000);
+	}
+	return true;
+}
+
+/* SIGHUP re-reads the root's operator mode keys: without account A in
+ * the preload, A's users are refused; a broken file keeps the old trust;
+ * then back to the first file. Runs last: it changes the config. */
+static void test_reload(void)
+{
+	static char conf[200000], saved[200000];
+	const struct jwt_fixture *b = ACC("b");
+	FILE *f;
+	size_t n;
+
+	f = fopen(natsd_srv.conf_path, "r");
+	CU_ASSERT_FATAL(f != NULL);
+	n = fread(saved, 1, sizeof(saved) - 1, f);
+	fclose(f);
+	saved[n] = '\0';
+	snprintf(conf, sizeof(conf),
+		 "operator = \"%s/op.jwt\";\nresolver = \"MEMORY\";\n"
+		 "resolver_preload = {\n  %s = \"%s\";\n};\n",
+		 dir, b->public_key, b->jwt);
+	CU_ASSERT_FATAL(write_file(natsd_srv.conf_path, conf));
+	CU_ASSERT(kill(natsd_srv.pid, SIGHUP) == 0);
+	CU_ASSERT(itest_log_wait(&natsd_srv, "Reloaded server configuration",
+				 WAIT_MS));
+	CU_ASSERT_FALSE(gets_in(natsd_srv.port, "good"));
+	CU_ASSERT(gets_in(natsd_srv.port, "limited"));
+	/* A preload entry that is not an account JWT: the old trust stays. */
+	snprintf(conf, sizeof(conf),
+		 "operator = \"%s/op.jwt\";\nresolver = \"MEMORY\";\n"
+		 "resolver_preload = {\n  %s = \"garbage\";\n};\n",
+		 dir, b->public_key);
+	CU_ASSERT_FATAL(write_file(natsd_srv.conf_path, conf));
+	CU_ASSERT(kill(natsd_srv.pid, SIGHUP) == 0);
+	CU_ASSERT(itest_log_wait(&natsd_srv, "auth_jwt: keeping the old",
+				 WAIT_MS));
+	CU_ASSERT(gets_in(natsd_srv.port, "limited"));
+	CU_ASSERT_FATAL(write_file(natsd_srv.conf_path, saved));
+	CU_ASSERT(kill(natsd_srv.pid, SIGHUP) == 0);
+	CU_ASSERT(
+		log_count_wait(&natsd_srv, "Reloaded server configuration", 3));
+	CU_ASSERT(gets_in(natsd_srv.port, "good"));
+}
+
 int main(void)
 {
 	static const struct suite_test tests[] = {
@@ -610,10 +827,14 @@ int main(void)
 		{ "permissions", test_permissions },
 		{ "accounts", test_accounts },
 		{ "account limits", test_account_limits },
+		{ "v1 user JWT", test_v1 },
+		{ "user and account limits", test_limits },
+		{ "allow_responses", test_responses },
 		{ "trusted_keys in a plugins entry", test_trusted_keys },
 		{ "URL resolver", test_url_resolver },
 		{ "URL resolver: garbage, hang", test_url_bad_resolver },
 		{ "log", test_log },
+		{ "SIGHUP", test_reload },
 	};
 	static const struct suite suites[] = {
 		{ "operator mode, natsd and nats-server", suite_init,
