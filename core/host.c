@@ -19,6 +19,7 @@
 #include "conffile.h"
 #include "conn.h"
 #include "host.h"
+#include "imports.h"
 #include "log.h"
 #include "router.h"
 #include "server.h"
@@ -955,6 +956,15 @@ static int api_account_limit(struct natsd_host *h, const char *account,
 	return 0;
 }
 
+/* ABI 1.2: imports declared in account JWTs. */
+static int api_account_imports(struct natsd_host *h, const char *account,
+			       const struct natsd_import *imps, size_t n)
+{
+	if (account == NULL || (n > 0 && imps == NULL))
+		return NATSD_EINVAL;
+	return imports_set_account(srv_of(h)->imports, account, imps, n);
+}
+
 static int api_timer_add(struct natsd_host *h, int64_t delay_ms,
 			 natsd_timer_fn fn, void *arg)
 {
@@ -1050,6 +1060,7 @@ static const struct natsd_host_api host_table = {
 	.cfg_sections_at = conffile_cfg_sections_at,
 	.cfg_key_at = conffile_cfg_key_at,
 	.account_limit = api_account_limit,
+	.account_imports = api_account_imports,
 };
 
 const struct natsd_host_api *host_api(void)

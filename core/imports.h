@@ -48,6 +48,9 @@ struct import {
 	int64_t resp_ttl_ns; /* services: how long a response may come */
 	int64_t expires_ns;  /* responses: CLOCK_MONOTONIC deadline */
 	_Atomic int done;    /* responses: a singleton was answered */
+	/* Set by imports_set_account() (JWT accounts): kept when the
+	 * config's imports are replaced. */
+	struct account *owner;
 	struct import *next; /* the server's list */
 };
 
@@ -62,6 +65,13 @@ void imports_free(struct imports *im);
  * mappings in flight stay). opts_validate() has checked the references.
  * 0 or NATSD_ENOMEM. */
 int imports_configure(struct imports *im, const struct opts *o);
+
+/* Replaces the imports earlier calls set for the account name with the
+ * n of v (struct natsd_import, ABI 1.2). 0, NATSD_EINVAL, NATSD_ENOMEM;
+ * on failure the account has the imports that could be made. */
+struct natsd_import;
+int imports_set_account(struct imports *im, const char *name,
+			const struct natsd_import *v, size_t n);
 
 /* Writes the subject a message on subj takes in imp->dst into out (cap
  * bytes). Returns its length, or 0 when it does not fit. */

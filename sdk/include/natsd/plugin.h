@@ -25,7 +25,8 @@
  *   1.1  cfg_sections_len, cfg_sections_at: lists of groups in settings;
  *        natsd_auth_ops.reload_settings: the re-read settings on SIGHUP.
  *   1.2  cfg_key_at: the key names of a group; account_limit and
- *        NATSD_LIMIT_CONN: an account's limits (JWT accounts).
+ *        NATSD_LIMIT_CONN: an account's limits; account_imports and
+ *        struct natsd_import: an account's imports (JWT accounts).
  */
 #ifndef NATSD_PLUGIN_H
 #define NATSD_PLUGIN_H
@@ -221,6 +222,29 @@ struct natsd_auth_ops {
 	 * during the call: copy what you keep. Called before reload(). 0 or
 	 * a negative code; on failure the old state stays in force. */
 	int (*reload_settings)(void *pctx, const struct natsd_cfg *cfg);
+};
+
+/* 1.2: an import an account declares (JWT accounts), for
+ * account_imports(). Pointers live for the call. */
+enum natsd_resp_type {
+	NATSD_RESP_SINGLETON = 0,
+	NATSD_RESP_STREAM = 1,
+	NATSD_RESP_CHUNKED = 2,
+};
+
+struct natsd_import {
+	uint32_t struct_size;
+	const char *account; /* the exporting account */
+	const char *subject; /* as the exporter publishes or serves it */
+	bool service;
+	/* Streams: delivered under prefix + "." + subject, or under local
+	 * (its wildcards taking the subject's), or as subject. Services:
+	 * requests published on local (NULL: subject) go to the exporter as
+	 * subject, and its responses come back. */
+	const char *prefix;
+	const char *local;
+	int resp_type;	     /* services: enum natsd_resp_type */
+	int64_t resp_ttl_ns; /* services: 0 takes the default (2 min) */
 };
 
 /* ------------------------------------------------------------------ */
@@ -428,6 +452,12 @@ struct natsd_host_api {
 	 * (NATSD_EINVAL for others); -1 is unlimited. */
 	int (*account_limit)(struct natsd_host *h, const char *account,
 			     int limit, int64_t value);
+	/* 1.2: replaces the imports of account (created when new, as the
+	 * exporters are) made by earlier calls for it with these n. The
+	 * caller has checked the exports and activations. 0, NATSD_EINVAL
+	 * (a bad subject), NATSD_ENOMEM. */
+	int (*account_imports)(struct natsd_host *h, const char *account,
+			       const struct natsd_import *imps, size_t n);
 };
 
 /* The plugin's descriptor. The first four fields never change. */
