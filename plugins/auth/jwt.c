@@ -64,6 +64,7 @@ struct jwtauth_acc {
 	atomic_int refs;
 	struct jwt *j;
 	int64_t fetched; /* unix seconds; URL cache */
+	atomic_bool imports_done; /* its imports were given to the host */
 };
 
 /* What one reading of the settings trusts; never changed once built. */
@@ -648,11 +649,115 @@ static bool nonce_signed(struct jwtauth *ja, struct natsd_auth_req *r,
 	return nkey_verify(pub, nonce, strlen(nonce), raw) == 0;
 }
 
+static struct jwtauth_acc *lookup(struct jwtauth *ja,
+				  const struct jwtauth_trust *t,
+				  const char *id);
+
+/* The exporter of an import, trusted and current, or NULL. */
+static struct jwtauth_acc *exporter_of(struct jwtauth *ja,
+				       const struct jwtauth_trust *t,
+				       const char *id, bool locked)
+{
+	struct jwtauth_acc *x;
+	char why[100];
+
+	if (!locked)
+		pthread_mutex_lock(&ja->lock);
+	x = lookup(ja, t, id);
+	if (!locked)
+		pthread_mutex_unlock(&ja->lock);
+	if (x != NULL && (!trusted(t, x->j->iss) ||
+			  jwt_check_times(x->j, now_s(), why, sizeof(why)))) {
+		acc_put(x);
+		x = NULL;
+	}
+	return x;
+}
+
+/* One import of acc, checked against its exporter as nats-server does;
+ * false (and a log line) when it is not to be made. */
+static bool import_of(struct jwtauth *ja, const struct jwtauth_trust *t,
+		      const struct jwt *acc, const struct jwt_import *m,
+		      bool locked, struct natsd_import *out)
+{
+	const struct jwt_export *exp;
+	struct jwtauth_acc *x;
+	const char *xsubj = m->subject, *local = NULL, *prefix = NULL;
+	char why[200] = "";
+
+	/* The exporter's subject and the importer's, as nats-server 2.9
+	 * reads `local_subject` and the older `to`. */
+	if (!m->service) {
+		local = m->local_subject;
+		prefix = local == NULL ? m->to : NULL;
+	} else if (m->local_subject != NULL) {
+		local = m->local_subject;
+	} else if (m->to != NULL) {
+		local = m->subject;
+		xsubj = m->to;
+	}
+	x = exporter_of(ja, t, m->account, locked);
+	if (x == NULL)
+		snprintf(why, sizeof(why), "exporting account not found");
+	else if ((exp = jwt_find_export(x->j, xsubj, m->service)) == NULL)
+		snprintf(why, sizeof(why), "not exported");
+	else if (exp->token_req &&
+		 jwt_check_activation(m->token, x->j, exp, acc->sub, xsubj,
+				      now_s(), why, sizeof(why)) != 0)
+		; /* why says it */
+	else {
+		memset(out, 0, sizeof(*out));
+		out->struct_size = sizeof(*out);
+		out->account = m->account;
+		out->subject = xsubj;
+		out->service = m->service;
+		out->prefix = prefix;
+		out->local = local;
+		out->resp_type = exp->resp_type;
+		out->resp_ttl_ns = exp->resp_threshold;
+	}
+	acc_put(x);
+	if (why[0] != '\0')
+		ja->api->log(ja->h, NATSD_LOG_DEBUG,
+			     "auth_jwt: account %s: %s import %s from %s: %s",
+			     acc->sub, m->service ? "service" : "stream",
+			     m->subject, m->account, why);
+	return why[0] == '\0';
+}
+
+/* Gives the host the imports of the account, once per account JWT. */
+static void apply_imports(struct jwtauth *ja, const struct jwtauth_trust *t,
+			  struct jwtauth_acc *aa, bool locked)
+{
+	const struct jwt *acc = aa->j;
+	struct natsd_import *v;
+	size_t i, n = 0;
+	int rc;
+
+	if (!NATSD_HAS(ja->api, account_imports) ||
+	    atomic_exchange(&aa->imports_done, true))
+		return;
+	v = calloc(acc->nimports ? acc->nimports : 1, sizeof(*v));
+	if (v == NULL) {
+		atomic_store(&aa->imports_done, false);
+		return;
+	}
+	for (i = 0; i < acc->nimports; i++)
+		if (import_of(ja, t, acc, &acc->imports[i], locked, &v[n]))
+			n++;
+	rc = ja->api->account_imports(ja->h, acc->sub, v, n);
+	if (rc != 0)
+		ja->api->log(ja->h, NATSD_LOG_WARN,
+			     "auth_jwt: account %s: imports not all made (%d)",
+			     acc->sub, rc);
+	free(v);
+}
+
 /* The checks once the account is known; u may be changed (a scoped
  * signing key's template replaces its permissions). */
 static int finish(struct jwtauth *ja, const struct jwtauth_trust *t,
 		  struct natsd_auth_req *r, struct jwt *u,
-		  const struct jwtauth_acc *aa)
+		  struct jwtauth_acc *aa, bool locked)
 {
 	const struct jwt *acc = aa->j;
 	const struct jwt_signing_key *sk = NULL;
@@ -667,6 +772,8 @@ static int finish(struct jwtauth *ja, const struct jwtauth_trust *t,
 			      "operator");
 	if (jwt_check_times(acc, now, why, sizeof(why)) != 0)
 		return refuse(ja, r, u, "account JWT %s", why);
+	if (jwt_account_validate(acc, why, sizeof(why)) != 0)
+		return refuse(ja, r, u, "account JWT: %s", why);
 	if (strcmp(u->iss, acc->sub) != 0) {
 		sk = jwt_account_signer(acc, u->iss);
 		if (sk == NULL)
@@ -700,6 +807,7 @@ static int finish(struct jwtauth *ja, const struct jwtauth_trust *t,
 	if (!ok)
 		return refuse(ja, r, u, "%s",
 			      "outside the user's connect times");
+	apply_imports(ja, t, aa, locked);
 	return grant(ja, r, u, acc, until);
 }
 
@@ -820,7 +928,7 @@ static int jwtauth_authenticate(void *pctx, struct natsd_auth_req *r)
 		v = refuse(ja, r, u, "account %s not found by the resolver",
 			   id);
 	else
-		v = finish(ja, t, r, u, a);
+		v = finish(ja, t, r, u, a, false);
 	acc_put(a);
 	trust_put(ja, t);
 out:
@@ -944,7 +1052,7 @@ static void complete(struct jwtauth *ja, const struct jwtauth_trust *t,
 			v = refuse(ja, w->r, w->user,
 				   "account %s not found by the resolver", id);
 		else
-			v = finish(ja, t, w->r, w->user, a);
+			v = finish(ja, t, w->r, w->user, a, true);
 		ja->api->auth_done(w->r, v);
 		jwt_free(w->user);
 		free(w);

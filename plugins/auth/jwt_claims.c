@@ -424,32 +424,122 @@ static void read_signing_keys(struct rd *r, json_t *nats, struct jwt *j)
 	}
 }
 
-static void read_revocations(struct rd *r, json_t *nats, struct jwt *j)
+static void read_revs(struct rd *r, json_t *v, struct jwt_revocation **revs,
+		      size_t *nrevs)
 {
-	json_t *v = get_obj(r, nats, "revocations"), *e;
+	json_t *e;
 	const char *key;
 	size_t n;
 
 	if (v == NULL)
 		return;
 	n = json_object_size(v);
-	j->revs = calloc(n ? n : 1, sizeof(*j->revs));
-	if (j->revs == NULL) {
+	*revs = calloc(n ? n : 1, sizeof(**revs));
+	if (*revs == NULL) {
 		rd_fail(r, NATSD_ENOMEM, "revocations");
 		return;
 	}
-	json_object_foreach(v, key, e)
-	{
+	json_object_foreach(v, key, e) {
 		if (!json_is_integer(e)) {
 			rd_fail(r, NATSD_EINVAL, "revocations");
 			return;
 		}
-		j->revs[j->nrevs].key = strdup(key);
-		if (j->revs[j->nrevs].key == NULL) {
+		(*revs)[*nrevs].key = strdup(key);
+		if ((*revs)[*nrevs].key == NULL) {
 			rd_fail(r, NATSD_ENOMEM, "revocations");
 			return;
 		}
-		j->revs[j->nrevs++].at = json_integer_value(e);
+		(*revs)[(*nrevs)++].at = json_integer_value(e);
+	}
+}
+
+/* "stream" or "service" (absent: stream, as nats-io/jwt has it). */
+static bool is_service(struct rd *r, json_t *o, const char *key)
+{
+	const char *t = json_string_value(json_object_get(o, key));
+
+	if (t == NULL || strcmp(t, "stream") == 0)
+		return false;
+	if (strcmp(t, "service") == 0)
+		return true;
+	rd_fail(r, NATSD_EINVAL, key);
+	return false;
+}
+
+static void read_exports(struct rd *r, json_t *nats, struct jwt *j)
+{
+	json_t *v = json_object_get(nats, "exports"), *e;
+	struct jwt_export *x;
+	const char *rt;
+	size_t i, n;
+
+	if (v == NULL || json_is_null(v))
+		return;
+	if (!json_is_array(v)) {
+		rd_fail(r, NATSD_EINVAL, "exports");
+		return;
+	}
+	n = json_array_size(v);
+	j->exports = calloc(n ? n : 1, sizeof(*j->exports));
+	if (j->exports == NULL) {
+		rd_fail(r, NATSD_ENOMEM, "exports");
+		return;
+	}
+	json_array_foreach(v, i, e) {
+		x = &j->exports[j->nexports++];
+		if (!json_is_object(e)) {
+			rd_fail(r, NATSD_EINVAL, "exports");
+			return;
+		}
+		x->subject = get_str(r, e, "subject");
+		if (x->subject == NULL)
+			rd_fail(r, NATSD_EINVAL, "export subject");
+		x->service = is_service(r, e, "type");
+		x->token_req = get_bool(r, e, "token_req");
+		read_revs(r, get_obj(r, e, "revocations"), &x->revs,
+			  &x->nrevs);
+		rt = json_string_value(json_object_get(e, "response_type"));
+		x->resp_type = rt == NULL		  ? 0
+			       : strcmp(rt, "Stream") == 0  ? 1
+			       : strcmp(rt, "Chunked") == 0 ? 2
+							    : 0;
+		x->resp_threshold = get_int(r, e, "response_threshold", 0,
+					    NULL);
+	}
+}
+
+static void read_imports(struct rd *r, json_t *nats, struct jwt *j)
+{
+	json_t *v = json_object_get(nats, "imports"), *e;
+	struct jwt_import *m;
+	size_t i, n;
+
+	if (v == NULL || json_is_null(v))
+		return;
+	if (!json_is_array(v)) {
+		rd_fail(r, NATSD_EINVAL, "imports");
+		return;
+	}
+	n = json_array_size(v);
+	j->imports = calloc(n ? n : 1, sizeof(*j->imports));
+	if (j->imports == NULL) {
+		rd_fail(r, NATSD_ENOMEM, "imports");
+		return;
+	}
+	json_array_foreach(v, i, e) {
+		m = &j->imports[j->nimports++];
+		if (!json_is_object(e)) {
+			rd_fail(r, NATSD_EINVAL, "imports");
+			return;
+		}
+		m->subject = get_str(r, e, "subject");
+		m->account = get_str(r, e, "account");
+		m->token = get_str(r, e, "token");
+		m->to = get_str(r, e, "to");
+		m->local_subject = get_str(r, e, "local_subject");
+		m->service = is_service(r, e, "type");
+		if (m->subject == NULL)
+			rd_fail(r, NATSD_EINVAL, "import subject");
 	}
 }
 
@@ -458,13 +548,19 @@ static void read_account(struct rd *r, json_t *nats, struct jwt *j)
 	json_t *lim = get_obj(r, nats, "limits"), *defs;
 
 	read_signing_keys(r, nats, j);
-	read_revocations(r, nats, j);
+	read_revs(r, get_obj(r, nats, "revocations"), &j->revs, &j->nrevs);
 	j->acc_conn = get_int(r, lim, "conn", -1, NULL);
 	j->acc_subs = get_int(r, lim, "subs", -1, NULL);
 	j->acc_payload = get_int(r, lim, "payload", -1, NULL);
 	j->acc_data = get_int(r, lim, "data", -1, NULL);
 	j->disallow_bearer = get_bool(r, lim, "disallow_bearer") ||
 			     get_bool(r, nats, "disallow_bearer");
+	/* Absent, these are 0 in nats-io/jwt's decoding: nothing allowed. */
+	j->acc_imports = get_int(r, lim, "imports", 0, NULL);
+	j->acc_exports = get_int(r, lim, "exports", 0, NULL);
+	j->acc_wildcards = get_bool(r, lim, "wildcards");
+	read_exports(r, nats, j);
+	read_imports(r, nats, j);
 	defs = get_obj(r, nats, "default_permissions");
 	if (defs != NULL) {
 		read_user_limits(r, defs, &j->defaults);
@@ -523,6 +619,12 @@ static void read_claims(struct rd *r, json_t *c, struct jwt *j)
 		break;
 	case JWT_ACTIVATION:
 		j->issuer_account = get_str(r, nats, "issuer_account");
+		j->act_subject = get_str(r, nats, "subject");
+		/* v2 says kind, v1 type. */
+		j->act_service = is_service(
+			r, nats,
+			json_object_get(nats, "kind") != NULL ? "kind"
+							      : "type");
 		break;
 	default:
 		break;
@@ -553,6 +655,22 @@ void jwt_free(struct jwt *j)
 	user_limits_fini(&j->defaults);
 	user_limits_fini(&j->user);
 	free(j->issuer_account);
+	for (i = 0; i < j->nexports; i++) {
+		free(j->exports[i].subject);
+		for (size_t k = 0; k < j->exports[i].nrevs; k++)
+			free(j->exports[i].revs[k].key);
+		free(j->exports[i].revs);
+	}
+	free(j->exports);
+	for (i = 0; i < j->nimports; i++) {
+		free(j->imports[i].subject);
+		free(j->imports[i].account);
+		free(j->imports[i].token);
+		free(j->imports[i].to);
+		free(j->imports[i].local_subject);
+	}
+	free(j->imports);
+	free(j->act_subject);
 	free(j);
 }
 
@@ -1034,4 +1152,190 @@ int jwt_times_allowed(const struct jwt_user_limits *l, int64_t now,
 		}
 	}
 	return 0;
+}
+
+/* Imports and exports                                                  */
+
+/* The next token of *s (advanced past it and its dot); its length. */
+static size_t next_tok(const char **s, const char **tok)
+{
+	size_t n = strcspn(*s, ".");
+
+	*tok = *s;
+	*s += n;
+	if (**s == '.')
+		(*s)++;
+	return n;
+}
+
+bool jwt_subject_within(const char *sub, const char *pattern)
+{
+	const char *st, *pt;
+	size_t sn, pn;
+
+	if (sub == NULL || pattern == NULL || *sub == '\0' || *pattern == '\0')
+		return false;
+	for (;;) {
+		if (*pattern == '\0' || *sub == '\0')
+			return *pattern == '\0' && *sub == '\0';
+		pn = next_tok(&pattern, &pt);
+		sn = next_tok(&sub, &st);
+		if (pn == 1 && pt[0] == '>')
+			return sn > 0;
+		if (sn == 0 || pn == 0)
+			return false;
+		if (sn == 1 && st[0] == '>')
+			return false;
+		if (pn == 1 && pt[0] == '*')
+			continue;
+		if (sn == 1 && st[0] == '*')
+			return false;
+		if (sn != pn || memcmp(st, pt, sn) != 0)
+			return false;
+	}
+}
+
+static bool has_wildcard(const char *s)
+{
+	const char *t;
+	size_t n;
+
+	while (*s != '\0') {
+		n = next_tok(&s, &t);
+		if (n == 1 && (t[0] == '*' || t[0] == '>'))
+			return true;
+	}
+	return false;
+}
+
+/* nats-io/jwt Import.Validate's blocking checks of one import. */
+static int validate_import(const struct jwt *acc, const struct jwt_import *m,
+			   char *err, size_t errlen)
+{
+	struct jwt *act = NULL;
+	const char *subj;
+	char why[200];
+	int rc = 0;
+
+	if (m->account == NULL)
+		return fail(err, errlen, NATSD_EINVAL,
+			    "import without an account");
+	if (m->token == NULL)
+		return 0;
+	if (jwt_decode(m->token, &act, why, sizeof(why)) != 0 ||
+	    act->type != JWT_ACTIVATION) {
+		snprintf(err, errlen,
+			 "import %s contains an invalid activation token",
+			 m->subject);
+		jwt_free(act);
+		return NATSD_EINVAL;
+	}
+	/* With a `to`, a service import's exporter side is `to`. */
+	subj = m->service && m->to != NULL ? m->to : m->subject;
+	if (strcmp(act->iss, m->account) != 0 &&
+	    (act->issuer_account == NULL ||
+	     strcmp(act->issuer_account, m->account) != 0))
+		rc = snprintf(err, errlen,
+			      "activation token doesn't match account for "
+			      "import %s",
+			      m->subject);
+	else if (act->sub == NULL || acc->sub == NULL ||
+		 strcmp(act->sub, acc->sub) != 0)
+		rc = snprintf(err, errlen,
+			      "activation token doesn't match account it is "
+			      "being included in, %s",
+			      m->subject);
+	else if (act->act_service != m->service)
+		rc = snprintf(err, errlen,
+			      "mismatch between token import type and type "
+			      "of import %s",
+			      m->subject);
+	else if (!jwt_subject_within(subj, act->act_subject))
+		rc = snprintf(err, errlen,
+			      "activation token import subject doesn't match "
+			      "import %s",
+			      m->subject);
+	jwt_free(act);
+	return rc != 0 ? NATSD_EINVAL : 0;
+}
+
+int jwt_account_validate(const struct jwt *acc, char *err, size_t errlen)
+{
+	size_t i;
+	int rc;
+
+	if (acc->acc_imports >= 0 && (int64_t)acc->nimports > acc->acc_imports)
+		return fail(err, errlen, NATSD_EINVAL,
+			    "the account contains more imports than allowed "
+			    "by the operator");
+	if (acc->acc_exports >= 0 && (int64_t)acc->nexports > acc->acc_exports)
+		return fail(err, errlen, NATSD_EINVAL,
+			    "the account contains more exports than allowed "
+			    "by the operator");
+	for (i = 0; !acc->acc_wildcards && i < acc->nexports; i++)
+		if (has_wildcard(acc->exports[i].subject))
+			return fail(err, errlen, NATSD_EINVAL,
+				    "the account contains wildcard exports "
+				    "that are not allowed by the operator");
+	for (i = 0; i < acc->nimports; i++) {
+		rc = validate_import(acc, &acc->imports[i], err, errlen);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+const struct jwt_export *jwt_find_export(const struct jwt *exporter,
+					 const char *subject, bool service)
+{
+	size_t i;
+
+	for (i = 0; i < exporter->nexports; i++)
+		if (exporter->exports[i].service == service &&
+		    jwt_subject_within(subject, exporter->exports[i].subject))
+			return &exporter->exports[i];
+	return NULL;
+}
+
+int jwt_check_activation(const char *token, const struct jwt *exporter,
+			 const struct jwt_export *exp, const char *importer,
+			 const char *subject, int64_t now, char *err,
+			 size_t errlen)
+{
+	struct jwt *act = NULL;
+	char why[200];
+	size_t i;
+	int rc = NATSD_EACCES;
+
+	if (token == NULL)
+		return fail(err, errlen, rc, "no activation token");
+	if (jwt_decode(token, &act, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "activation token: %s", why);
+		return rc;
+	}
+	if (act->type != JWT_ACTIVATION)
+		fail(err, errlen, rc, "not an activation token");
+	else if (strcmp(act->iss, exporter->sub) != 0 &&
+		 (act->issuer_account == NULL ||
+		  strcmp(act->issuer_account, exporter->sub) != 0 ||
+		  jwt_account_signer(exporter, act->iss) == NULL))
+		fail(err, errlen, rc,
+		     "activation token not signed by the exporter");
+	else if (act->sub == NULL || strcmp(act->sub, importer) != 0)
+		fail(err, errlen, rc, "activation token for another account");
+	else if (!jwt_subject_within(subject, act->act_subject))
+		fail(err, errlen, rc, "activation token for another subject");
+	else if (jwt_check_times(act, now, why, sizeof(why)) != 0)
+		snprintf(err, errlen, "activation token %s", why);
+	else
+		rc = 0;
+	for (i = 0; rc == 0 && i < exp->nrevs; i++) {
+		if ((strcmp(exp->revs[i].key, importer) == 0 ||
+		     strcmp(exp->revs[i].key, "*") == 0) &&
+		    exp->revs[i].at >= act->iat)
+			rc = fail(err, errlen, NATSD_EACCES,
+				  "activation token revoked");
+	}
+	jwt_free(act);
+	return rc;
 }

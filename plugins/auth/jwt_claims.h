@@ -61,6 +61,23 @@ struct jwt_revocation {
 	int64_t at; /* unix seconds */
 };
 
+/* An account's export: a stream or service others may import. */
+struct jwt_export {
+	char *subject;
+	bool service;
+	bool token_req;		     /* importers need an activation */
+	struct jwt_revocation *revs; /* revoked activations, by importer */
+	size_t nrevs;
+	int resp_type;		     /* 0 Singleton, 1 Stream, 2 Chunked */
+	int64_t resp_threshold;	     /* ns, 0 = default */
+};
+
+/* An account's import of another account's export. */
+struct jwt_import {
+	char *subject, *account, *token, *to, *local_subject;
+	bool service;
+};
+
 struct jwt {
 	enum jwt_type type;
 	int version; /* 1 (legacy "ed25519") or 2 */
@@ -81,6 +98,16 @@ struct jwt {
 	bool disallow_bearer;
 	struct jwt_user_limits defaults; /* default_permissions */
 	bool has_defaults;
+	struct jwt_export *exports;
+	size_t nexports;
+	struct jwt_import *imports;
+	size_t nimports;
+	int64_t acc_imports, acc_exports; /* limits: -1 unlimited */
+	bool acc_wildcards;
+
+	/* Activation */
+	char *act_subject;
+	bool act_service;
 
 	/* User */
 	struct jwt_user_limits user;
@@ -129,6 +156,30 @@ bool jwt_conn_type_allowed(const struct jwt_user_limits *l, const char *type);
  * NATSD_ENOTSUP for a times_location other than UTC or local. */
 int jwt_times_allowed(const struct jwt_user_limits *l, int64_t now,
 		      bool *allowed, int64_t *until);
+
+/* Is every subject that sub matches also matched by pattern? */
+bool jwt_subject_within(const char *sub, const char *pattern);
+
+/* The blocking issues nats-io/jwt finds in an account JWT: more imports
+ * or exports than its limits allow, wildcard exports without wildcards,
+ * and imports whose activation token is not for this account, not from
+ * the exporting account or not for the import's subject or kind. 0, or
+ * NATSD_EINVAL with err. */
+int jwt_account_validate(const struct jwt *acc, char *err, size_t errlen);
+
+/* The export of exporter that covers imp's subject on the exporter's
+ * side (subject), or NULL. */
+const struct jwt_export *jwt_find_export(const struct jwt *exporter,
+					 const char *subject, bool service);
+
+/* Checks activation token for importer's import of subject from the
+ * export exp of exporter at now: signed by the exporter or one of its
+ * signing keys, for importer, covering subject, of the right kind, not
+ * expired, not revoked by the export. 0, or NATSD_EACCES with err. */
+int jwt_check_activation(const char *token, const struct jwt *exporter,
+			 const struct jwt_export *exp, const char *importer,
+			 const char *subject, int64_t now, char *err,
+			 size_t errlen);
 
 /* base64url without padding (padding tolerated). Writes at most outlen
  * bytes; returns the length or NATSD_EINVAL. */

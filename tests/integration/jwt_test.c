@@ -539,6 +539,18 @@ static void test_account_limits(void)
 	}
 }
 
+/* Answers a request with the subject it came on. */
+static void respond_ok(natsConnection *nc, natsSubscription *sub, natsMsg *m,
+		       void *arg)
+{
+	(void)sub;
+	(void)arg;
+	if (natsMsg_GetReply(m) != NULL)
+		natsConnection_PublishString(nc, natsMsg_GetReply(m),
+					     natsMsg_GetSubject(m));
+	natsMsg_Destroy(m);
+}
+
 /* A legacy v1 user JWT ("alg":"ed25519"), signed by a v2 account. */
 static void test_v1(void)
 {
@@ -701,6 +713,80 @@ static void test_responses(void)
 		check_resp(ns_srv.port);
 }
 
+/* Account JWT imports and exports: E exports streams and services,
+ * public and private; I imports them (activation tokens for the private
+ * ones, one of them revoked, one service without its token). */
+static void check_imports(int port)
+{
+	natsConnection *e, *i;
+	natsSubscription *in = NULL, *help = NULL, *psvc = NULL;
+	natsMsg *m = NULL;
+	natsStatus st;
+	const char *subjs[3] = { "pub.x", "priv.y", "gone.z" };
+	const char *got[2] = { "pub.x", "fromE.priv.y" };
+	int k;
+
+	e = conn_creds(port, "exporter", NULL, &st);
+	i = conn_creds(port, "importer", NULL, &st);
+	CU_ASSERT_FATAL(e != NULL && i != NULL);
+	/* Streams: pub.> as is, priv.> under the prefix, gone.> revoked. */
+	CU_ASSERT(natsConnection_SubscribeSync(&in, i, ">") == NATS_OK);
+	CU_ASSERT(natsConnection_FlushTimeout(i, WAIT_MS) == NATS_OK);
+	for (k = 0; k < 3; k++)
+		CU_ASSERT(natsConnection_PublishString(e, subjs[k], "s") ==
+			  NATS_OK);
+	CU_ASSERT(natsConnection_FlushTimeout(e, WAIT_MS) == NATS_OK);
+	for (k = 0; k < 2; k++) {
+		CU_ASSERT(natsSubscription_NextMsg(&m, in, WAIT_MS) == NATS_OK);
+		if (m != NULL)
+			CU_ASSERT_STRING_EQUAL(natsMsg_GetSubject(m), got[k]);
+		natsMsg_Destroy(m);
+		m = NULL;
+	}
+	CU_ASSERT(natsSubscription_NextMsg(&m, in, 200) == NATS_TIMEOUT);
+	natsMsg_Destroy(m);
+	m = NULL;
+	natsSubscription_Destroy(in);
+	/* Services: "ask" reaches help.me, psvc.b with its token; psvc.a
+	 * (no token) has no responders in I. */
+	CU_ASSERT(natsConnection_Subscribe(&help, e, "help.>", respond_ok,
+					   NULL) == NATS_OK);
+	CU_ASSERT(natsConnection_Subscribe(&psvc, e, "psvc.>", respond_ok,
+					   NULL) == NATS_OK);
+	CU_ASSERT(natsConnection_FlushTimeout(e, WAIT_MS) == NATS_OK);
+	CU_ASSERT(natsConnection_RequestString(&m, i, "ask", "q", WAIT_MS) ==
+		  NATS_OK);
+	if (m != NULL)
+		CU_ASSERT_STRING_EQUAL(natsMsg_GetData(m), "help.me");
+	natsMsg_Destroy(m);
+	m = NULL;
+	CU_ASSERT(natsConnection_RequestString(&m, i, "psvc.b", "q", WAIT_MS) ==
+		  NATS_OK);
+	if (m != NULL)
+		CU_ASSERT_STRING_EQUAL(natsMsg_GetData(m), "psvc.b");
+	natsMsg_Destroy(m);
+	m = NULL;
+	CU_ASSERT(natsConnection_RequestString(&m, i, "psvc.a", "q", 300) !=
+		  NATS_OK);
+	natsMsg_Destroy(m);
+	natsSubscription_Destroy(help);
+	natsSubscription_Destroy(psvc);
+	natsConnection_Destroy(e);
+	natsConnection_Destroy(i);
+}
+
+static void test_imports(void)
+{
+	check_imports(natsd_srv.port);
+	if (have_ns)
+		check_imports(ns_srv.port);
+	/* An activation made for another account: the account JWT does not
+	 * validate, its users are refused. */
+	compare("importer_bad", false);
+	CU_ASSERT(itest_log_wait(&natsd_srv, "activation token doesn't match",
+				 WAIT_MS));
+}
+
 /* trusted_keys without the operator JWT: its signing key is unknown, so
  * account B (signed by it) is not trusted; the plugins entry works. */
 static void test_trusted_keys(void)
@@ -830,6 +916,7 @@ int main(void)
 		{ "v1 user JWT", test_v1 },
 		{ "user and account limits", test_limits },
 		{ "allow_responses", test_responses },
+		{ "account imports and exports", test_imports },
 		{ "trusted_keys in a plugins entry", test_trusted_keys },
 		{ "URL resolver", test_url_resolver },
 		{ "URL resolver: garbage, hang", test_url_bad_resolver },

@@ -135,6 +135,29 @@ static int fake_account_limit(struct natsd_host *h, const char *account,
 	return 0;
 }
 
+static char imports_made[2048];
+static int nimports_calls;
+
+static int fake_account_imports(struct natsd_host *h, const char *account,
+				const struct natsd_import *v, size_t n)
+{
+	size_t i, len;
+
+	(void)h;
+	(void)account;
+	nimports_calls++;
+	imports_made[0] = '\0';
+	for (i = 0; i < n; i++) {
+		len = strlen(imports_made);
+		snprintf(imports_made + len, sizeof(imports_made) - len,
+			 "%s%s:%s:%s:%s", len ? " " : "",
+			 v[i].service ? "svc" : "str", v[i].subject,
+			 v[i].prefix ? v[i].prefix : "-",
+			 v[i].local ? v[i].local : "-");
+	}
+	return 0;
+}
+
 static int fake_register_auth(struct natsd_host *h,
 			      const struct natsd_auth_ops *ops, void *ctx)
 {
@@ -190,6 +213,7 @@ static void setup_api(void)
 	api.auth_set_expiry = fake_set_expiry;
 	api.auth_done = fake_done;
 	api.account_limit = fake_account_limit;
+	api.account_imports = fake_account_imports;
 }
 
 /* Loads conf as natsd.conf and inits the plugin with the settings the
@@ -481,6 +505,37 @@ static void test_refusals(void)
 	unload();
 }
 
+/* Imports of an account JWT, checked against the exporter's exports and
+ * the activation tokens, go to the host once per account JWT. */
+static void test_imports(void)
+{
+	static char conf[65536];
+	struct natsd_auth_req r;
+	char err[512];
+
+	snprintf(conf, sizeof(conf),
+		 "operator = \"%s\";\nresolver = \"MEMORY\";\n"
+		 "resolver_preload = {\n  %s = \"%s\";\n  %s = \"%s\";\n"
+		 "  %s = \"%s\";\n};\n",
+		 OPER("op")->jwt, ACC("exp")->public_key, ACC("exp")->jwt,
+		 ACC("imp")->public_key, ACC("imp")->jwt,
+		 ACC("imp_bad")->public_key, ACC("imp_bad")->jwt);
+	CU_ASSERT_EQUAL_FATAL(load(conf, err, sizeof(err)), 0);
+	nimports_calls = 0;
+	CU_ASSERT_EQUAL(auth_as(&r, "importer", true), NATSD_AUTH_ACCEPT);
+	CU_ASSERT_EQUAL(nimports_calls, 1);
+	CU_ASSERT_STRING_EQUAL(imports_made,
+			       "str:pub.>:-:- str:priv.>:fromE:- "
+			       "svc:help.me:-:ask svc:psvc.b:-:-");
+	CU_ASSERT(logged("activation token revoked"));
+	CU_ASSERT(logged("no activation token"));
+	/* Once per account JWT. */
+	CU_ASSERT_EQUAL(auth_as(&r, "importer", true), NATSD_AUTH_ACCEPT);
+	CU_ASSERT_EQUAL(nimports_calls, 1);
+	expect_refusal("importer_bad", true, "activation token doesn't match");
+	unload();
+}
+
 /* An account JWT signed by another operator, preloaded: not trusted. */
 static void test_untrusted_account(void)
 {
@@ -567,6 +622,7 @@ int main(void)
 		{ "scoped signing key", test_scoped_template },
 		{ "refusals", test_refusals },
 		{ "untrusted and expired accounts", test_untrusted_account },
+		{ "imports and exports", test_imports },
 		{ "URL resolver: pending, cancel", test_url_pending_cancel },
 	};
 	static const struct suite suites[] = {

@@ -281,10 +281,10 @@ static void test_revocations(void)
 	CU_ASSERT_TRUE(jwt_account_revoked(a, rev->sub, rev->iat));
 	CU_ASSERT_FALSE(jwt_account_revoked(a, good->sub, good->iat));
 	/* A token issued after the revocation is good again. */
-	CU_ASSERT_FALSE(jwt_account_revoked(a, rev->sub, rev->iat + 3600));
+	CU_ASSERT_FALSE(jwt_account_revoked(a, rev->sub, rev->iat + 7200));
 	/* "*" revokes everyone issued before. */
 	CU_ASSERT_TRUE(jwt_account_revoked(old, ou->sub, ou->iat));
-	CU_ASSERT_FALSE(jwt_account_revoked(old, ou->sub, ou->iat + 3600));
+	CU_ASSERT_FALSE(jwt_account_revoked(old, ou->sub, ou->iat + 7200));
 	jwt_free(a);
 	jwt_free(old);
 	jwt_free(rev);
@@ -388,6 +388,74 @@ static void test_connect_times(void)
 	jwt_free(bad);
 }
 
+static void test_subject_within(void)
+{
+	CU_ASSERT_TRUE(jwt_subject_within("a.b", "a.b"));
+	CU_ASSERT_TRUE(jwt_subject_within("a.b", "a.*"));
+	CU_ASSERT_TRUE(jwt_subject_within("a.*", "a.>"));
+	CU_ASSERT_TRUE(jwt_subject_within("a.b.c", "a.>"));
+	CU_ASSERT_TRUE(jwt_subject_within("a.>", "a.>"));
+	CU_ASSERT_FALSE(jwt_subject_within("a.>", "a.*"));
+	CU_ASSERT_FALSE(jwt_subject_within("a", "a.>"));
+	CU_ASSERT_FALSE(jwt_subject_within("a.*", "a.b"));
+	CU_ASSERT_FALSE(jwt_subject_within("a.b.c", "a.*"));
+	CU_ASSERT_FALSE(jwt_subject_within("b.c", "a.>"));
+	CU_ASSERT_FALSE(jwt_subject_within("", "a"));
+}
+
+static void test_exports_imports(void)
+{
+	struct jwt *e = decode_ok(ACC("exp")->jwt);
+	struct jwt *i = decode_ok(ACC("imp")->jwt);
+	struct jwt *bad = decode_ok(ACC("imp_bad")->jwt);
+	struct jwt *a = decode_ok(ACC("a")->jwt);
+	const struct jwt_export *x;
+
+	CU_ASSERT_EQUAL(e->nexports, 5);
+	CU_ASSERT_EQUAL(i->nimports, 6);
+	CU_ASSERT_EQUAL(jwt_account_validate(e, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(jwt_account_validate(i, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(jwt_account_validate(a, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(jwt_account_validate(bad, err, sizeof(err)),
+			NATSD_EINVAL);
+	CU_ASSERT(strstr(err, "being included in") != NULL);
+	/* Exports by kind and subject. */
+	CU_ASSERT_PTR_NOT_NULL(jwt_find_export(e, "pub.x", false));
+	CU_ASSERT_PTR_NULL(jwt_find_export(e, "pub.x", true));
+	CU_ASSERT_PTR_NULL(jwt_find_export(e, "other", false));
+	x = jwt_find_export(e, "priv.>", false);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	CU_ASSERT_TRUE(x->token_req);
+	/* The priv activation: good for I and priv.>, not for A. */
+	CU_ASSERT_EQUAL(jwt_check_activation(i->imports[1].token, e, x, i->sub,
+					     "priv.>", now(), err, sizeof(err)),
+			0);
+	CU_ASSERT_EQUAL(jwt_check_activation(i->imports[1].token, e, x, a->sub,
+					     "priv.>", now(), err, sizeof(err)),
+			NATSD_EACCES);
+	CU_ASSERT_EQUAL(jwt_check_activation(i->imports[1].token, e, x, i->sub,
+					     "pub.>", now(), err, sizeof(err)),
+			NATSD_EACCES);
+	CU_ASSERT_EQUAL(jwt_check_activation(NULL, e, x, i->sub, "priv.>",
+					     now(), err, sizeof(err)),
+			NATSD_EACCES);
+	/* Signed by another account than the exporter. */
+	CU_ASSERT_EQUAL(jwt_check_activation(i->imports[1].token, a, x, i->sub,
+					     "priv.>", now(), err, sizeof(err)),
+			NATSD_EACCES);
+	/* gone.> revokes I's activation. */
+	x = jwt_find_export(e, "gone.>", false);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	CU_ASSERT_EQUAL(jwt_check_activation(i->imports[2].token, e, x, i->sub,
+					     "gone.>", now(), err, sizeof(err)),
+			NATSD_EACCES);
+	CU_ASSERT_STRING_EQUAL(err, "activation token revoked");
+	jwt_free(e);
+	jwt_free(i);
+	jwt_free(bad);
+	jwt_free(a);
+}
+
 static const struct suite_test decode_tests[] = {
 	{ "types", test_decode_types },
 	{ "v1", test_decode_v1 },
@@ -407,6 +475,8 @@ static const struct suite_test validate_tests[] = {
 	{ "src", test_src },
 	{ "connection types", test_conn_types },
 	{ "connect times", test_connect_times },
+	{ "subject containment", test_subject_within },
+	{ "exports, imports, activations", test_exports_imports },
 };
 
 int main(void)
