@@ -965,6 +965,28 @@ static int api_account_imports(struct natsd_host *h, const char *account,
 	return imports_set_account(srv_of(h)->imports, account, imps, n);
 }
 
+/* ABI 1.2: a plugin's own subscription in an account. */
+static int api_account_subscribe(struct natsd_host *h, const char *account,
+				 const char *subject, natsd_msg_fn fn,
+				 void *arg, void **handle)
+{
+	struct import *imp;
+	int rc;
+
+	if (handle == NULL)
+		return NATSD_EINVAL;
+	rc = imports_notify_add(srv_of(h)->imports, account, subject, fn, arg,
+				&imp);
+	if (rc == 0)
+		*handle = imp;
+	return rc;
+}
+
+static void api_account_unsubscribe(struct natsd_host *h, void *handle)
+{
+	imports_notify_remove(srv_of(h)->imports, handle);
+}
+
 static int api_timer_add(struct natsd_host *h, int64_t delay_ms,
 			 natsd_timer_fn fn, void *arg)
 {
@@ -1061,6 +1083,8 @@ static const struct natsd_host_api host_table = {
 	.cfg_key_at = conffile_cfg_key_at,
 	.account_limit = api_account_limit,
 	.account_imports = api_account_imports,
+	.account_subscribe = api_account_subscribe,
+	.account_unsubscribe = api_account_unsubscribe,
 };
 
 const struct natsd_host_api *host_api(void)

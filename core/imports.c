@@ -210,7 +210,8 @@ int imports_configure(struct imports *im, const struct opts *o)
 	pthread_mutex_lock(&im->lock);
 	for (pp = &im->head; (imp = *pp) != NULL;) {
 		/* Responses in flight and JWT accounts' imports stay. */
-		if (imp->kind == IMPORT_RESPONSE || imp->owner != NULL) {
+		if (imp->kind == IMPORT_RESPONSE || imp->owner != NULL ||
+		    imp->kind == IMPORT_NOTIFY) {
 			pp = &imp->next;
 			continue;
 		}
@@ -291,7 +292,7 @@ int imports_set_account(struct imports *im, const char *name,
 		return NATSD_ENOMEM;
 	pthread_mutex_lock(&im->lock);
 	for (pp = &im->head; (imp = *pp) != NULL;) {
-		if (imp->owner != a) {
+		if (imp->owner != a || imp->kind == IMPORT_NOTIFY) {
 			pp = &imp->next;
 			continue;
 		}
@@ -302,6 +303,43 @@ int imports_set_account(struct imports *im, const char *name,
 		rc = add_owned_import(im, a, &v[i]);
 	pthread_mutex_unlock(&im->lock);
 	return rc;
+}
+
+int imports_notify_add(struct imports *im, const char *name,
+		       const char *subject,
+		       void (*fn)(void *arg, const struct natsd_msg *m),
+		       void *arg, struct import **out)
+{
+	struct import *imp;
+	struct account *a;
+
+	if (name == NULL || subject == NULL || fn == NULL ||
+	    !subject_valid(subject, strlen(subject)))
+		return NATSD_EINVAL;
+	a = accounts_get(im->srv->accounts, name, true);
+	if (a == NULL)
+		return NATSD_ENOMEM;
+	pthread_mutex_lock(&im->lock);
+	imp = import_add(im, IMPORT_NOTIFY, a, a, subject, strlen(subject));
+	if (imp != NULL) {
+		imp->fn = fn;
+		imp->arg = arg;
+	}
+	pthread_mutex_unlock(&im->lock);
+	if (imp == NULL)
+		return NATSD_ENOMEM;
+	*out = imp;
+	return 0;
+}
+
+/* The plugin is going (its fini): nothing more is delivered to it. The
+ * import stays on the list until imports_free(), as a retired one would
+ * not be freed once the loops have stopped. */
+void imports_notify_remove(struct imports *im, struct import *imp)
+{
+	(void)im;
+	if (imp != NULL)
+		atomic_store(&imp->sub->dead, 1);
 }
 
 /* Appends n bytes of p at *o, within end; false when they do not fit. */

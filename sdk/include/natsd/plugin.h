@@ -26,7 +26,9 @@
  *        natsd_auth_ops.reload_settings: the re-read settings on SIGHUP.
  *   1.2  cfg_key_at: the key names of a group; account_limit and
  *        NATSD_LIMIT_CONN: an account's limits; account_imports and
- *        struct natsd_import: an account's imports (JWT accounts).
+ *        struct natsd_import: an account's imports (JWT accounts);
+ *        account_subscribe, account_unsubscribe: messages of an account
+ *        to a plugin (claim updates on $SYS.ACCOUNT.<id>.CLAIMS.UPDATE).
  */
 #ifndef NATSD_PLUGIN_H
 #define NATSD_PLUGIN_H
@@ -317,6 +319,8 @@ struct natsd_link_ops {
 /* The host function table                                             */
 
 typedef void (*natsd_timer_fn)(void *arg);
+/* 1.2: a message for account_subscribe(); m lives for the call. */
+typedef void (*natsd_msg_fn)(void *arg, const struct natsd_msg *m);
 
 struct natsd_host_api {
 	uint32_t struct_size; /* as the host was built */
@@ -458,6 +462,15 @@ struct natsd_host_api {
 	 * (a bad subject), NATSD_ENOMEM. */
 	int (*account_imports)(struct natsd_host *h, const char *account,
 			       const struct natsd_import *imps, size_t n);
+	/* 1.2: fn gets the messages published in account (created when
+	 * new) on subject (wildcards allowed), on the publisher's thread:
+	 * it must not block. *handle is for account_unsubscribe(), which
+	 * the plugin calls before its fini() returns. 0, NATSD_EINVAL,
+	 * NATSD_ENOMEM. */
+	int (*account_subscribe)(struct natsd_host *h, const char *account,
+				 const char *subject, natsd_msg_fn fn,
+				 void *arg, void **handle);
+	void (*account_unsubscribe)(struct natsd_host *h, void *handle);
 };
 
 /* The plugin's descriptor. The first four fields never change. */
