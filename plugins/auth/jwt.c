@@ -77,6 +77,7 @@ struct jwtauth_trust {
 	size_t nmem;
 	struct jwt_http_url url;
 	int64_t timeout_ms, ttl_s;
+	char *sys_account; /* the first operator's system_account */
 };
 
 /* A client waiting for its account's JWT. */
@@ -110,6 +111,12 @@ struct jwtauth {
 	pthread_t threads[JWTAUTH_FETCH_THREADS];
 	size_t nthreads;
 	bool stop;
+	/* Account JWTs from $SYS.ACCOUNT.<id>.CLAIMS.UPDATE: they take the
+	 * place of the resolver's until the next reload. */
+	struct jwtauth_acc **updates;
+	size_t nupdates;
+	void *subs[2]; /* account_subscribe handles */
+	char *sys_account;
 };
 
 static int64_t now_s(void)
@@ -186,6 +193,7 @@ static void trust_free(struct jwtauth_trust *t)
 		acc_put(t->mem[i]);
 	free(t->mem);
 	jwt_http_url_fini(&t->url);
+	free(t->sys_account);
 	free(t);
 }
 
@@ -314,6 +322,9 @@ static int read_operator(struct jwtauth *ja, struct jwtauth_trust *t,
 		set_err(ja, c, key, err, errlen, "operator JWT %s", why);
 	else
 		rc = add_key(t, op->sub);
+	if (rc == 0 && t->sys_account == NULL && op->system_account != NULL &&
+	    (t->sys_account = strdup(op->system_account)) == NULL)
+		rc = NATSD_ENOMEM;
 	for (i = 0; rc == 0 && i < op->op_signing_keys.n; i++)
 		rc = add_key(t, op->op_signing_keys.v[i]);
 	jwt_free(op);
@@ -827,8 +838,10 @@ static struct jwtauth_acc *find_acc(struct jwtauth_acc **v, size_t n,
 static struct jwtauth_acc *lookup(struct jwtauth *ja,
 				  const struct jwtauth_trust *t, const char *id)
 {
-	struct jwtauth_acc *a = find_acc(t->mem, t->nmem, id);
+	struct jwtauth_acc *a = find_acc(ja->updates, ja->nupdates, id);
 
+	if (a == NULL)
+		a = find_acc(t->mem, t->nmem, id);
 	if (a == NULL && t->resolver == JWTAUTH_URL) {
 		a = find_acc(ja->cache, ja->ncache, id);
 		if (a != NULL && now_s() - a->fetched >= t->ttl_s)
@@ -1122,6 +1135,165 @@ static void cache_clear(struct jwtauth *ja)
 	for (i = 0; i < ja->ncache; i++)
 		acc_put(ja->cache[i]);
 	ja->ncache = 0;
+	for (i = 0; i < ja->nupdates; i++)
+		acc_put(ja->updates[i]);
+	ja->nupdates = 0;
+}
+
+/* Claim updates                                                        */
+
+/* The account key of "$SYS.ACCOUNT.<id>.CLAIMS.UPDATE" or
+ * "$SYS.REQ.ACCOUNT.<id>.CLAIMS.UPDATE", into id. */
+static bool update_subject(const struct natsd_msg *m, char *id, size_t cap)
+{
+	char subj[256], *p;
+	size_t n;
+
+	if (m->subject_len >= sizeof(subj))
+		return false;
+	memcpy(subj, m->subject, m->subject_len);
+	subj[m->subject_len] = '\0';
+	if (strncmp(subj, "$SYS.ACCOUNT.", 13) == 0)
+		p = subj + 13;
+	else if (strncmp(subj, "$SYS.REQ.ACCOUNT.", 17) == 0)
+		p = subj + 17;
+	else
+		return false;
+	n = strcspn(p, ".");
+	if (n == 0 || n >= cap || strcmp(p + n, ".CLAIMS.UPDATE") != 0)
+		return false;
+	memcpy(id, p, n);
+	id[n] = '\0';
+	return true;
+}
+
+/* Puts a in the updates in place of an older JWT of its account. Under
+ * the lock. */
+static int updates_put(struct jwtauth *ja, struct jwtauth_acc *a)
+{
+	struct jwtauth_acc **nv;
+	size_t i;
+
+	for (i = 0; i < ja->nupdates; i++) {
+		if (strcmp(ja->updates[i]->j->sub, a->j->sub) == 0) {
+			acc_put(ja->updates[i]);
+			ja->updates[i] = acc_get(a);
+			return 0;
+		}
+	}
+	nv = realloc(ja->updates, (ja->nupdates + 1) * sizeof(*nv));
+	if (nv == NULL)
+		return NATSD_ENOMEM;
+	ja->updates = nv;
+	nv[ja->nupdates++] = acc_get(a);
+	return 0;
+}
+
+/* An account JWT published on a claims update subject of the system
+ * account: on the publisher's I/O thread, so only decoding and checks.
+ * As nats-server, only accounts already known are updated; the new JWT
+ * serves the connections that come after, and its imports and limits
+ * are applied at once. */
+static void claims_update(void *arg, const struct natsd_msg *m)
+{
+	struct jwtauth *ja = arg;
+	struct jwtauth_trust *t;
+	struct jwtauth_acc *a = NULL, *old;
+	char id[NKEY_PUBLIC_LEN + 1], err[300], *token;
+	int rc;
+
+	if (!update_subject(m, id, sizeof(id)) || m->data_len > JWTAUTH_MAX_JWT)
+		return;
+	token = strndup(m->data != NULL ? m->data : "", m->data_len);
+	if (token == NULL)
+		return;
+	rc = acc_decode(token, id, &a, err, sizeof(err));
+	free(token);
+	if (rc != 0) {
+		ja->api->log(ja->h, NATSD_LOG_WARN,
+			     "auth_jwt: claims update for %s refused: %s", id,
+			     err);
+		return;
+	}
+	t = trust_get(ja);
+	if (!trusted(t, a->j->iss))
+		snprintf(err, sizeof(err), "not signed by a trusted operator");
+	else if (jwt_account_validate(a->j, err, sizeof(err)) == 0)
+		err[0] = '\0';
+	if (err[0] == '\0') {
+		pthread_mutex_lock(&ja->lock);
+		old = lookup(ja, t, id);
+		rc = old != NULL ? updates_put(ja, a) : NATSD_ENOENT;
+		pthread_mutex_unlock(&ja->lock);
+		acc_put(old);
+		if (rc == NATSD_ENOENT)
+			snprintf(err, sizeof(err), "account not loaded: skipped");
+		else if (rc != 0)
+			snprintf(err, sizeof(err), "out of memory");
+	}
+	if (err[0] != '\0') {
+		ja->api->log(ja->h, NATSD_LOG_WARN,
+			     "auth_jwt: claims update for %s: %s", id, err);
+	} else {
+		apply_imports(ja, t, a, false);
+		if (NATSD_HAS(ja->api, account_limit)) {
+			ja->api->account_limit(ja->h, id, NATSD_LIMIT_CONN,
+					       a->j->acc_conn);
+			ja->api->account_limit(ja->h, id, NATSD_LIMIT_SUBS,
+					       a->j->acc_subs);
+			ja->api->account_limit(ja->h, id, NATSD_LIMIT_PAYLOAD,
+					       a->j->acc_payload);
+		}
+		ja->api->log(ja->h, NATSD_LOG_INFO,
+			     "auth_jwt: account %s updated from a claims "
+			     "update",
+			     id);
+	}
+	acc_put(a);
+	trust_put(ja, t);
+}
+
+/* Listens for claim updates in the system account, once the server
+ * runs (the host's accounts come after the plugins). */
+static void subscribe_updates(void *arg)
+{
+	static const char *const subjects[2] = {
+		"$SYS.ACCOUNT.*.CLAIMS.UPDATE",
+		"$SYS.REQ.ACCOUNT.*.CLAIMS.UPDATE",
+	};
+	struct jwtauth *ja = arg;
+	int i, rc;
+
+	for (i = 0; i < 2; i++) {
+		rc = ja->api->account_subscribe(ja->h, ja->sys_account,
+						subjects[i], claims_update, ja,
+						&ja->subs[i]);
+		if (rc != 0)
+			ja->api->log(ja->h, NATSD_LOG_ERROR,
+				     "auth_jwt: cannot subscribe to %s: %d",
+				     subjects[i], rc);
+	}
+}
+
+/* The system account: the operator's system_account, or the settings'
+ * system_account; claim updates are listened for there. */
+static int updates_start(struct jwtauth *ja, const struct natsd_cfg *cfg,
+			 char *err, size_t errlen)
+{
+	const char *sys = ja->trust->sys_account;
+
+	if (sys == NULL && cfg != NULL)
+		ja->api->cfg_string(cfg, "system_account", &sys);
+	if (sys == NULL || !NATSD_HAS(ja->api, account_subscribe))
+		return 0;
+	ja->sys_account = strdup(sys);
+	if (ja->sys_account == NULL ||
+	    ja->api->timer_add(ja->h, 0, subscribe_updates, ja) != 0) {
+		snprintf(err, errlen, "auth_jwt: cannot listen for claims "
+			 "updates");
+		return NATSD_ENOMEM;
+	}
+	return 0;
 }
 
 static int jwtauth_reload_settings(void *pctx, const struct natsd_cfg *cfg)
@@ -1174,6 +1346,9 @@ static void jwtauth_fini(void *ctx)
 
 	if (ja == NULL)
 		return;
+	for (i = 0; i < 2; i++)
+		if (ja->subs[i] != NULL)
+			ja->api->account_unsubscribe(ja->h, ja->subs[i]);
 	pthread_mutex_lock(&ja->lock);
 	ja->stop = true;
 	pthread_cond_broadcast(&ja->cond);
@@ -1193,6 +1368,8 @@ static void jwtauth_fini(void *ctx)
 	}
 	cache_clear(ja);
 	free(ja->cache);
+	free(ja->updates);
+	free(ja->sys_account);
 	free(ja->busy);
 	trust_free(ja->trust);
 	pthread_cond_destroy(&ja->cond);
@@ -1217,6 +1394,8 @@ static int jwtauth_init(struct natsd_host *h, const struct natsd_host_api *api,
 	rc = trust_read(ja, cfg, &ja->trust, err, errlen);
 	if (rc == 0 && ja->trust->resolver == JWTAUTH_URL)
 		rc = start_threads(ja, err, errlen);
+	if (rc == 0)
+		rc = updates_start(ja, cfg, err, errlen);
 	if (rc == 0) {
 		rc = api->register_auth(h, &jwtauth_ops, ja);
 		if (rc != 0)

@@ -549,10 +549,12 @@ static void read_account(struct rd *r, json_t *nats, struct jwt *j)
 
 	read_signing_keys(r, nats, j);
 	read_revs(r, get_obj(r, nats, "revocations"), &j->revs, &j->nrevs);
-	j->acc_conn = get_int(r, lim, "conn", -1, NULL);
-	j->acc_subs = get_int(r, lim, "subs", -1, NULL);
-	j->acc_payload = get_int(r, lim, "payload", -1, NULL);
-	j->acc_data = get_int(r, lim, "data", -1, NULL);
+	/* Absent limits are 0 in nats-io/jwt's decoding, and nats-server
+	 * 2.9 enforces them so: no connections at all. */
+	j->acc_conn = get_int(r, lim, "conn", 0, NULL);
+	j->acc_subs = get_int(r, lim, "subs", 0, NULL);
+	j->acc_payload = get_int(r, lim, "payload", 0, NULL);
+	j->acc_data = get_int(r, lim, "data", 0, NULL);
 	j->disallow_bearer = get_bool(r, lim, "disallow_bearer") ||
 			     get_bool(r, nats, "disallow_bearer");
 	/* Absent, these are 0 in nats-io/jwt's decoding: nothing allowed. */

@@ -94,7 +94,8 @@ struct jwt {
 	size_t nsks;
 	struct jwt_revocation *revs;
 	size_t nrevs;
-	int64_t acc_conn, acc_subs, acc_payload, acc_data; /* -1 unlimited */
+	/* -1 unlimited; absent 0, as nats-io/jwt decodes them */
+	int64_t acc_conn, acc_subs, acc_payload, acc_data;
 	bool disallow_bearer;
 	struct jwt_user_limits defaults; /* default_permissions */
 	bool has_defaults;

@@ -295,8 +295,9 @@ static int suite_fini(void)
 
 /* Clients                                                              */
 
-static natsConnection *conn_creds(int port, const char *user,
-				  struct itest_errlog *e, natsStatus *st)
+/* One connect as user with its creds file. */
+static natsConnection *conn_creds_once(int port, const char *user,
+				       struct itest_errlog *e, natsStatus *st)
 {
 	natsOptions *o = itest_opts(port);
 	natsStatus s = o != NULL ? NATS_OK : NATS_NO_MEMORY;
@@ -308,6 +309,20 @@ static natsConnection *conn_creds(int port, const char *user,
 	if (s == NATS_OK && e != NULL)
 		s = itest_errlog_attach(o, e);
 	return itest_connect(o, s, st);
+}
+
+/* Connects as user. libnats 3.4.1 now and then sends a CONNECT without
+ * the nonce signature (nats-server logs "Signature missing" for about 1
+ * in 300 of its connects too), so a refusal is tried once more: a user
+ * that is to be refused is refused twice. */
+static natsConnection *conn_creds(int port, const char *user,
+				  struct itest_errlog *e, natsStatus *st)
+{
+	natsConnection *nc = conn_creds_once(port, user, e, st);
+
+	if (nc == NULL && *st == NATS_CONNECTION_AUTH_FAILED)
+		nc = conn_creds_once(port, user, e, st);
+	return nc;
 }
 
 /* Connects as user; true when it got in. */
@@ -902,6 +917,45 @@ static void test_reload(void)
 	CU_ASSERT(gets_in(natsd_srv.port, "good"));
 }
 
+/* Publishes A's updated JWT (it revokes "good") on the claims update
+ * subject as a user of user's account. */
+static void publish_update(int port, const char *user)
+{
+	const struct jwt_fixture *upd = fx(jwt_fx_updates, "a");
+	natsConnection *nc;
+	natsStatus st;
+	char subj[128];
+
+	nc = conn_creds(port, user, NULL, &st);
+	CU_ASSERT_FATAL(nc != NULL);
+	snprintf(subj, sizeof(subj), "$SYS.ACCOUNT.%s.CLAIMS.UPDATE",
+		 upd->public_key);
+	CU_ASSERT(natsConnection_PublishString(nc, subj, upd->jwt) == NATS_OK);
+	CU_ASSERT(natsConnection_FlushTimeout(nc, WAIT_MS) == NATS_OK);
+	natsConnection_Destroy(nc);
+}
+
+/* An account JWT update published in the system account takes effect
+ * without a restart, on both servers; published in another account it
+ * does nothing. Runs last: it revokes "good". */
+static void test_claims_update(void)
+{
+	const int ports[2] = { natsd_srv.port, ns_srv.port };
+	int i;
+
+	for (i = 0; i < (have_ns ? 2 : 1); i++) {
+		publish_update(ports[i], "sk");
+		usleep(100000);
+		CU_ASSERT(gets_in(ports[i], "good"));
+		publish_update(ports[i], "sys_user");
+		usleep(300000);
+		CU_ASSERT_FALSE(gets_in(ports[i], "good"));
+		CU_ASSERT(gets_in(ports[i], "perms"));
+	}
+	CU_ASSERT(itest_log_wait(&natsd_srv, "updated from a claims update",
+				 WAIT_MS));
+}
+
 int main(void)
 {
 	static const struct suite_test tests[] = {
@@ -922,6 +976,7 @@ int main(void)
 		{ "URL resolver: garbage, hang", test_url_bad_resolver },
 		{ "log", test_log },
 		{ "SIGHUP", test_reload },
+		{ "claims update", test_claims_update },
 	};
 	static const struct suite suites[] = {
 		{ "operator mode, natsd and nats-server", suite_init,

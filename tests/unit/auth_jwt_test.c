@@ -158,6 +158,47 @@ static int fake_account_imports(struct natsd_host *h, const char *account,
 	return 0;
 }
 
+/* The plugin's timer and subscriptions, run by hand. */
+static natsd_timer_fn timer_fn;
+static void *timer_arg;
+static natsd_msg_fn sub_fn[4];
+static void *sub_arg[4];
+static char sub_where[4][200];
+static int nsubs, nunsubs;
+
+static int fake_timer_add(struct natsd_host *h, int64_t delay_ms,
+			  natsd_timer_fn fn, void *arg)
+{
+	(void)h;
+	(void)delay_ms;
+	timer_fn = fn;
+	timer_arg = arg;
+	return 0;
+}
+
+static int fake_account_subscribe(struct natsd_host *h, const char *account,
+				  const char *subject, natsd_msg_fn fn,
+				  void *arg, void **handle)
+{
+	(void)h;
+	if (nsubs >= 4)
+		return NATSD_ENOMEM;
+	sub_fn[nsubs] = fn;
+	sub_arg[nsubs] = arg;
+	snprintf(sub_where[nsubs], sizeof(sub_where[nsubs]), "%s %s", account,
+		 subject);
+	*handle = &sub_fn[nsubs];
+	nsubs++;
+	return 0;
+}
+
+static void fake_account_unsubscribe(struct natsd_host *h, void *handle)
+{
+	(void)h;
+	(void)handle;
+	nunsubs++;
+}
+
 static int fake_register_auth(struct natsd_host *h,
 			      const struct natsd_auth_ops *ops, void *ctx)
 {
@@ -214,6 +255,11 @@ static void setup_api(void)
 	api.auth_done = fake_done;
 	api.account_limit = fake_account_limit;
 	api.account_imports = fake_account_imports;
+	api.timer_add = fake_timer_add;
+	api.account_subscribe = fake_account_subscribe;
+	api.account_unsubscribe = fake_account_unsubscribe;
+	timer_fn = NULL;
+	nsubs = nunsubs = 0;
 }
 
 /* Loads conf as natsd.conf and inits the plugin with the settings the
@@ -536,6 +582,59 @@ static void test_imports(void)
 	unload();
 }
 
+/* Publishes text on subject to the plugin's first subscription. */
+static void publish_update(const char *subject, const char *text)
+{
+	struct natsd_msg m = { .struct_size = sizeof(m) };
+
+	m.account = ACC("sys")->public_key;
+	m.subject = subject;
+	m.subject_len = (uint32_t)strlen(subject);
+	m.data = text;
+	m.data_len = (uint32_t)strlen(text);
+	sub_fn[0](sub_arg[0], &m);
+}
+
+/* $SYS.ACCOUNT.<id>.CLAIMS.UPDATE in the operator's system account
+ * replaces a known account's JWT for the connections that follow. */
+static void test_claims_update(void)
+{
+	const struct jwt_fixture *upd = fx(jwt_fx_updates, "a");
+	struct natsd_auth_req r;
+	char subj[128], want[128];
+
+	CU_ASSERT_EQUAL_FATAL(load_standard(), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(timer_fn);
+	timer_fn(timer_arg);
+	CU_ASSERT_EQUAL_FATAL(nsubs, 2);
+	snprintf(want, sizeof(want), "%s $SYS.ACCOUNT.*.CLAIMS.UPDATE",
+		 ACC("sys")->public_key);
+	CU_ASSERT_STRING_EQUAL(sub_where[0], want);
+	CU_ASSERT_EQUAL(auth_as(&r, "good", true), NATSD_AUTH_ACCEPT);
+	/* Garbage, a JWT for another account, an unknown account: no
+	 * change. */
+	snprintf(subj, sizeof(subj), "$SYS.ACCOUNT.%s.CLAIMS.UPDATE",
+		 upd->public_key);
+	publish_update(subj, "garbage");
+	CU_ASSERT(logged("claims update for"));
+	publish_update(subj, ACC("b")->jwt);
+	CU_ASSERT(logged("for another account"));
+	snprintf(subj, sizeof(subj), "$SYS.ACCOUNT.%s.CLAIMS.UPDATE",
+		 ACC("x")->public_key);
+	publish_update(subj, ACC("x")->jwt);
+	CU_ASSERT(logged("not signed by a trusted operator"));
+	CU_ASSERT_EQUAL(auth_as(&r, "good", true), NATSD_AUTH_ACCEPT);
+	/* The update revokes "good". */
+	snprintf(subj, sizeof(subj), "$SYS.ACCOUNT.%s.CLAIMS.UPDATE",
+		 upd->public_key);
+	publish_update(subj, upd->jwt);
+	CU_ASSERT(logged("updated from a claims update"));
+	CU_ASSERT_EQUAL(auth_as(&r, "good", true), NATSD_AUTH_REJECT);
+	CU_ASSERT_EQUAL(auth_as(&r, "perms", true), NATSD_AUTH_ACCEPT);
+	unload();
+	CU_ASSERT_EQUAL(nunsubs, 2);
+}
+
 /* An account JWT signed by another operator, preloaded: not trusted. */
 static void test_untrusted_account(void)
 {
@@ -623,6 +722,7 @@ int main(void)
 		{ "refusals", test_refusals },
 		{ "untrusted and expired accounts", test_untrusted_account },
 		{ "imports and exports", test_imports },
+		{ "claims updates", test_claims_update },
 		{ "URL resolver: pending, cancel", test_url_pending_cancel },
 	};
 	static const struct suite suites[] = {
