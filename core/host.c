@@ -987,6 +987,70 @@ static void api_account_unsubscribe(struct natsd_host *h, void *handle)
 	imports_notify_remove(srv_of(h)->imports, handle);
 }
 
+/* ABI 1.2: closing an account's (or a user's) clients, on each worker's
+ * own thread, which owns its connection list. */
+struct clients_close_task {
+	struct worker *w;
+	char *account, *user, *err;
+};
+
+static void clients_close_task_free(struct clients_close_task *t)
+{
+	free(t->account);
+	free(t->user);
+	free(t->err);
+	free(t);
+}
+
+static void clients_close_run(struct loop *l, void *arg)
+{
+	struct clients_close_task *t = arg;
+	struct worker *w = t->w;
+	struct conn *c;
+	uint32_t i;
+
+	(void)l;
+	/* Backwards: a closed connection may leave the list at once. */
+	for (i = w->nconns; i > 0; i--) {
+		c = w->conns[i - 1];
+		if (c->kind != NATSD_KIND_CLIENT || c->acc == NULL ||
+		    strcmp(c->acc->name, t->account) != 0)
+			continue;
+		if (t->user != NULL &&
+		    (c->user == NULL || strcmp(c->user, t->user) != 0))
+			continue;
+		conn_fail(c, t->err, CONN_CLOSE_REVOKED);
+	}
+	clients_close_task_free(t);
+}
+
+static int api_clients_close(struct natsd_host *h, const char *account,
+			     const char *user, const char *err)
+{
+	struct server *s = srv_of(h);
+	struct clients_close_task *t;
+	int i;
+
+	if (account == NULL || err == NULL)
+		return NATSD_EINVAL;
+	for (i = 0; i < s->nworkers; i++) {
+		t = calloc(1, sizeof(*t));
+		if (t == NULL)
+			return NATSD_ENOMEM;
+		t->w = &s->workers[i];
+		t->account = strdup(account);
+		t->user = user != NULL ? strdup(user) : NULL;
+		t->err = strdup(err);
+		if (t->account == NULL || t->err == NULL ||
+		    (user != NULL && t->user == NULL) ||
+		    loop_post(t->w->loop, clients_close_run, t) != 0) {
+			clients_close_task_free(t);
+			return NATSD_ENOMEM;
+		}
+	}
+	return 0;
+}
+
 static int api_timer_add(struct natsd_host *h, int64_t delay_ms,
 			 natsd_timer_fn fn, void *arg)
 {
@@ -1085,6 +1149,7 @@ static const struct natsd_host_api host_table = {
 	.account_imports = api_account_imports,
 	.account_subscribe = api_account_subscribe,
 	.account_unsubscribe = api_account_unsubscribe,
+	.clients_close = api_clients_close,
 };
 
 const struct natsd_host_api *host_api(void)

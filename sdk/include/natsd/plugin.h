@@ -28,7 +28,8 @@
  *        NATSD_LIMIT_CONN: an account's limits; account_imports and
  *        struct natsd_import: an account's imports (JWT accounts);
  *        account_subscribe, account_unsubscribe: messages of an account
- *        to a plugin (claim updates on $SYS.ACCOUNT.<id>.CLAIMS.UPDATE).
+ *        to a plugin (claim updates on $SYS.ACCOUNT.<id>.CLAIMS.UPDATE);
+ *        clients_close: closes an account's (or a user's) clients.
  */
 #ifndef NATSD_PLUGIN_H
 #define NATSD_PLUGIN_H
@@ -471,6 +472,12 @@ struct natsd_host_api {
 				 const char *subject, natsd_msg_fn fn,
 				 void *arg, void **handle);
 	void (*account_unsubscribe)(struct natsd_host *h, void *handle);
+	/* 1.2: closes the clients of account, only those authenticated as
+	 * user when it is not NULL, with -ERR '<err>' (e.g. "User
+	 * Authentication Revoked"); from any thread, done on the clients'
+	 * threads soon after. 0 or NATSD_ENOMEM. */
+	int (*clients_close)(struct natsd_host *h, const char *account,
+			     const char *user, const char *err);
 };
 
 /* The plugin's descriptor. The first four fields never change. */
