@@ -53,6 +53,7 @@
 #define JWTAUTH_DEFAULT_TIMEOUT_MS 1900
 #define JWTAUTH_DEFAULT_TTL_S      120
 #define JWTAUTH_MAX_CACHE          4096
+#define JWTAUTH_MAX_SEEN           65536
 
 enum jwtauth_resolver {
 	JWTAUTH_MEMORY = 1,
@@ -78,6 +79,15 @@ struct jwtauth_trust {
 	struct jwt_http_url url;
 	int64_t timeout_ms, ttl_s;
 	char *sys_account; /* the first operator's system_account */
+};
+
+/* Users let in, with the issue times of their JWTs: a claims update
+ * that revokes a user closes its clients when every JWT it came with is
+ * revoked. */
+struct jwtauth_seen {
+	char acc[NKEY_PUBLIC_LEN + 1];
+	char user[NKEY_PUBLIC_LEN + 1];
+	int64_t min_iat, max_iat;
 };
 
 /* A client waiting for its account's JWT. */
@@ -117,6 +127,9 @@ struct jwtauth {
 	size_t nupdates;
 	void *subs[2]; /* account_subscribe handles */
 	char *sys_account;
+	pthread_mutex_t seen_lock; /* grant() may run under lock */
+	struct jwtauth_seen *seen;
+	size_t nseen;
 };
 
 static int64_t now_s(void)
@@ -591,6 +604,37 @@ static int64_t earliest(int64_t a, int64_t b)
 	return a < b ? a : b;
 }
 
+/* Notes that u got in to acc. */
+static void seen_add(struct jwtauth *ja, const struct jwt *u,
+		     const struct jwt *acc)
+{
+	struct jwtauth_seen *s = NULL, *nv;
+	size_t i;
+
+	pthread_mutex_lock(&ja->seen_lock);
+	for (i = 0; i < ja->nseen; i++) {
+		s = &ja->seen[i];
+		if (strcmp(s->user, u->sub) == 0 && strcmp(s->acc, acc->sub) == 0)
+			break;
+	}
+	if (i == ja->nseen && ja->nseen < JWTAUTH_MAX_SEEN) {
+		nv = realloc(ja->seen, (ja->nseen + 1) * sizeof(*nv));
+		if (nv != NULL) {
+			ja->seen = nv;
+			s = &nv[ja->nseen++];
+			snprintf(s->acc, sizeof(s->acc), "%s", acc->sub);
+			snprintf(s->user, sizeof(s->user), "%s", u->sub);
+			s->min_iat = s->max_iat = u->iat;
+		}
+	} else if (i < ja->nseen) {
+		if (u->iat < s->min_iat)
+			s->min_iat = u->iat;
+		if (u->iat > s->max_iat)
+			s->max_iat = u->iat;
+	}
+	pthread_mutex_unlock(&ja->seen_lock);
+}
+
 /* Gives r the user's identity, permissions and limits. */
 static int grant(struct jwtauth *ja, struct natsd_auth_req *r,
 		 const struct jwt *u, const struct jwt *acc, int64_t until)
@@ -641,6 +685,7 @@ static int grant(struct jwtauth *ja, struct natsd_auth_req *r,
 		rc = api->auth_set_expiry(r, exp * 1000000000LL);
 	if (rc != 0)
 		return refuse(ja, r, u, "%s", "cannot apply the permissions");
+	seen_add(ja, u, acc);
 	return NATSD_AUTH_ACCEPT;
 }
 
@@ -1189,6 +1234,42 @@ static int updates_put(struct jwtauth *ja, struct jwtauth_acc *a)
 	return 0;
 }
 
+/* Closes the clients of users the update revokes, as nats-server does:
+ * those whose every JWT seen is revoked (a user with both revoked and
+ * newer JWTs connected is left alone, and logged). */
+static void close_revoked(struct jwtauth *ja, const struct jwt *acc)
+{
+	struct jwtauth_seen *s;
+	size_t i, k;
+	bool all, some;
+
+	if (!NATSD_HAS(ja->api, clients_close))
+		return;
+	pthread_mutex_lock(&ja->seen_lock);
+	for (i = 0; i < ja->nseen; i++) {
+		s = &ja->seen[i];
+		if (strcmp(s->acc, acc->sub) != 0)
+			continue;
+		all = some = false;
+		for (k = 0; k < acc->nrevs; k++) {
+			if (strcmp(acc->revs[k].key, "*") != 0 &&
+			    strcmp(acc->revs[k].key, s->user) != 0)
+				continue;
+			all = all || acc->revs[k].at >= s->max_iat;
+			some = some || acc->revs[k].at >= s->min_iat;
+		}
+		if (all)
+			ja->api->clients_close(ja->h, acc->sub, s->user,
+					       "User Authentication Revoked");
+		else if (some)
+			ja->api->log(ja->h, NATSD_LOG_WARN,
+				     "auth_jwt: user %s has revoked and valid "
+				     "JWTs: its clients stay connected",
+				     s->user);
+	}
+	pthread_mutex_unlock(&ja->seen_lock);
+}
+
 /* An account JWT published on a claims update subject of the system
  * account: on the publisher's I/O thread, so only decoding and checks.
  * As nats-server, only accounts already known are updated; the new JWT
@@ -1236,6 +1317,7 @@ static void claims_update(void *arg, const struct natsd_msg *m)
 			     "auth_jwt: claims update for %s: %s", id, err);
 	} else {
 		apply_imports(ja, t, a, false);
+		close_revoked(ja, a->j);
 		if (NATSD_HAS(ja->api, account_limit)) {
 			ja->api->account_limit(ja->h, id, NATSD_LIMIT_CONN,
 					       a->j->acc_conn);
@@ -1372,7 +1454,9 @@ static void jwtauth_fini(void *ctx)
 	free(ja->sys_account);
 	free(ja->busy);
 	trust_free(ja->trust);
+	free(ja->seen);
 	pthread_cond_destroy(&ja->cond);
+	pthread_mutex_destroy(&ja->seen_lock);
 	pthread_mutex_destroy(&ja->lock);
 	free(ja);
 }
@@ -1390,6 +1474,7 @@ static int jwtauth_init(struct natsd_host *h, const struct natsd_host_api *api,
 	ja->h = h;
 	ja->api = api;
 	pthread_mutex_init(&ja->lock, NULL);
+	pthread_mutex_init(&ja->seen_lock, NULL);
 	pthread_cond_init(&ja->cond, NULL);
 	rc = trust_read(ja, cfg, &ja->trust, err, errlen);
 	if (rc == 0 && ja->trust->resolver == JWTAUTH_URL)

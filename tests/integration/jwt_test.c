@@ -943,14 +943,37 @@ static void test_claims_update(void)
 	const int ports[2] = { natsd_srv.port, ns_srv.port };
 	int i;
 
+	struct itest_errlog e;
+	natsConnection *live;
+	const char *txt;
+	long long end;
+	natsStatus st;
+
 	for (i = 0; i < (have_ns ? 2 : 1); i++) {
 		publish_update(ports[i], "sk");
 		usleep(100000);
 		CU_ASSERT(gets_in(ports[i], "good"));
+		itest_errlog_init(&e);
+		live = conn_creds(ports[i], "good", &e, &st);
+		CU_ASSERT_FATAL(live != NULL);
 		publish_update(ports[i], "sys_user");
-		usleep(300000);
+		/* The connected "good" is told and closed. */
+		end = itest_mono_ms() + WAIT_MS;
+		while (!natsConnection_IsClosed(live) && itest_mono_ms() < end)
+			usleep(20000);
+		CU_ASSERT(natsConnection_IsClosed(live));
+		txt = NULL;
+		natsConnection_GetLastError(live, &txt);
+		if (txt == NULL ||
+		    strstr(txt, "User Authentication Revoked") == NULL)
+			fprintf(stderr, "port %d: closed with \"%s\"\n",
+				ports[i], txt ? txt : "");
+		CU_ASSERT(txt != NULL &&
+			  strstr(txt, "User Authentication Revoked") != NULL);
 		CU_ASSERT_FALSE(gets_in(ports[i], "good"));
 		CU_ASSERT(gets_in(ports[i], "perms"));
+		natsConnection_Destroy(live);
+		itest_errlog_fini(&e);
 	}
 	CU_ASSERT(itest_log_wait(&natsd_srv, "updated from a claims update",
 				 WAIT_MS));

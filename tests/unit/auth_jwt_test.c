@@ -199,6 +199,17 @@ static void fake_account_unsubscribe(struct natsd_host *h, void *handle)
 	nunsubs++;
 }
 
+static char closed[512];
+
+static int fake_clients_close(struct natsd_host *h, const char *account,
+			      const char *user, const char *err)
+{
+	(void)h;
+	snprintf(closed, sizeof(closed), "%.8s %.8s %s", account,
+		 user ? user : "-", err);
+	return 0;
+}
+
 static int fake_register_auth(struct natsd_host *h,
 			      const struct natsd_auth_ops *ops, void *ctx)
 {
@@ -258,6 +269,8 @@ static void setup_api(void)
 	api.timer_add = fake_timer_add;
 	api.account_subscribe = fake_account_subscribe;
 	api.account_unsubscribe = fake_account_unsubscribe;
+	api.clients_close = fake_clients_close;
+	closed[0] = '\0';
 	timer_fn = NULL;
 	nsubs = nunsubs = 0;
 }
@@ -629,6 +642,10 @@ static void test_claims_update(void)
 		 upd->public_key);
 	publish_update(subj, upd->jwt);
 	CU_ASSERT(logged("updated from a claims update"));
+	/* Its clients are closed; "perms" is not revoked. */
+	snprintf(want, sizeof(want), "%.8s %.8s User Authentication Revoked",
+		 upd->public_key, USER("good")->public_key);
+	CU_ASSERT_STRING_EQUAL(closed, want);
 	CU_ASSERT_EQUAL(auth_as(&r, "good", true), NATSD_AUTH_REJECT);
 	CU_ASSERT_EQUAL(auth_as(&r, "perms", true), NATSD_AUTH_ACCEPT);
 	unload();
