@@ -1790,6 +1790,7 @@ static const struct key_def top_keys[] = {
 	KFN("resolver_preload", read_operator_mode),
 	KFN("resolver_timeout", read_operator_mode),
 	KFN("resolver_cache_ttl", read_operator_mode),
+	KFN("resolver_pinned_accounts", read_operator_mode),
 
 	KLATER("server_tags"),
 	KLATER("prof_port"),
@@ -1818,7 +1819,6 @@ static const struct key_def top_keys[] = {
 	KLATER("root_operators"),
 	KLATER("account_resolver"),
 	KLATER("resolver_tls"),
-	KLATER("resolver_pinned_accounts"),
 	KLATER("connect_error_reports"),
 	KLATER("reconnect_error_reports"),
 	KLATER("max_closed_clients"),

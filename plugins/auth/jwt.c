@@ -79,6 +79,8 @@ struct jwtauth_trust {
 	struct jwt_http_url url;
 	int64_t timeout_ms, ttl_s;
 	char *sys_account; /* the first operator's system_account */
+	char **pinned;	   /* resolver_pinned_accounts; none: any */
+	size_t npinned;
 };
 
 /* Users let in, with the issue times of their JWTs: a claims update
@@ -207,6 +209,9 @@ static void trust_free(struct jwtauth_trust *t)
 	free(t->mem);
 	jwt_http_url_fini(&t->url);
 	free(t->sys_account);
+	for (i = 0; i < t->npinned; i++)
+		free(t->pinned[i]);
+	free(t->pinned);
 	free(t);
 }
 
@@ -333,8 +338,12 @@ static int read_operator(struct jwtauth *ja, struct jwtauth_trust *t,
 			"of its signing keys");
 	else if (jwt_check_times(op, now_s(), why, sizeof(why)) != 0)
 		set_err(ja, c, key, err, errlen, "operator JWT %s", why);
-	else
+	/* With strict_signing_key_usage only the signing keys sign
+	 * accounts. */
+	else if (!op->strict_signing)
 		rc = add_key(t, op->sub);
+	else
+		rc = 0;
 	if (rc == 0 && t->sys_account == NULL && op->system_account != NULL &&
 	    (t->sys_account = strdup(op->system_account)) == NULL)
 		rc = NATSD_ENOMEM;
@@ -507,6 +516,50 @@ static int read_resolver(struct jwtauth *ja, struct jwtauth_trust *t,
 	return read_preload(ja, t, c, err, errlen);
 }
 
+/* resolver_pinned_accounts: users of other accounts are refused. */
+static int read_pinned(struct jwtauth *ja, struct jwtauth_trust *t,
+		       const struct natsd_cfg *c, char *err, size_t errlen)
+{
+	unsigned char raw[32];
+	const char *v;
+	size_t i, n;
+	int rc;
+
+	rc = ja->api->cfg_list_len(c, "resolver_pinned_accounts", &n);
+	if (rc == NATSD_ENOENT)
+		return 0;
+	t->pinned = rc == 0 ? calloc(n ? n : 1, sizeof(*t->pinned)) : NULL;
+	if (rc == 0 && t->pinned == NULL)
+		return NATSD_ENOMEM;
+	for (i = 0; rc == 0 && i < n; i++) {
+		v = "";
+		rc = ja->api->cfg_list_string(c, "resolver_pinned_accounts", i,
+					      &v);
+		if (rc == 0 && nkey_decode_public(NKEY_ACCOUNT, v, raw) != 0)
+			rc = NATSD_EINVAL;
+		if (rc == 0 && (t->pinned[t->npinned] = strdup(v)) == NULL)
+			return NATSD_ENOMEM;
+		if (rc == 0)
+			t->npinned++;
+	}
+	if (rc != 0)
+		set_err(ja, c, "resolver_pinned_accounts", err, errlen,
+			"resolver_pinned_accounts: %s is not an account "
+			"public key",
+			v);
+	return rc;
+}
+
+static bool pinned_ok(const struct jwtauth_trust *t, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < t->npinned; i++)
+		if (strcmp(t->pinned[i], id) == 0)
+			return true;
+	return t->npinned == 0;
+}
+
 static int trust_read(struct jwtauth *ja, const struct natsd_cfg *c,
 		      struct jwtauth_trust **out, char *err, size_t errlen)
 {
@@ -529,6 +582,8 @@ static int trust_read(struct jwtauth *ja, const struct natsd_cfg *c,
 	rc = read_operators(ja, t, c, err, errlen);
 	if (rc == 0)
 		rc = read_resolver(ja, t, c, err, errlen);
+	if (rc == 0)
+		rc = read_pinned(ja, t, c, err, errlen);
 	if (rc == 0 && ja->api->cfg_duration(c, "resolver_timeout", &ns) == 0)
 		t->timeout_ms = ns / 1000000 > 0 ? ns / 1000000 : 1;
 	if (rc == 0 && ja->api->cfg_duration(c, "resolver_cache_ttl", &ns) == 0)
@@ -961,6 +1016,11 @@ static int jwtauth_authenticate(void *pctx, struct natsd_auth_req *r)
 		goto out;
 	}
 	t = trust_get(ja);
+	if (!pinned_ok(t, id)) {
+		v = refuse(ja, r, u, "account %s is not pinned", id);
+		trust_put(ja, t);
+		goto out;
+	}
 	pthread_mutex_lock(&ja->lock);
 	a = lookup(ja, t, id);
 	w = NULL;

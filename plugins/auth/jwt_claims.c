@@ -376,6 +376,7 @@ static void read_operator(struct rd *r, json_t *nats, struct jwt *j)
 {
 	get_strv(r, nats, "signing_keys", &j->op_signing_keys, false);
 	j->system_account = get_str(r, nats, "system_account");
+	j->strict_signing = get_bool(r, nats, "strict_signing_key_usage");
 }
 
 static void read_signing_keys(struct rd *r, json_t *nats, struct jwt *j)

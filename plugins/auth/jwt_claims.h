@@ -88,6 +88,7 @@ struct jwt {
 	/* Operator */
 	struct jwt_strv op_signing_keys;
 	char *system_account;
+	bool strict_signing;	     /* strict_signing_key_usage */
 
 	/* Account */
 	struct jwt_signing_key *sks;

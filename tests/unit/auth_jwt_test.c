@@ -652,6 +652,30 @@ static void test_claims_update(void)
 	CU_ASSERT_EQUAL(nunsubs, 2);
 }
 
+/* resolver_pinned_accounts: only their users get in. */
+static void test_pinned(void)
+{
+	static char conf[65536];
+	struct natsd_auth_req r;
+	char err[512];
+
+	snprintf(conf, sizeof(conf),
+		 "operator = \"%s\";\nresolver = \"MEMORY\";\n"
+		 "resolver_preload = {\n  %s = \"%s\";\n  %s = \"%s\";\n};\n"
+		 "resolver_pinned_accounts = [ \"%s\" ];\n",
+		 OPER("op")->jwt, ACC("a")->public_key, ACC("a")->jwt,
+		 ACC("b")->public_key, ACC("b")->jwt, ACC("a")->public_key);
+	CU_ASSERT_EQUAL_FATAL(load(conf, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(auth_as(&r, "good", true), NATSD_AUTH_ACCEPT);
+	expect_refusal("limited", true, "is not pinned");
+	unload();
+	snprintf(conf, sizeof(conf),
+		 "operator = \"%s\";\nresolver = \"MEMORY\";\n"
+		 "resolver_pinned_accounts = [ \"%s\" ];\n",
+		 OPER("op")->jwt, OPER("op")->public_key);
+	expect_init_error(conf, "is not an account public key");
+}
+
 /* An account JWT signed by another operator, preloaded: not trusted. */
 static void test_untrusted_account(void)
 {
@@ -740,6 +764,7 @@ int main(void)
 		{ "untrusted and expired accounts", test_untrusted_account },
 		{ "imports and exports", test_imports },
 		{ "claims updates", test_claims_update },
+		{ "pinned accounts", test_pinned },
 		{ "URL resolver: pending, cancel", test_url_pending_cancel },
 	};
 	static const struct suite suites[] = {
