@@ -787,9 +787,29 @@ static struct jwtauth_acc *exporter_of(struct jwtauth *ja,
 
 /* One import of acc, checked against its exporter as nats-server does;
  * false (and a log line) when it is not to be made. */
+static int queue_fetch(struct jwtauth *ja, const char *id);
+
+/* With a URL resolver, an exporter not fetched yet is fetched now, and
+ * the imports are made again when the next user of the account comes. */
+static void fetch_exporter(struct jwtauth *ja, const struct jwtauth_trust *t,
+			   const char *id, bool locked, bool *retry)
+{
+	unsigned char raw[32];
+
+	if (t->resolver != JWTAUTH_URL ||
+	    nkey_decode_public(NKEY_ACCOUNT, id, raw) != 0)
+		return;
+	if (!locked)
+		pthread_mutex_lock(&ja->lock);
+	if (!ja->stop && queue_fetch(ja, id) == 0)
+		*retry = true;
+	if (!locked)
+		pthread_mutex_unlock(&ja->lock);
+}
+
 static bool import_of(struct jwtauth *ja, const struct jwtauth_trust *t,
 		      const struct jwt *acc, const struct jwt_import *m,
-		      bool locked, struct natsd_import *out)
+		      bool locked, struct natsd_import *out, bool *retry)
 {
 	const struct jwt_export *exp;
 	struct jwtauth_acc *x;
@@ -808,8 +828,10 @@ static bool import_of(struct jwtauth *ja, const struct jwtauth_trust *t,
 		xsubj = m->to;
 	}
 	x = exporter_of(ja, t, m->account, locked);
-	if (x == NULL)
+	if (x == NULL) {
 		snprintf(why, sizeof(why), "exporting account not found");
+		fetch_exporter(ja, t, m->account, locked, retry);
+	}
 	else if ((exp = jwt_find_export(x->j, xsubj, m->service)) == NULL)
 		snprintf(why, sizeof(why), "not exported");
 	else if (exp->token_req &&
@@ -843,6 +865,7 @@ static void apply_imports(struct jwtauth *ja, const struct jwtauth_trust *t,
 	const struct jwt *acc = aa->j;
 	struct natsd_import *v;
 	size_t i, n = 0;
+	bool retry = false;
 	int rc;
 
 	if (!NATSD_HAS(ja->api, account_imports) ||
@@ -854,9 +877,12 @@ static void apply_imports(struct jwtauth *ja, const struct jwtauth_trust *t,
 		return;
 	}
 	for (i = 0; i < acc->nimports; i++)
-		if (import_of(ja, t, acc, &acc->imports[i], locked, &v[n]))
+		if (import_of(ja, t, acc, &acc->imports[i], locked, &v[n],
+			      &retry))
 			n++;
 	rc = ja->api->account_imports(ja->h, acc->sub, v, n);
+	if (retry)
+		atomic_store(&aa->imports_done, false);
 	if (rc != 0)
 		ja->api->log(ja->h, NATSD_LOG_WARN,
 			     "auth_jwt: account %s: imports not all made (%d)",

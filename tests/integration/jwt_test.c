@@ -829,6 +829,42 @@ static void test_url_resolver(void)
 	CU_ASSERT(gets_in(url_srv.port, "limited"));
 }
 
+/* With a URL resolver the exporter is fetched when an importer's user
+ * first comes; the next user of the importer gets the imports. */
+static void test_url_imports(void)
+{
+	natsConnection *e, *i1, *i2;
+	natsSubscription *sub = NULL;
+	natsMsg *m = NULL;
+	natsStatus st;
+	long long end;
+	int gets;
+
+	atomic_store(&http_mode, HTTP_SERVE);
+	gets = atomic_load(&http_gets);
+	i1 = conn_creds(url_srv.port, "importer", NULL, &st);
+	CU_ASSERT_FATAL(i1 != NULL);
+	/* The exporter's JWT comes in the background: a second GET. */
+	end = itest_mono_ms() + WAIT_MS;
+	while (atomic_load(&http_gets) < gets + 2 && itest_mono_ms() < end)
+		usleep(20000);
+	CU_ASSERT(atomic_load(&http_gets) >= gets + 2);
+	usleep(50000);
+	i2 = conn_creds(url_srv.port, "importer", NULL, &st);
+	e = conn_creds(url_srv.port, "exporter", NULL, &st);
+	CU_ASSERT_FATAL(i2 != NULL && e != NULL);
+	CU_ASSERT(natsConnection_SubscribeSync(&sub, i1, "pub.>") == NATS_OK);
+	CU_ASSERT(natsConnection_FlushTimeout(i1, WAIT_MS) == NATS_OK);
+	CU_ASSERT(natsConnection_PublishString(e, "pub.url", "x") == NATS_OK);
+	CU_ASSERT(natsConnection_FlushTimeout(e, WAIT_MS) == NATS_OK);
+	CU_ASSERT(natsSubscription_NextMsg(&m, sub, WAIT_MS) == NATS_OK);
+	natsMsg_Destroy(m);
+	natsSubscription_Destroy(sub);
+	natsConnection_Destroy(e);
+	natsConnection_Destroy(i1);
+	natsConnection_Destroy(i2);
+}
+
 static void test_url_bad_resolver(void)
 {
 	long long t0;
@@ -996,6 +1032,7 @@ int main(void)
 		{ "account imports and exports", test_imports },
 		{ "trusted_keys in a plugins entry", test_trusted_keys },
 		{ "URL resolver", test_url_resolver },
+		{ "URL resolver: imports", test_url_imports },
 		{ "URL resolver: garbage, hang", test_url_bad_resolver },
 		{ "log", test_log },
 		{ "SIGHUP", test_reload },
