@@ -938,8 +938,8 @@ static int finish(struct jwtauth *ja, const struct jwtauth_trust *t,
 	rc = jwt_times_allowed(&u->user, now, &ok, &until);
 	if (rc == NATSD_ENOTSUP)
 		return refuse(ja, r, u,
-			      "times_location %s is not supported (UTC or "
-			      "local only)",
+			      "times_location %s: no such time zone in "
+			      "/usr/share/zoneinfo",
 			      u->user.times_location);
 	if (!ok)
 		return refuse(ja, r, u, "%s",

@@ -1115,28 +1115,129 @@ bool jwt_conn_type_allowed(const struct jwt_user_limits *l, const char *type)
 	return false;
 }
 
+/* Big-endian integers of a TZif file. */
+static int64_t be(const unsigned char *p, int n)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	if (n == 4)
+		return (int32_t)(uint32_t)v;
+	return (int64_t)v;
+}
+
+/* The UTC offset of zone at now from its TZif file (RFC 8536): the type
+ * of the last transition at or before now, in the 64-bit (version 2+)
+ * data when there is some. Past the last transition the last type holds,
+ * which the fat files Debian ships make good until 2037. */
+static int tzif_offset(const unsigned char *b, size_t len, int64_t now,
+		       int *off)
+{
+	size_t isut, isstd, leap, timecnt, typecnt, charcnt, need, i;
+	const unsigned char *tt, *idx, *ti;
+	int tsize = 4, type = 0;
+
+	for (;;) {
+		if (len < 44 || memcmp(b, "TZif", 4) != 0)
+			return NATSD_EINVAL;
+		isut = (size_t)be(b + 20, 4);
+		isstd = (size_t)be(b + 24, 4);
+		leap = (size_t)be(b + 28, 4);
+		timecnt = (size_t)be(b + 32, 4);
+		typecnt = (size_t)be(b + 36, 4);
+		charcnt = (size_t)be(b + 40, 4);
+		if (timecnt > 100000 || typecnt == 0 || typecnt > 256 ||
+		    leap > 100000 || charcnt > 100000 || isut > 256 ||
+		    isstd > 256)
+			return NATSD_EINVAL;
+		need = 44 + timecnt * (size_t)tsize + timecnt + typecnt * 6 +
+		       charcnt + leap * (size_t)(tsize + 4) + isstd + isut;
+		if (need > len)
+			return NATSD_EINVAL;
+		/* Version 2+: the 64-bit block follows the 32-bit one. */
+		if (tsize == 4 && b[4] >= '2') {
+			b += need;
+			len -= need;
+			tsize = 8;
+			continue;
+		}
+		break;
+	}
+	ti = b + 44;
+	idx = ti + timecnt * (size_t)tsize;
+	tt = idx + timecnt;
+	for (i = 0; i < timecnt; i++) {
+		if (be(ti + i * (size_t)tsize, tsize) > now)
+			break;
+		type = idx[i];
+	}
+	/* Before the first transition: the first standard-time type. */
+	if (i == 0)
+		for (type = 0; type + 1 < (int)typecnt && tt[type * 6 + 4];)
+			type++;
+	if ((size_t)type >= typecnt)
+		return NATSD_EINVAL;
+	*off = (int)be(tt + (size_t)type * 6, 4);
+	return 0;
+}
+
+int jwt_tz_offset(const char *zone, int64_t now, int *off)
+{
+	char path[256];
+	unsigned char *buf;
+	size_t n;
+	FILE *f;
+	int rc;
+
+	/* A name under the zoneinfo tree, nothing else. */
+	if (zone == NULL || zone[0] == '\0' || zone[0] == '/' ||
+	    strstr(zone, "..") != NULL ||
+	    strspn(zone, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			 "0123456789/_+-") != strlen(zone) ||
+	    strlen(zone) > 100)
+		return NATSD_EINVAL;
+	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", zone);
+	f = fopen(path, "rb");
+	if (f == NULL)
+		return NATSD_ENOENT;
+	/* Zone files are a few kB; a bigger one is cut, and refused. */
+	buf = malloc(65536);
+	if (buf == NULL) {
+		fclose(f);
+		return NATSD_ENOMEM;
+	}
+	n = fread(buf, 1, 65536, f);
+	fclose(f);
+	rc = tzif_offset(buf, n, now, off);
+	free(buf);
+	return rc;
+}
+
 int jwt_times_allowed(const struct jwt_user_limits *l, int64_t now,
 		      bool *allowed, int64_t *until)
 {
 	const char *loc = l->times_location;
 	time_t t = (time_t)now;
 	struct tm tm;
-	int sod;
+	int sod, off;
 	size_t i;
 
 	*allowed = true;
 	*until = 0;
 	if (l->ntimes == 0)
 		return 0;
-	if (loc == NULL || loc[0] == '\0' || strcasecmp(loc, "Local") == 0)
+	if (loc == NULL || loc[0] == '\0' || strcasecmp(loc, "Local") == 0) {
 		localtime_r(&t, &tm);
-	else if (strcasecmp(loc, "UTC") == 0 ||
-		 strcasecmp(loc, "Etc/UTC") == 0 ||
-		 strcasecmp(loc, "GMT") == 0 || strcasecmp(loc, "Etc/GMT") == 0)
-		gmtime_r(&t, &tm);
-	else
+		sod = tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
+	} else if (strcasecmp(loc, "UTC") == 0) {
+		sod = (int)(((now % 86400) + 86400) % 86400);
+	} else if (jwt_tz_offset(loc, now, &off) == 0) {
+		sod = (int)((((now + off) % 86400) + 86400) % 86400);
+	} else {
 		return NATSD_ENOTSUP;
-	sod = tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
+	}
 	*allowed = false;
 	for (i = 0; i < l->ntimes; i++) {
 		int s = l->times[i].start, e = l->times[i].end;

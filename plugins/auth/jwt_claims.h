@@ -2,7 +2,8 @@
  * and nats-io/jwt v2 do them (../shared/PROTOCOL.md sections 2.3, 2.4).
  *
  * A module of the auth_jwt plugin, compiled into it and into its unit
- * test; it does no I/O and keeps no state. Tokens are compact JWS:
+ * test; it keeps no state, and its only I/O is reading a zoneinfo file
+ * for a user's times_location. Tokens are compact JWS:
  * base64url(header) "." base64url(claims) "." base64url(signature), the
  * signature an Ed25519 one by the nkey in "iss" over the first two parts
  * ("ed25519-nkey", v2) or over the claims part alone ("ed25519", v1). */
@@ -154,8 +155,10 @@ bool jwt_src_allowed(const struct jwt_user_limits *l, const char *ip);
 bool jwt_conn_type_allowed(const struct jwt_user_limits *l, const char *type);
 
 /* Is now (unix seconds) in one of the user's connect windows (or are there
- * none)? *until is then the end of the window (unix seconds) or 0.
- * NATSD_ENOTSUP for a times_location other than UTC or local. */
+ * none)? *until is then the end of the window (unix seconds) or 0. The
+ * times are in times_location: local time when empty, else an IANA zone
+ * read from /usr/share/zoneinfo. NATSD_ENOTSUP for a zone that is not
+ * there. */
 int jwt_times_allowed(const struct jwt_user_limits *l, int64_t now,
 		      bool *allowed, int64_t *until);
 
@@ -182,6 +185,11 @@ int jwt_check_activation(const char *token, const struct jwt *exporter,
 			 const struct jwt_export *exp, const char *importer,
 			 const char *subject, int64_t now, char *err,
 			 size_t errlen);
+
+/* The UTC offset (seconds east) of IANA zone at now, from its
+ * /usr/share/zoneinfo file (the one I/O of this module). 0, NATSD_EINVAL
+ * (a name that is not a zone name, a bad file), NATSD_ENOENT. */
+int jwt_tz_offset(const char *zone, int64_t now, int *off);
 
 /* base64url without padding (padding tolerated). Writes at most outlen
  * bytes; returns the length or NATSD_EINVAL. */

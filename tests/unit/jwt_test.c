@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <CUnit/Basic.h>
 
@@ -424,6 +425,8 @@ static void test_connect_times(void)
 	CU_ASSERT_EQUAL(until, t - 1800);
 	l.times_location = "Mars/Olympus_Mons";
 	CU_ASSERT_EQUAL(jwt_times_allowed(&l, t, &ok, &until), NATSD_ENOTSUP);
+	l.times_location = "../../etc/passwd";
+	CU_ASSERT_EQUAL(jwt_times_allowed(&l, t, &ok, &until), NATSD_ENOTSUP);
 	jwt_free(bad);
 }
 
@@ -495,6 +498,43 @@ static void test_exports_imports(void)
 	jwt_free(a);
 }
 
+/* IANA zones from /usr/share/zoneinfo (Debian's tzdata). */
+static void test_time_zones(void)
+{
+	struct jwt_user_limits l = { 0 };
+	struct jwt_time_range r = { 3600, 7200 };
+	/* 2024-01-01 00:30 UTC is 01:30 in Berlin, 2024-07-01 00:30 UTC
+	 * is 02:30 there. */
+	int64_t winter = 1704069000, summer = 1719793800, until;
+	bool ok;
+	int off;
+
+	if (access("/usr/share/zoneinfo/Europe/Berlin", R_OK) != 0) {
+		fprintf(stderr, "no tzdata: zones not tested\n");
+		return;
+	}
+	CU_ASSERT_EQUAL(jwt_tz_offset("Europe/Berlin", winter, &off), 0);
+	CU_ASSERT_EQUAL(off, 3600);
+	CU_ASSERT_EQUAL(jwt_tz_offset("Europe/Berlin", summer, &off), 0);
+	CU_ASSERT_EQUAL(off, 7200);
+	CU_ASSERT_EQUAL(jwt_tz_offset("America/New_York", winter, &off), 0);
+	CU_ASSERT_EQUAL(off, -18000);
+	CU_ASSERT_EQUAL(jwt_tz_offset("Etc/UTC", winter, &off), 0);
+	CU_ASSERT_EQUAL(off, 0);
+	CU_ASSERT_EQUAL(jwt_tz_offset("No/Such_Zone", winter, &off),
+			NATSD_ENOENT);
+	CU_ASSERT_EQUAL(jwt_tz_offset("/etc/passwd", winter, &off),
+			NATSD_EINVAL);
+	l.times = &r;
+	l.ntimes = 1;
+	l.times_location = "Europe/Berlin";
+	CU_ASSERT_EQUAL(jwt_times_allowed(&l, winter, &ok, &until), 0);
+	CU_ASSERT_TRUE(ok);
+	CU_ASSERT_EQUAL(until, winter + 1800);
+	CU_ASSERT_EQUAL(jwt_times_allowed(&l, summer, &ok, &until), 0);
+	CU_ASSERT_FALSE(ok);
+}
+
 static const struct suite_test decode_tests[] = {
 	{ "types", test_decode_types },
 	{ "v1", test_decode_v1 },
@@ -515,6 +555,7 @@ static const struct suite_test validate_tests[] = {
 	{ "src", test_src },
 	{ "connection types", test_conn_types },
 	{ "connect times", test_connect_times },
+	{ "time zones", test_time_zones },
 	{ "subject containment", test_subject_within },
 	{ "exports, imports, activations", test_exports_imports },
 };
