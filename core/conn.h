@@ -73,7 +73,7 @@ enum conn_flag {
 	X(AUTH_EXPIRED, "Authentication Expired")                              \
 	X(NO_RESPONDERS_HEADERS, "No Responders Requires Headers")             \
 	X(LINK_CLOSED, "Link Closed")                                          \
-	X(MAX_ACCOUNT_CONNECTIONS, "Maximum Account Connections Exceeded")    \
+	X(MAX_ACCOUNT_CONNECTIONS, "Maximum Account Connections Exceeded")     \
 	X(REVOKED, "Credentials Revoked")
 
 enum conn_close_reason {
