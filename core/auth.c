@@ -446,6 +446,8 @@ static const struct natsd_cfg *fresh_settings(const struct authn *a,
 
 	if (a->authz)
 		return fresh->nkey_settings;
+	if (a->jwt_root)
+		return fresh->jwt_settings;
 	for (i = 0; a->load != NULL && i < fresh->nplugins; i++)
 		if (strcmp(fresh->plugins[i].load, a->load) == 0)
 			return fresh->plugins[i].settings;

@@ -1509,6 +1509,18 @@ static int read_plugins(struct loader *l, const config_setting_t *s)
 	return 0;
 }
 
+/* operator, trusted_keys, resolver, resolver_preload: the auth_jwt plugin
+ * checks and reads them, with the whole file's root as its settings. */
+static int read_operator_mode(struct loader *l, const config_setting_t *s)
+{
+	const config_setting_t *root = s;
+
+	while (config_setting_parent(root) != NULL)
+		root = config_setting_parent(root);
+	l->o->jwt_settings = config_setting_get_hook(root);
+	return 0;
+}
+
 static int read_auth_chain(struct loader *l, const config_setting_t *s)
 {
 	int rc;
@@ -1946,6 +1958,16 @@ static const struct key_def top_keys[] = {
 	KFN("client_transport", read_client_transport),
 	KFN("websocket", read_websocket),
 	KFN("ws", read_websocket),
+	/* Operator mode: auth_jwt reads these from the root. */
+	KFN("operator", read_operator_mode),
+	KFN("operators", read_operator_mode),
+	KFN("trusted", read_operator_mode),
+	KFN("trusted_keys", read_operator_mode),
+	KFN("resolver", read_operator_mode),
+	KFN("resolver_preload", read_operator_mode),
+	KFN("resolver_timeout", read_operator_mode),
+	KFN("resolver_cache_ttl", read_operator_mode),
+	KFN("resolver_pinned_accounts", read_operator_mode),
 
 	KFN("tls", read_tls),
 	KBOOL("allow_non_tls", tls_allow_non_tls),
@@ -1966,19 +1988,12 @@ static const struct key_def top_keys[] = {
 	KLATER("jetstream"),
 	KLATER("store_dir"),
 	KLATER("default_js_domain"),
-	KLATER("operator"),
-	KLATER("operators"),
 	KLATER("root"),
 	KLATER("roots"),
 	KLATER("root_operator"),
 	KLATER("root_operators"),
-	KLATER("trusted"),
-	KLATER("trusted_keys"),
-	KLATER("resolver"),
 	KLATER("account_resolver"),
 	KLATER("resolver_tls"),
-	KLATER("resolver_preload"),
-	KLATER("resolver_pinned_accounts"),
 	KLATER("connect_error_reports"),
 	KLATER("reconnect_error_reports"),
 	KLATER("max_closed_clients"),
@@ -2609,6 +2624,22 @@ int conffile_cfg_sections_at(const struct natsd_cfg *c, const char *key,
 		return NATSD_ENOENT;
 	*out = config_setting_get_hook(
 		config_setting_get_elem(s, (unsigned int)i));
+	return 0;
+}
+
+/* ABI 1.2 */
+int conffile_cfg_key_at(const struct natsd_cfg *c, size_t i, const char **name)
+{
+	const config_setting_t *s;
+
+	if (c != NULL && c->m != NULL)
+		return natsconf_opts_cfg_key_at(c->m, i, name);
+	if (c == NULL || i >= (size_t)config_setting_length(c->s))
+		return NATSD_ENOENT;
+	s = config_setting_get_elem(c->s, (unsigned int)i);
+	if (s == NULL || config_setting_name(s) == NULL)
+		return NATSD_ENOENT;
+	*name = config_setting_name(s);
 	return 0;
 }
 

@@ -84,6 +84,7 @@ int conffile_cfg_list_string(const struct natsd_cfg *c, const char *key,
 			     size_t i, const char **out);
 int conffile_cfg_section(const struct natsd_cfg *c, const char *key,
 			 const struct natsd_cfg **out);
+int conffile_cfg_key_at(const struct natsd_cfg *c, size_t i, const char **name);
 int conffile_cfg_where(const struct natsd_cfg *c, const char *key,
 		       const char **file, int *line);
 /* ABI 1.1: a list of groups, its length and its i-th group. */

@@ -77,7 +77,8 @@ enum conn_flag {
 	X(NO_RESPONDERS_HEADERS, "No Responders Requires Headers")             \
 	X(LINK_CLOSED, "Link Closed")                                          \
 	X(MAX_ACCOUNT_CONNECTIONS, "Maximum Account Connections Exceeded")     \
-	X(TLS_HANDSHAKE, "TLS Handshake Failure")
+	X(TLS_HANDSHAKE, "TLS Handshake Failure")                              \
+	X(REVOKED, "Credentials Revoked")
 
 enum conn_close_reason {
 #define CONN_CLOSE_ENUM(id, text) CONN_CLOSE_##id,

@@ -8,6 +8,7 @@
 #include "config.h"
 #endif
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "conffile.h"
 #include "conn.h"
 #include "host.h"
+#include "imports.h"
 #include "log.h"
 #include "pmetric.h"
 #include "router.h"
@@ -1062,6 +1064,126 @@ static void plugin_timer_arm(struct loop *l, void *arg)
 	loop_timer_arm(l, &pt->t, pt->t.when, plugin_timer_fire, pt);
 }
 
+/* ABI 1.2: limits of accounts that come from JWTs. */
+static int api_account_limit(struct natsd_host *h, const char *account,
+			     int limit, int64_t value)
+{
+	struct account *a;
+
+	if (account == NULL)
+		return NATSD_EINVAL;
+	if (limit != NATSD_LIMIT_CONN && limit != NATSD_LIMIT_SUBS &&
+	    limit != NATSD_LIMIT_PAYLOAD)
+		return NATSD_EINVAL;
+	a = accounts_get(srv_of(h)->accounts, account, true);
+	if (a == NULL)
+		return NATSD_ENOMEM;
+	if (value < 0)
+		value = -1;
+	if (limit == NATSD_LIMIT_CONN)
+		atomic_store(&a->max_conns, value > INT_MAX ? -1 : (int)value);
+	else if (limit == NATSD_LIMIT_SUBS)
+		atomic_store(&a->max_subs, value > INT_MAX ? -1 : (int)value);
+	else
+		atomic_store(&a->max_payload, value);
+	return 0;
+}
+
+/* ABI 1.2: imports declared in account JWTs. */
+static int api_account_imports(struct natsd_host *h, const char *account,
+			       const struct natsd_import *imps, size_t n)
+{
+	if (account == NULL || (n > 0 && imps == NULL))
+		return NATSD_EINVAL;
+	return imports_set_account(srv_of(h)->imports, account, imps, n);
+}
+
+/* ABI 1.2: a plugin's own subscription in an account. */
+static int api_account_subscribe(struct natsd_host *h, const char *account,
+				 const char *subject, natsd_msg_fn fn,
+				 void *arg, void **handle)
+{
+	struct import *imp;
+	int rc;
+
+	if (handle == NULL)
+		return NATSD_EINVAL;
+	rc = imports_notify_add(srv_of(h)->imports, account, subject, fn, arg,
+				&imp);
+	if (rc == 0)
+		*handle = imp;
+	return rc;
+}
+
+static void api_account_unsubscribe(struct natsd_host *h, void *handle)
+{
+	imports_notify_remove(srv_of(h)->imports, handle);
+}
+
+/* ABI 1.2: closing an account's (or a user's) clients, on each worker's
+ * own thread, which owns its connection list. */
+struct clients_close_task {
+	struct worker *w;
+	char *account, *user, *err;
+};
+
+static void clients_close_task_free(struct clients_close_task *t)
+{
+	free(t->account);
+	free(t->user);
+	free(t->err);
+	free(t);
+}
+
+static void clients_close_run(struct loop *l, void *arg)
+{
+	struct clients_close_task *t = arg;
+	struct worker *w = t->w;
+	struct conn *c;
+	uint32_t i;
+
+	(void)l;
+	/* Backwards: a closed connection may leave the list at once. */
+	for (i = w->nconns; i > 0; i--) {
+		c = w->conns[i - 1];
+		if (c->kind != NATSD_KIND_CLIENT || c->acc == NULL ||
+		    strcmp(c->acc->name, t->account) != 0)
+			continue;
+		if (t->user != NULL &&
+		    (c->user == NULL || strcmp(c->user, t->user) != 0))
+			continue;
+		conn_fail(c, t->err, CONN_CLOSE_REVOKED);
+	}
+	clients_close_task_free(t);
+}
+
+static int api_clients_close(struct natsd_host *h, const char *account,
+			     const char *user, const char *err)
+{
+	struct server *s = srv_of(h);
+	struct clients_close_task *t;
+	int i;
+
+	if (account == NULL || err == NULL)
+		return NATSD_EINVAL;
+	for (i = 0; i < s->nworkers; i++) {
+		t = calloc(1, sizeof(*t));
+		if (t == NULL)
+			return NATSD_ENOMEM;
+		t->w = &s->workers[i];
+		t->account = strdup(account);
+		t->user = user != NULL ? strdup(user) : NULL;
+		t->err = strdup(err);
+		if (t->account == NULL || t->err == NULL ||
+		    (user != NULL && t->user == NULL) ||
+		    loop_post(t->w->loop, clients_close_run, t) != 0) {
+			clients_close_task_free(t);
+			return NATSD_ENOMEM;
+		}
+	}
+	return 0;
+}
+
 static int api_timer_add(struct natsd_host *h, int64_t delay_ms,
 			 natsd_timer_fn fn, void *arg)
 {
@@ -1169,6 +1291,12 @@ static const struct natsd_host_api host_table = {
 	.metric_set = pmetric_set,
 	.auth_peer_cert = host_auth_peer_cert,
 	.conn_push = api_conn_push,
+	.cfg_key_at = conffile_cfg_key_at,
+	.account_limit = api_account_limit,
+	.account_imports = api_account_imports,
+	.account_subscribe = api_account_subscribe,
+	.account_unsubscribe = api_account_unsubscribe,
+	.clients_close = api_clients_close,
 };
 
 const struct natsd_host_api *host_api(void)

@@ -29,6 +29,9 @@ struct authn {
 	 * for nkey users). */
 	const char *load;
 	bool authz;
+	/* auth_jwt loaded by the core for operator mode: its settings are
+	 * the file's root. */
+	bool jwt_root;
 };
 
 struct link {

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include <natsd/error.h>
+#include <natsd/plugin.h>
 
 #include "account.h"
 #include "imports.h"
@@ -208,7 +209,9 @@ int imports_configure(struct imports *im, const struct opts *o)
 	accounts_foreach(as, reset_limits, NULL);
 	pthread_mutex_lock(&im->lock);
 	for (pp = &im->head; (imp = *pp) != NULL;) {
-		if (imp->kind == IMPORT_RESPONSE) {
+		/* Responses in flight and JWT accounts' imports stay. */
+		if (imp->kind == IMPORT_RESPONSE || imp->owner != NULL ||
+		    imp->kind == IMPORT_NOTIFY) {
 			pp = &imp->next;
 			continue;
 		}
@@ -230,6 +233,114 @@ int imports_configure(struct imports *im, const struct opts *o)
 	}
 	pthread_mutex_unlock(&im->lock);
 	return rc;
+}
+
+/* ABI 1.2: imports of JWT accounts, set by the auth_jwt plugin. */
+static int add_owned_import(struct imports *im, struct account *a,
+			    const struct natsd_import *c)
+{
+	struct accounts *as = im->srv->accounts;
+	struct import *imp;
+	struct account *x;
+	const char *pat;
+
+	if (c->account == NULL || c->subject == NULL ||
+	    !subject_valid(c->subject, strlen(c->subject)))
+		return NATSD_EINVAL;
+	x = accounts_get(as, c->account, true);
+	if (x == NULL)
+		return NATSD_ENOMEM;
+	if (!c->service) {
+		imp = import_add(im, IMPORT_STREAM, x, a, c->subject,
+				 strlen(c->subject));
+		if (imp == NULL)
+			return NATSD_ENOMEM;
+		imp->owner = a;
+		if ((c->prefix && !(imp->prefix = strdup(c->prefix))) ||
+		    (!c->prefix && c->local &&
+		     !(imp->dst_pat = strdup(c->local))))
+			return NATSD_ENOMEM;
+		return 0;
+	}
+	pat = c->local != NULL ? c->local : c->subject;
+	if (!subject_valid(pat, strlen(pat)))
+		return NATSD_EINVAL;
+	imp = import_add(im, IMPORT_SERVICE, a, x, pat, strlen(pat));
+	if (imp == NULL)
+		return NATSD_ENOMEM;
+	imp->owner = a;
+	if (c->local != NULL && !(imp->dst_pat = strdup(c->subject)))
+		return NATSD_ENOMEM;
+	imp->resp_type = c->resp_type == NATSD_RESP_STREAM ? OPTS_RESP_STREAM
+			 : c->resp_type == NATSD_RESP_CHUNKED
+				 ? OPTS_RESP_CHUNKED
+				 : OPTS_RESP_SINGLETON;
+	imp->resp_ttl_ns =
+		c->resp_ttl_ns > 0 ? c->resp_ttl_ns : RESP_DEFAULT_TTL;
+	return 0;
+}
+
+int imports_set_account(struct imports *im, const char *name,
+			const struct natsd_import *v, size_t n)
+{
+	struct import **pp, *imp;
+	struct account *a;
+	size_t i;
+	int rc = 0;
+
+	a = accounts_get(im->srv->accounts, name, true);
+	if (a == NULL)
+		return NATSD_ENOMEM;
+	pthread_mutex_lock(&im->lock);
+	for (pp = &im->head; (imp = *pp) != NULL;) {
+		if (imp->owner != a || imp->kind == IMPORT_NOTIFY) {
+			pp = &imp->next;
+			continue;
+		}
+		*pp = imp->next;
+		import_drop(imp, false);
+	}
+	for (i = 0; i < n && rc == 0; i++)
+		rc = add_owned_import(im, a, &v[i]);
+	pthread_mutex_unlock(&im->lock);
+	return rc;
+}
+
+int imports_notify_add(struct imports *im, const char *name,
+		       const char *subject,
+		       void (*fn)(void *arg, const struct natsd_msg *m),
+		       void *arg, struct import **out)
+{
+	struct import *imp;
+	struct account *a;
+
+	if (name == NULL || subject == NULL || fn == NULL ||
+	    !subject_valid(subject, strlen(subject)))
+		return NATSD_EINVAL;
+	a = accounts_get(im->srv->accounts, name, true);
+	if (a == NULL)
+		return NATSD_ENOMEM;
+	pthread_mutex_lock(&im->lock);
+	imp = import_add(im, IMPORT_NOTIFY, a, a, subject, strlen(subject));
+	if (imp != NULL) {
+		imp->fn = fn;
+		imp->arg = arg;
+	}
+	pthread_mutex_unlock(&im->lock);
+	if (imp == NULL)
+		return NATSD_ENOMEM;
+	*out = imp;
+	return 0;
+}
+
+/* The plugin is going (its fini): nothing more is delivered to it. The
+ * import stays on the list until imports_free(), as a retired one would
+ * not be freed once the loops have stopped. */
+void imports_notify_remove(struct imports *im, struct import *imp)
+{
+	(void)im;
+	if (imp != NULL)
+		atomic_store(&imp->sub->dead, 1);
 }
 
 /* Appends n bytes of p at *o, within end; false when they do not fit. */

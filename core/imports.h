@@ -30,6 +30,7 @@ enum import_kind {
 	IMPORT_STREAM = 1,
 	IMPORT_SERVICE,
 	IMPORT_RESPONSE,
+	IMPORT_NOTIFY, /* ABI 1.2: delivers to a plugin's function */
 };
 
 #define IMPORTS_MAX_DEPTH 8 /* imports followed for one message */
@@ -48,6 +49,12 @@ struct import {
 	int64_t resp_ttl_ns; /* services: how long a response may come */
 	int64_t expires_ns;  /* responses: CLOCK_MONOTONIC deadline */
 	_Atomic int done;    /* responses: a singleton was answered */
+	/* Set by imports_set_account() (JWT accounts): kept when the
+	 * config's imports are replaced. */
+	struct account *owner;
+	/* IMPORT_NOTIFY: natsd_msg_fn and its argument. */
+	void (*fn)(void *arg, const struct natsd_msg *m);
+	void *arg;
 	struct import *next; /* the server's list */
 };
 
@@ -62,6 +69,24 @@ void imports_free(struct imports *im);
  * mappings in flight stay). opts_validate() has checked the references.
  * 0 or NATSD_ENOMEM. */
 int imports_configure(struct imports *im, const struct opts *o);
+
+/* Replaces the imports earlier calls set for the account name with the
+ * n of v (struct natsd_import, ABI 1.2). 0, NATSD_EINVAL, NATSD_ENOMEM;
+ * on failure the account has the imports that could be made. */
+struct natsd_import;
+struct natsd_msg;
+int imports_set_account(struct imports *im, const char *name,
+			const struct natsd_import *v, size_t n);
+
+/* A subscription of a plugin's fn on subject in the account name (ABI
+ * 1.2 account_subscribe); *out is the handle for imports_notify_remove.
+ * 0, NATSD_EINVAL, NATSD_ENOMEM. */
+int imports_notify_add(struct imports *im, const char *name,
+		       const char *subject,
+		       void (*fn)(void *arg, const struct natsd_msg *m),
+		       void *arg, struct import **out);
+/* Stops deliveries to the plugin's fn (memory goes at imports_free). */
+void imports_notify_remove(struct imports *im, struct import *imp);
 
 /* Writes the subject a message on subj takes in imp->dst into out (cap
  * bytes). Returns its length, or 0 when it does not fit. */

@@ -40,6 +40,7 @@
 #include "subject.h"
 
 struct loader {
+	const struct natsconf_value *root;
 	struct opts *o;
 	char *err;
 	size_t errlen;
@@ -1373,6 +1374,17 @@ struct key_def {
 #define WHY_TLS "clients would connect without TLS"
 #define WHY_JWT "clients would not be authenticated by it"
 
+/* operator, trusted_keys, resolver, ...: the auth_jwt plugin checks and
+ * reads them, with the whole file's root as its settings. */
+static int read_operator_mode(struct loader *l, const char *key,
+			      const struct natsconf_value *v)
+{
+	(void)key;
+	(void)v;
+	l->o->jwt_settings = natsconf_hook(l->root);
+	return 0;
+}
+
 /* websocket { ... }: the listener's settings (the websocket plugin reads
  * the same map for its own). */
 static int read_ws_auth(struct loader *l, const struct natsconf_value *v)
@@ -1602,24 +1614,27 @@ static const struct key_def top_keys[] = {
 	 * that nats-server keeps apart. */
 	KFN("websocket", read_websocket),
 	KFN("ws", read_websocket),
+	/* Operator mode: auth_jwt reads these from the root. */
+	KFN("operator", read_operator_mode),
+	KFN("operators", read_operator_mode),
+	KFN("trusted", read_operator_mode),
+	KFN("trusted_keys", read_operator_mode),
+	KFN("resolver", read_operator_mode),
+	KFN("account_resolver", read_operator_mode),
+	KFN("resolver_preload", read_operator_mode),
+	KFN("resolver_timeout", read_operator_mode),
+	KFN("resolver_cache_ttl", read_operator_mode),
+	KFN("resolver_pinned_accounts", read_operator_mode),
 	KFN("tls", read_tls),
 	KBOOL("allow_non_tls", tls_allow_non_tls),
 	KREFUSE("ocsp", WHY_TLS),
 	KREFUSE("mappings", "messages would go to other subjects"),
 	KREFUSE("maps", "messages would go to other subjects"),
-	KREFUSE("operator", WHY_JWT),
-	KREFUSE("operators", WHY_JWT),
 	KREFUSE("root", WHY_JWT),
 	KREFUSE("roots", WHY_JWT),
 	KREFUSE("root_operator", WHY_JWT),
 	KREFUSE("root_operators", WHY_JWT),
-	KREFUSE("trusted", WHY_JWT),
-	KREFUSE("trusted_keys", WHY_JWT),
-	KREFUSE("resolver", WHY_JWT),
-	KREFUSE("account_resolver", WHY_JWT),
 	KREFUSE("resolver_tls", WHY_JWT),
-	KREFUSE("resolver_preload", WHY_JWT),
-	KREFUSE("resolver_pinned_accounts", WHY_JWT),
 };
 
 static int read_number(struct loader *l, const struct key_def *k,
@@ -1735,7 +1750,9 @@ static int read_root(struct loader *l, const struct natsconf_value *root)
 int natsconf_opts_load(struct natsconf_value *tree, const char *path,
 		       struct opts *o, char *err, size_t errlen)
 {
-	struct loader l = { .o = o, .err = err, .errlen = errlen };
+	struct loader l = {
+		.root = tree, .o = o, .err = err, .errlen = errlen
+	};
 	int rc;
 
 	if (o->conf != NULL) {
@@ -1995,6 +2012,15 @@ int natsconf_opts_cfg_sections_at(const struct natsconf_value *m,
 	if (i >= natsconf_array_size(v))
 		return NATSD_ENOENT;
 	*out = natsconf_hook(natsconf_array_get(v, i));
+	return 0;
+}
+
+int natsconf_opts_cfg_key_at(const struct natsconf_value *m, size_t i,
+			     const char **name)
+{
+	if (m == NULL || i >= natsconf_map_size(m))
+		return NATSD_ENOENT;
+	*name = natsconf_map_key(m, i);
 	return 0;
 }
 

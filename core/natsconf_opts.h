@@ -68,6 +68,8 @@ int natsconf_opts_cfg_sections_len(const struct natsconf_value *m,
 int natsconf_opts_cfg_sections_at(const struct natsconf_value *m,
 				  const char *key, size_t i,
 				  const struct natsd_cfg **out);
+int natsconf_opts_cfg_key_at(const struct natsconf_value *m, size_t i,
+			     const char **name);
 int natsconf_opts_cfg_where(const struct natsconf_value *m, const char *key,
 			    const char **file, int *line);
 

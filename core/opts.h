@@ -235,6 +235,10 @@ struct opts {
 	 * as its settings. Points into the parsed file. */
 	size_t nnkey_users;
 	const struct natsd_cfg *nkey_settings;
+	/* Operator mode (operator, trusted_keys, resolver at the top): the
+	 * auth_jwt plugin is loaded (unless the plugins list has it) with
+	 * the file's root as its settings. */
+	const struct natsd_cfg *jwt_settings;
 
 	/* Accounts declared in accounts {}; users may name others, which
 	 * are created on demand with no exports, imports or limits. */

@@ -279,6 +279,24 @@ static bool eligible(const struct route_state *st, const struct sub *s)
 static __thread struct account *routing_in[IMPORTS_MAX_DEPTH + 1];
 static __thread int routing_depth;
 
+/* ABI 1.2: a plugin's subscription (account_subscribe). */
+static void route_notify(struct route_state *st, struct import *imp)
+{
+	const struct pubmsg *m = st->m;
+	struct natsd_msg lm = { .struct_size = sizeof(lm) };
+
+	lm.account = imp->src->name;
+	lm.subject = m->subject;
+	lm.subject_len = m->subject_len;
+	lm.reply = m->reply;
+	lm.reply_len = m->reply_len;
+	lm.hdr = m->hdr;
+	lm.hdr_len = m->hdr_len;
+	lm.data = m->data;
+	lm.data_len = m->data_len;
+	imp->fn(imp->arg, &lm);
+}
+
 /* Delivers the message into the account an import leads to. */
 static void route_import(struct route_state *st, struct import *imp)
 {
@@ -289,6 +307,10 @@ static void route_import(struct route_state *st, struct import *imp)
 	size_t cap = sizeof(stackbuf), n;
 	int i;
 
+	if (imp->kind == IMPORT_NOTIFY) {
+		route_notify(st, imp);
+		return;
+	}
 	if (routing_depth > IMPORTS_MAX_DEPTH)
 		return;
 	for (i = 0; i < routing_depth; i++)

@@ -302,7 +302,7 @@ static bool ws_enabled(const struct opts *o)
 static int load_plugins(struct server *s)
 {
 	const struct opts *o = &s->opts;
-	size_t i;
+	size_t i, na;
 	int rc;
 
 	for (i = 0; i < o->nplugins; i++) {
@@ -317,6 +317,15 @@ static int load_plugins(struct server *s)
 		rc = load_plugin(s, "auth_nkey", o->nkey_settings, NULL, true);
 		if (rc != 0)
 			return rc;
+	}
+	/* Operator mode keys at the top: auth_jwt reads them from there. */
+	if (o->jwt_settings != NULL && registry_auth(s->reg, "jwt") == NULL) {
+		na = s->reg->nauths;
+		rc = load_plugin(s, "auth_jwt", o->jwt_settings, NULL, false);
+		if (rc != 0)
+			return rc;
+		for (; na < s->reg->nauths; na++)
+			s->reg->auths[na]->jwt_root = true;
 	}
 	/* The tcp transport comes by default, like nats-server's plain
 	 * listener, and so does the websocket one when configured. */
@@ -667,6 +676,7 @@ static void reload_swap(struct opts *cur, struct opts *no)
 	/* Points into the kept file; auth_nkey gets the re-read users
 	 * through reload_settings. */
 	KEEP(nkey_settings);
+	KEEP(jwt_settings);
 	KEEP(client_transport);
 	/* The tls plugin keeps its settings; SIGHUP re-reads its files. */
 	KEEP(tls);

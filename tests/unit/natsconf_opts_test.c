@@ -315,12 +315,15 @@ static void test_errors(void)
 		  "2: unknown field \"shoe\"" },
 		{ "authorization { users: [\n { nkey: UABC } ] }\n",
 		  "2: Not a valid public nkey for a user" },
-		{ "authorization { users: [\n { nkey: " NKEY_U ", user: x } ] }\n",
+		{ "authorization { users: [\n { nkey: " NKEY_U
+		  ", user: x } ] }\n",
 		  "2: Nkey users do not take usernames or passwords" },
-		{ "accounts {\n A { exports [ { service: x, response_type: bogus "
+		{ "accounts {\n A { exports [ { service: x, response_type: "
+		  "bogus "
 		  "} ] } }\n",
 		  "2: Unknown response type: \"bogus\"" },
-		{ "accounts { A {\n imports [ { stream: { account: B } } ] } }\n",
+		{ "accounts { A {\n imports [ { stream: { account: B } } ] } "
+		  "}\n",
 		  "2: import needs an account and a subject" },
 		{ "accounts { A { limits {\n max_bytes: 1 } } }\n",
 		  "2: unknown field \"max_bytes\"" },
@@ -381,15 +384,17 @@ static void test_errors(void)
 						 "name at least one "
 						 "transport" },
 		{ "\nocsp { mode: always }\n",
-		  "2: \"ocsp\" is not supported by natsd yet; refusing to start "
+		  "2: \"ocsp\" is not supported by natsd yet; refusing to "
+		  "start "
 		  "without it (clients would connect without TLS)" },
-		{ "tls: true\n", "1: tls: expected a map { cert_file: ..., ... }, "
+		{ "tls: true\n",
+		  "1: tls: expected a map { cert_file: ..., ... }, "
 		  "not a boolean" },
 		{ "accounts { A: { jetstream: enabled } }\n",
 		  "1: \"jetstream\" in an account is not supported yet" },
-		{ "operator: x.jwt\n",
-		  "1: \"operator\" is not supported by natsd yet; refusing to "
-		  "start without it (clients would not be authenticated by "
+		{ "resolver_tls { }\n",
+		  "1: \"resolver_tls\" is not supported by natsd yet; refusing "
+		  "to start without it (clients would not be authenticated by "
 		  "it)" },
 		{ "mappings { a: b }\n",
 		  "1: \"mappings\" is not supported by natsd yet; refusing to "
@@ -463,6 +468,28 @@ static void test_accounts_and_nkeys(void)
 
 	map_ok("accounts [ A, B ]\n");
 	CU_ASSERT_EQUAL(o.naccounts, 2);
+}
+
+/* Operator mode: auth_jwt gets the whole root, and reads maps such as
+ * resolver_preload by their keys. */
+static void test_operator_mode(void)
+{
+	const struct natsd_cfg *pre;
+	const char *name, *v;
+
+	map_ok("operator: \"/x/op.jwt\"\nresolver: MEMORY\n"
+	       "resolver_preload {\n  ACC1: \"jwt1\"\n  ACC2: \"jwt2\"\n}\n");
+	CU_ASSERT_FATAL(o.jwt_settings != NULL);
+	CU_ASSERT_EQUAL(conffile_cfg_string(o.jwt_settings, "resolver", &v), 0);
+	CU_ASSERT_STRING_EQUAL(v, "MEMORY");
+	CU_ASSERT_EQUAL_FATAL(
+		conffile_cfg_section(o.jwt_settings, "resolver_preload", &pre),
+		0);
+	CU_ASSERT_EQUAL(conffile_cfg_key_at(pre, 1, &name), 0);
+	CU_ASSERT_STRING_EQUAL(name, "ACC2");
+	CU_ASSERT_EQUAL(conffile_cfg_key_at(pre, 2, &name), NATSD_ENOENT);
+	map_ok("port: 4222\n");
+	CU_ASSERT_PTR_NULL(o.jwt_settings);
 }
 
 /* tls {} is the tls plugin's section; the top-level allow_non_tls is
@@ -741,6 +768,7 @@ int main(void)
 		{ "errors with lines", test_errors },
 		{ "accounts and nkey users", test_accounts_and_nkeys },
 		{ "tls", test_tls },
+		{ "operator mode", test_operator_mode },
 		{ "warnings and variables", test_warnings_and_variables },
 		{ "cluster listener", test_cluster_listener },
 		{ "plugin settings getters", test_getters },

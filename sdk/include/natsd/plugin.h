@@ -32,6 +32,12 @@
  *        transports: shutdown() and handshake_ms() ops, query keys
  *        NATSD_Q_JWT_COOKIE and NATSD_Q_PEER_ADDR; listeners pass a
  *        layer its section to push().
+ *   1.2  cfg_key_at: the key names of a group; account_limit and
+ *        NATSD_LIMIT_CONN: an account's limits; account_imports and
+ *        struct natsd_import: an account's imports (JWT accounts);
+ *        account_subscribe, account_unsubscribe: messages of an account
+ *        to a plugin (claim updates on $SYS.ACCOUNT.<id>.CLAIMS.UPDATE);
+ *        clients_close: closes an account's (or a user's) clients.
  */
 #ifndef NATSD_PLUGIN_H
 #define NATSD_PLUGIN_H
@@ -50,7 +56,7 @@ extern "C" {
 #endif
 
 #define NATSD_ABI_MAJOR	   1 /* changed: older plugins are refused */
-#define NATSD_ABI_MINOR	   1 /* changed: something was appended */
+#define NATSD_ABI_MINOR     2 /* changed: something was appended */
 #define NATSD_PLUGIN_MAGIC 0x4e415453u /* "NATS" */
 #define NATSD_PLUGIN_EXPORT __attribute__((visibility("default")))
 
@@ -256,6 +262,7 @@ enum natsd_limit {
 	NATSD_LIMIT_SUBS = 1,
 	NATSD_LIMIT_PAYLOAD = 2,
 	NATSD_LIMIT_DATA = 3,
+	NATSD_LIMIT_CONN = 4, /* 1.2: account_limit() only */
 };
 
 #define NATSD_AUTH_F_NONCE    0x1 /* INFO must carry a nonce */
@@ -279,6 +286,29 @@ struct natsd_auth_ops {
 	 * during the call: copy what you keep. Called before reload(). 0 or
 	 * a negative code; on failure the old state stays in force. */
 	int (*reload_settings)(void *pctx, const struct natsd_cfg *cfg);
+};
+
+/* 1.2: an import an account declares (JWT accounts), for
+ * account_imports(). Pointers live for the call. */
+enum natsd_resp_type {
+	NATSD_RESP_SINGLETON = 0,
+	NATSD_RESP_STREAM = 1,
+	NATSD_RESP_CHUNKED = 2,
+};
+
+struct natsd_import {
+	uint32_t struct_size;
+	const char *account; /* the exporting account */
+	const char *subject; /* as the exporter publishes or serves it */
+	bool service;
+	/* Streams: delivered under prefix + "." + subject, or under local
+	 * (its wildcards taking the subject's), or as subject. Services:
+	 * requests published on local (NULL: subject) go to the exporter as
+	 * subject, and its responses come back. */
+	const char *prefix;
+	const char *local;
+	int resp_type;       /* services: enum natsd_resp_type */
+	int64_t resp_ttl_ns; /* services: 0 takes the default (2 min) */
 };
 
 /* ------------------------------------------------------------------ */
@@ -351,6 +381,8 @@ struct natsd_link_ops {
 /* The host function table                                             */
 
 typedef void (*natsd_timer_fn)(void *arg);
+/* 1.2: a message for account_subscribe(); m lives for the call. */
+typedef void (*natsd_msg_fn)(void *arg, const struct natsd_msg *m);
 
 struct natsd_host_api {
 	uint32_t struct_size; /* as the host was built */
@@ -505,7 +537,36 @@ struct natsd_host_api {
 	int (*conn_push)(struct natsd_conn *c, const char *transport,
 			 const struct natsd_cfg *cfg);
 
-	/* Later versions: append here; never reorder or remove. */
+	/* 1.2: the name of the i-th member of group c (NATSD_ENOENT past
+	 * the end), to read maps such as resolver_preload. */
+	int (*cfg_key_at)(const struct natsd_cfg *c, size_t i,
+			  const char **name);
+	/* 1.2: sets a limit of an account (created when new), for the
+	 * connections that come after: NATSD_LIMIT_CONN, _SUBS or _PAYLOAD
+	 * (NATSD_EINVAL for others); -1 is unlimited. */
+	int (*account_limit)(struct natsd_host *h, const char *account,
+			     int limit, int64_t value);
+	/* 1.2: replaces the imports of account (created when new, as the
+	 * exporters are) made by earlier calls for it with these n. The
+	 * caller has checked the exports and activations. 0, NATSD_EINVAL
+	 * (a bad subject), NATSD_ENOMEM. */
+	int (*account_imports)(struct natsd_host *h, const char *account,
+			       const struct natsd_import *imps, size_t n);
+	/* 1.2: fn gets the messages published in account (created when
+	 * new) on subject (wildcards allowed), on the publisher's thread:
+	 * it must not block. *handle is for account_unsubscribe(), which
+	 * the plugin calls before its fini() returns. 0, NATSD_EINVAL,
+	 * NATSD_ENOMEM. */
+	int (*account_subscribe)(struct natsd_host *h, const char *account,
+				 const char *subject, natsd_msg_fn fn,
+				 void *arg, void **handle);
+	void (*account_unsubscribe)(struct natsd_host *h, void *handle);
+	/* 1.2: closes the clients of account, only those authenticated as
+	 * user when it is not NULL, with -ERR '<err>' (e.g. "User
+	 * Authentication Revoked"); from any thread, done on the clients'
+	 * threads soon after. 0 or NATSD_ENOMEM. */
+	int (*clients_close)(struct natsd_host *h, const char *account,
+			     const char *user, const char *err);
 };
 
 /* The plugin's descriptor. The first four fields never change. */
