@@ -219,7 +219,8 @@ static void client_ping_timer(struct loop *l, void *arg)
 			       c);
 		return;
 	}
-	c->pings_out++;
+	if (c->pings_out++ == 0)
+		c->ping_sent_ns = loop_mono_ns();
 	if (conn_tracing())
 		conn_trace(c, "->>", "PING", 4);
 	conn_send(c, "PING\r\n", 6);
@@ -775,6 +776,10 @@ static bool client_run(struct conn *c, const struct proto_cmd *cmd)
 		return true;
 	case PROTO_OP_PONG:
 		c->pings_out = 0;
+		if (c->ping_sent_ns != 0) {
+			c->rtt_ns = loop_mono_ns() - c->ping_sent_ns;
+			c->ping_sent_ns = 0;
+		}
 		return true;
 	case PROTO_OP_CONNECT:
 		return client_connect(c, cmd) &&

@@ -154,6 +154,10 @@ struct conn {
 	struct loop_timer hs_timer;
 	struct loop_timer read_timer;
 	int pings_out;
+	/* Round trip: when the outstanding PING went (monotonic ns, 0 when
+	 * none), and the last PING to PONG time measured. */
+	int64_t ping_sent_ns;
+	int64_t rtt_ns;
 	int64_t last_in_ms;
 	int64_t start_ns; /* wall clock, for monitoring */
 

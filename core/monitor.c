@@ -727,6 +727,10 @@ int monitor_start(struct server *s, struct monitor **out)
 	m->https = cert != NULL;
 	m->tls_cert = cert;
 	m->tls_key = key;
+	/* Without a port there is no HTTP listener; the system account's
+	 * requests are served all the same, as in nats-server. */
+	if (port == 0)
+		goto sys;
 	rc = mon_listen(host, port, &m->fd, &m->port);
 	if (rc != 0) {
 		log_fatal("Can't listen to the monitor port: listen tcp "
@@ -761,6 +765,7 @@ int monitor_start(struct server *s, struct monitor **out)
 		rc = NATSD_ENOMEM;
 		goto out_free;
 	}
+sys:
 	/* Without it the HTTP side still works: say so and go on. */
 	rc = mon_sys_start(m);
 	if (rc != 0)

@@ -250,7 +250,7 @@ static json_t *conn_json(const struct mon_conn *c, const struct connz_opts *o,
 			json_string(conn_close_text(
 				(enum conn_close_reason)c->reason)));
 	}
-	mon_set(j, "rtt", mon_gotime(0));
+	mon_set(j, "rtt", mon_gotime(c->rtt_ns));
 	mon_set(j, "uptime", mon_uptime(end - c->start_ns));
 	mon_set(j, "idle", mon_uptime(end - c->last_ns));
 	mon_set(j, "pending_bytes", json_integer((json_int_t)c->pending));

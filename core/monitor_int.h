@@ -61,6 +61,7 @@ struct mon_conn {
 	bool connected; /* its CONNECT was accepted */
 	uint64_t pending;
 	uint64_t in_msgs, out_msgs, in_bytes, out_bytes;
+	int64_t rtt_ns; /* 0 until a PING got its PONG */
 	uint32_t nsubs;
 	char *name, *lang, *version, *user, *acc;
 	struct mon_sub *subs; /* when asked for */

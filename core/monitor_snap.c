@@ -142,6 +142,7 @@ struct mon_conn *mon_conn_copy(struct conn *c, bool subs, uint32_t max)
 	mc->out_bytes =
 		atomic_load_explicit(&c->out_bytes, memory_order_relaxed);
 	mc->nsubs = c->nsubs;
+	mc->rtt_ns = c->rtt_ns;
 	mc->connected = (c->flags & CONN_F_CONNECTED) != 0;
 	mc->name = dup_or_null(c->name);
 	mc->lang = dup_or_null(c->lang);

@@ -593,14 +593,13 @@ int server_start(struct server *s)
 	if (s->imports == NULL || imports_configure(s->imports, &s->opts) != 0)
 		return NATSD_ENOMEM;
 	/* Monitoring comes up before the client listener, as in
-	 * nats-server, so that the first client is already seen. */
-	if (s->opts.http_port != 0 || s->opts.https_port != 0) {
-		rc = monitor_start(s, &s->monitor);
-		if (rc != 0)
-			return rc;
-		s->closed_hook = monitor_conn_closed;
-		s->connect_hook = monitor_conn_connected;
-	}
+	 * nats-server, so that the first client is already seen; its
+	 * system account requests are served with or without a port. */
+	rc = monitor_start(s, &s->monitor);
+	if (rc != 0)
+		return rc;
+	s->closed_hook = monitor_conn_closed;
+	s->connect_hook = monitor_conn_connected;
 	rc = open_ws_listener(s);
 	if (rc != 0)
 		return rc;

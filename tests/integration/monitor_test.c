@@ -865,6 +865,36 @@ static json_t *sys_request(natsConnection *nc, const char *subj,
 	return j;
 }
 
+/* The system account's requests need no monitoring port, as in
+ * nats-server; there is no HTTP listener then. */
+static void test_system_requests_without_port(void)
+{
+	static const char conf[] =
+		"authorization = { users = (\n"
+		"  { user = \"sys\"; password = \"s\"; account = \"$SYS\"; } "
+		"); };\n";
+	struct hserver s = { 0 };
+	natsConnection *sys;
+	natsOptions *o;
+	json_t *j;
+
+	CU_ASSERT_FATAL(itest_start(&s, conf, NULL) == 0);
+	o = itest_opts(s.port);
+	sys = itest_connect(o, natsOptions_SetUserInfo(o, "sys", "s"), NULL);
+	CU_ASSERT_FATAL(sys != NULL);
+	j = sys_request(sys, "$SYS.REQ.SERVER.PING.VARZ", "");
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(
+				json_object_get(j, "data"), "http_port")),
+			0);
+	CU_ASSERT_PTR_NOT_NULL(json_object_get(json_object_get(j, "data"),
+					       "server_id"));
+	json_decref(j);
+	CU_ASSERT(itest_log_clean(&s));
+	CU_ASSERT_PTR_NULL(strstr(harness_log(&s), "monitor on"));
+	natsConnection_Destroy(sys);
+	CU_ASSERT(itest_stop(&s));
+}
+
 static void test_system_requests(void)
 {
 	static const char conf[] =
@@ -1174,6 +1204,8 @@ int main(void)
 		{ "random port, ports file", test_random_port_and_ports_file },
 		{ "http_base_path", test_base_path },
 		{ "https_port without a certificate", test_https_refused },
+		{ "$SYS requests without a monitoring port",
+		  test_system_requests_without_port },
 		{ "$SYS.REQ.SERVER requests", test_system_requests },
 		{ "polling under load", test_polling_under_load },
 	};
