@@ -298,12 +298,53 @@ static void route_notify(struct route_state *st, struct import *imp)
 }
 
 /* Delivers the message into the account an import leads to. */
+/* The header block of a request crossing a service import: the
+ * requester's own headers, if any, and Nats-Request-Info with its account
+ * and round trip, as nats-server adds it. Returns its length (0 when it
+ * does not fit in cap). */
+static size_t request_info(const struct conn *from, const struct pubmsg *m,
+			   char *out, size_t cap)
+{
+	char info[256];
+	size_t base, n;
+	int k;
+
+	if (from->rtt_ns > 0)
+		k = snprintf(info, sizeof(info),
+			     "Nats-Request-Info: {\"acc\":\"%s\",\"rtt\":%lld}"
+			     "\r\n\r\n",
+			     from->acc->name, (long long)from->rtt_ns);
+	else
+		k = snprintf(info, sizeof(info),
+			     "Nats-Request-Info: {\"acc\":\"%s\"}\r\n\r\n",
+			     from->acc->name);
+	if (k < 0 || (size_t)k >= sizeof(info))
+		return 0;
+	/* Keep the requester's block but its final CRLF. */
+	if (m->hdr_len >= 4)
+		base = m->hdr_len - 2;
+	else
+		base = 0;
+	n = (base > 0 ? base : 10) + (size_t)k;
+	if (n > cap)
+		return 0;
+	if (base > 0) {
+		memcpy(out, m->hdr, base);
+	} else {
+		base = 10;
+		memcpy(out, "NATS/1.0\r\n", base);
+	}
+	memcpy(out + base, info, (size_t)k);
+	return n;
+}
+
 static void route_import(struct route_state *st, struct import *imp)
 {
 	const struct pubmsg *m = st->m;
 	struct imports *ims = st->from->srv->imports;
 	struct pubmsg m2 = *m;
-	char stackbuf[512], reply[32], *subj = stackbuf;
+	char stackbuf[512], reply[32], hstack[512], *subj = stackbuf;
+	char *hdr = hstack;
 	size_t cap = sizeof(stackbuf), n;
 	int i;
 
@@ -337,12 +378,25 @@ static void route_import(struct route_state *st, struct import *imp)
 		m2.reply = reply;
 		m2.reply_len = (uint32_t)n;
 	}
+	if (imp->kind == IMPORT_SERVICE && st->from->acc != NULL) {
+		cap = m->hdr_len + 300 + strlen(st->from->acc->name);
+		if (cap > sizeof(hstack) && (hdr = malloc(cap)) == NULL)
+			goto out;
+		n = request_info(st->from, m, hdr,
+				 hdr == hstack ? sizeof(hstack) : cap);
+		if (n > 0) {
+			m2.hdr = hdr;
+			m2.hdr_len = (uint32_t)n;
+		}
+	}
 	m2.queues = NULL;
 	m2.nqueues = 0;
 	router_publish(st->from, imp->dst, &m2);
 out:
 	if (subj != stackbuf)
 		free(subj);
+	if (hdr != hstack)
+		free(hdr);
 }
 
 static void route_plain(struct route_state *st, struct sub *s)

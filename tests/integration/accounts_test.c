@@ -180,6 +180,10 @@ static int answers_seen(const char *req_subject, const char *svc_subject)
 	}
 	CU_ASSERT_EQUAL(strncmp(reply, "_R_.", 4), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(buf, svc_subject));
+	/* Who asked, as a header for a service that reads headers. */
+	CU_ASSERT_EQUAL(strncmp(buf, "HMSG ", 5), 0);
+	CU_ASSERT_PTR_NOT_NULL(
+		strstr(buf, "\r\nNATS/1.0\r\nNats-Request-Info: {\"acc\":\"APP\""));
 	snprintf(out, sizeof(out),
 		 "PUB %s 2\r\nr1\r\nPUB %s 2\r\nr2\r\nPING\r\n", reply, reply);
 	harness_sendstr(svc, out);
