@@ -726,7 +726,7 @@ static void test_url_pending_cancel(void)
 {
 	struct natsd_auth_req r1, r2;
 	char conf[8192], err[512];
-	int fd, port, v, i;
+	int fd, port = 0, v, i;
 
 	fd = hang_listener(&port);
 	CU_ASSERT_FATAL(fd >= 0);
