@@ -1122,8 +1122,6 @@ static int read_authorization(struct loader *l, const config_setting_t *s)
 		return lerr(l, s, "can not have a token and a users array");
 	if ((o->user != NULL || o->password != NULL) && o->token != NULL)
 		return lerr(l, s, "cannot have a user/pass and token");
-	if (o->nnkey_users > 0)
-		o->nkey_settings = config_setting_get_hook(s);
 	return 0;
 }
 
@@ -1382,18 +1380,10 @@ static int read_account(struct loader *l, const config_setting_t *s)
 		if (strcasecmp(name, "users") == 0) {
 			first = l->o->nusers;
 			rc = read_users(l, m);
-			for (u = first; rc == 0 && u < l->o->nusers; u++) {
-				/* auth_nkey reads authorization.users. */
-				if (l->o->users[u].nkey != NULL)
-					rc = lerr(l, m, "nkey users in an account "
-						  "are not supported yet: list "
-						  "them in authorization.users "
-						  "with account = \"%s\"",
-						  aname);
-				else if (opts_set_str(&l->o->users[u].account,
-						      aname) != 0)
+			for (u = first; rc == 0 && u < l->o->nusers; u++)
+				if (opts_set_str(&l->o->users[u].account,
+						 aname) != 0)
 					rc = nomem(l);
-			}
 		} else if (strcasecmp(name, "exports") == 0) {
 			rc = read_account_list(l, m, a, read_export);
 		} else if (strcasecmp(name, "imports") == 0) {
@@ -2150,6 +2140,11 @@ static int load_libconfig(struct conffile *f, const char *path, struct opts *o,
 	rc = read_root(&l, config_root_setting(&f->lc));
 	if (rc == 0)
 		rc = tls_allow_non_tls(&l);
+	/* auth_nkey reads nkey users from authorization.users and
+	 * accounts.<NAME>.users: it gets the whole file. */
+	if (rc == 0 && o->nnkey_users > 0)
+		o->nkey_settings =
+			config_setting_get_hook(config_root_setting(&f->lc));
 	return rc;
 
 out_free:

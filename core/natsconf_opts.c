@@ -763,9 +763,6 @@ static int read_authorization(struct loader *l, const char *key,
 		if (rc != 0)
 			return rc;
 	}
-	/* auth_nkey reads the users from this section. */
-	if (o->nnkey_users > 0)
-		o->nkey_settings = natsconf_hook(v);
 	if ((o->user != NULL || o->password != NULL) && o->nusers > 0)
 		return lerr(l, v,
 			    "can not have a single user/pass and a "
@@ -1021,19 +1018,10 @@ static int read_account(struct loader *l, const char *aname,
 		if (strcasecmp(name, "users") == 0) {
 			first = l->o->nusers;
 			rc = read_users(l, m);
-			for (u = first; rc == 0 && u < l->o->nusers; u++) {
-				/* auth_nkey reads authorization.users. */
-				if (l->o->users[u].nkey != NULL)
-					rc = lerr(l, m,
-						  "nkey users in an account "
-						  "are not supported yet: list "
-						  "them in authorization.users "
-						  "with account: %s",
-						  aname);
-				else if (opts_set_str(&l->o->users[u].account,
-						      aname) != 0)
+			for (u = first; rc == 0 && u < l->o->nusers; u++)
+				if (opts_set_str(&l->o->users[u].account,
+						 aname) != 0)
 					rc = nomem(l);
-			}
 		} else if (strcasecmp(name, "exports") == 0) {
 			rc = read_account_list(l, m, name, a, read_export);
 		} else if (strcasecmp(name, "imports") == 0) {
@@ -1770,6 +1758,10 @@ int natsconf_opts_load(struct natsconf_value *tree, const char *path,
 	rc = read_root(&l, tree);
 	if (rc == 0)
 		rc = tls_allow_non_tls(&l, tree);
+	/* auth_nkey reads nkey users from authorization.users and
+	 * accounts.<NAME>.users: it gets the whole file. */
+	if (rc == 0 && o->nnkey_users > 0)
+		o->nkey_settings = natsconf_hook(tree);
 	if (rc != 0 && l.rc != 0)
 		return l.rc;
 	return rc;

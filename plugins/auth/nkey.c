@@ -284,8 +284,8 @@ static void entry_err(struct nkeyauth *na, const struct natsd_cfg *c,
 }
 
 static int read_user(struct nkeyauth *na, const struct nkeyauth_table *t,
-		     const struct natsd_cfg *c, struct nkeyauth_user *u,
-		     char *err, size_t errlen)
+		     const struct natsd_cfg *c, const char *in_account,
+		     struct nkeyauth_user *u, char *err, size_t errlen)
 {
 	static const char *const perm_keys[] = { "permissions", "permission",
 						 "authorization", NULL };
@@ -304,8 +304,10 @@ static int read_user(struct nkeyauth *na, const struct nkeyauth_table *t,
 	u->key = strdup(key);
 	if (u->key == NULL)
 		return NATSD_ENOMEM;
-	if (na->api->cfg_string(c, "account", &acc) == 0) {
-		u->account = strdup(acc);
+	/* A user listed in accounts { NAME { users } } belongs to NAME. */
+	if (in_account != NULL ||
+	    na->api->cfg_string(c, "account", &acc) == 0) {
+		u->account = strdup(in_account != NULL ? in_account : acc);
 		if (u->account == NULL)
 			return NATSD_ENOMEM;
 	}
@@ -333,31 +335,18 @@ static bool seen_before(const struct nkeyauth_table *t)
 	return false;
 }
 
-static int read_users(struct nkeyauth *na, struct nkeyauth_table *t,
-		      const struct natsd_cfg *cfg, char *err, size_t errlen)
+/* Adds the nkey entries of cfg's users list (users of account
+ * in_account when not NULL). */
+static int read_user_list(struct nkeyauth *na, struct nkeyauth_table *t,
+			  const struct natsd_cfg *cfg, const char *in_account,
+			  char *err, size_t errlen)
 {
-	static const char *const def_keys[] = { "default_permissions",
-						"default_permission",
-						"permissions", NULL };
 	const struct natsd_cfg *c;
+	struct nkeyauth_user *nu;
 	const char *key;
 	size_t i, n;
 	int rc;
 
-	if (cfg == NULL)
-		return 0;
-	rc = read_perms_at(na, cfg, def_keys, &t->defaults);
-	if (rc != 0) {
-		entry_err(na, cfg, NULL, "bad default_permissions", err,
-			  errlen);
-		return rc;
-	}
-	if (!NATSD_HAS(na->api, cfg_sections_at)) {
-		snprintf(err, errlen,
-			 "auth_nkey needs natsd plugin ABI 1.1 "
-			 "or later");
-		return NATSD_ENOTSUP;
-	}
 	rc = na->api->cfg_sections_len(cfg, "users", &n);
 	if (rc == NATSD_ENOENT)
 		return 0;
@@ -366,9 +355,11 @@ static int read_users(struct nkeyauth *na, struct nkeyauth_table *t,
 			  err, errlen);
 		return rc;
 	}
-	t->users = calloc(n ? n : 1, sizeof(*t->users));
-	if (t->users == NULL)
+	nu = realloc(t->users, (t->nusers + n + 1) * sizeof(*nu));
+	if (nu == NULL)
 		return NATSD_ENOMEM;
+	t->users = nu;
+	memset(t->users + t->nusers, 0, (n + 1) * sizeof(*nu));
 	for (i = 0; i < n; i++) {
 		rc = na->api->cfg_sections_at(cfg, "users", i, &c);
 		if (rc != 0)
@@ -376,7 +367,8 @@ static int read_users(struct nkeyauth *na, struct nkeyauth_table *t,
 		/* Users with a password are the builtin authenticator's. */
 		if (na->api->cfg_string(c, "nkey", &key) == NATSD_ENOENT)
 			continue;
-		rc = read_user(na, t, c, &t->users[t->nusers++], err, errlen);
+		rc = read_user(na, t, c, in_account, &t->users[t->nusers++],
+			       err, errlen);
 		if (rc != 0)
 			return rc;
 		if (seen_before(t)) {
@@ -385,6 +377,78 @@ static int read_users(struct nkeyauth *na, struct nkeyauth_table *t,
 		}
 	}
 	return 0;
+}
+
+/* The users of accounts { NAME { users } }, which need the ABI's key
+ * names (1.2). */
+static int read_account_users(struct nkeyauth *na, struct nkeyauth_table *t,
+			      const struct natsd_cfg *root, char *err,
+			      size_t errlen)
+{
+	const struct natsd_cfg *accs, *acc;
+	const char *name;
+	size_t i;
+	int rc;
+
+	if (na->api->cfg_section(root, "accounts", &accs) != 0)
+		return 0;
+	if (!NATSD_HAS(na->api, cfg_key_at)) {
+		snprintf(err, errlen,
+			 "auth_nkey: nkey users in accounts need natsd plugin "
+			 "ABI 1.2 or later");
+		return NATSD_ENOTSUP;
+	}
+	for (i = 0; na->api->cfg_key_at(accs, i, &name) == 0; i++) {
+		if (na->api->cfg_section(accs, name, &acc) != 0)
+			continue;
+		rc = read_user_list(na, t, acc, name, err, errlen);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* cfg is the authorization section (or this plugin's own settings), or
+ * the whole file when the server loads the plugin by itself: then the
+ * users are in authorization.users and accounts.<NAME>.users. */
+static int read_users(struct nkeyauth *na, struct nkeyauth_table *t,
+		      const struct natsd_cfg *cfg, char *err, size_t errlen)
+{
+	static const char *const def_keys[] = { "default_permissions",
+						"default_permission",
+						"permissions", NULL };
+	const struct natsd_cfg *root = NULL, *auth;
+	int rc;
+
+	if (cfg == NULL)
+		return 0;
+	if (!NATSD_HAS(na->api, cfg_sections_at)) {
+		snprintf(err, errlen,
+			 "auth_nkey needs natsd plugin ABI 1.1 "
+			 "or later");
+		return NATSD_ENOTSUP;
+	}
+	if (na->api->cfg_section(cfg, "authorization", &auth) == 0 ||
+	    na->api->cfg_section(cfg, "accounts", &auth) == 0) {
+		root = cfg;
+		if (na->api->cfg_section(root, "authorization", &auth) != 0)
+			auth = NULL;
+	} else {
+		auth = cfg;
+	}
+	if (auth != NULL) {
+		rc = read_perms_at(na, auth, def_keys, &t->defaults);
+		if (rc != 0) {
+			entry_err(na, auth, NULL, "bad default_permissions",
+				  err, errlen);
+			return rc;
+		}
+		rc = read_user_list(na, t, auth, NULL, err, errlen);
+		if (rc != 0)
+			return rc;
+	}
+	return root != NULL ? read_account_users(na, t, root, err, errlen)
+			    : 0;
 }
 
 static void table_free(struct nkeyauth_table *t)

@@ -590,6 +590,68 @@ static void test_account(void)
 	natsConnection_Destroy(o);
 }
 
+/* nkey users listed in accounts { NAME { users } } log into NAME, on
+ * both servers; a key listed nowhere is refused. */
+static void test_account_block(void)
+{
+	static const char *const kinds[] = { "natsd", "nats-server" };
+	struct hserver srv;
+	natsConnection *nc, *g;
+	natsSubscription *sub = NULL;
+	natsMsg *m = NULL;
+	natsStatus st;
+	char conf[1024];
+	int k;
+
+	for (k = 0; k < (have_ns ? 2 : 1); k++) {
+		memset(&srv, 0, sizeof(srv));
+		if (k == 0)
+			snprintf(conf, sizeof(conf),
+				 "accounts = { A = { users = ( { nkey = \"%s\"; "
+				 "}, { nkey = \"%s\"; } ); }; };\n",
+				 U_ACCOUNT->public_key, U_FREE->public_key);
+		else
+			snprintf(conf, sizeof(conf),
+				 "accounts { A { users [ { nkey: \"%s\" }, "
+				 "{ nkey: \"%s\" } ] } }\n",
+				 U_ACCOUNT->public_key, U_FREE->public_key);
+		CU_ASSERT_FATAL(harness_start(&srv, kinds[k], conf, NULL) == 0);
+		nc = conn_nkey(srv.port, U_ACCOUNT, SIGN_OWN, NULL, &st);
+		if (nc == NULL && transient(st, NATS_OK))
+			nc = conn_nkey(srv.port, U_ACCOUNT, SIGN_OWN, NULL, &st);
+		g = conn_nkey(srv.port, U_FREE, SIGN_OWN, NULL, &st);
+		if (g == NULL && transient(st, NATS_OK))
+			g = conn_nkey(srv.port, U_FREE, SIGN_OWN, NULL, &st);
+		CU_ASSERT(nc != NULL && g != NULL);
+		/* Both in A: they see each other. */
+		if (nc != NULL && g != NULL) {
+			CU_ASSERT(natsConnection_SubscribeSync(&sub, nc, "x") ==
+				  NATS_OK);
+			CU_ASSERT(natsConnection_FlushTimeout(nc, WAIT_MS) ==
+				  NATS_OK);
+			CU_ASSERT(natsConnection_PublishString(g, "x", "hi") ==
+				  NATS_OK);
+			CU_ASSERT(natsSubscription_NextMsg(&m, sub, WAIT_MS) ==
+				  NATS_OK);
+			natsMsg_Destroy(m);
+			m = NULL;
+			natsSubscription_Destroy(sub);
+			sub = NULL;
+		}
+		natsConnection_Destroy(nc);
+		natsConnection_Destroy(g);
+		nc = conn_nkey(srv.port, U_LIMITED, SIGN_OWN, NULL, &st);
+		CU_ASSERT_PTR_NULL(nc);
+		CU_ASSERT_EQUAL(st, NATS_CONNECTION_AUTH_FAILED);
+		natsConnection_Destroy(nc);
+		if (k == 0) {
+			CU_ASSERT(itest_stop(&srv));
+		} else {
+			harness_stop(&srv);
+		}
+	}
+}
+
 /* Copies text into buf with every "KEY" replaced by key. */
 static void with_key(char *buf, size_t cap, const char *text, const char *key)
 {
@@ -732,6 +794,7 @@ int main(void)
 		{ "raw: missing signature, account key", test_raw_missing },
 		{ "permissions", test_permissions },
 		{ "account", test_account },
+		{ "users in accounts {}", test_account_block },
 		{ "bad config", test_bad_config },
 		{ "log", test_log },
 		{ "SIGHUP reloads the users", test_reload },

@@ -626,11 +626,13 @@ static void test_accounts(void)
 	load_fails("accounts = { A = { imports = ( { service = { account = "
 		   "\"B\"; subject = \"x\"; }; prefix = \"p\"; } ); }; };\n",
 		   "1: a service import takes \"to\", not \"prefix\"");
-	load_fails("accounts = { A = { users = ( { nkey = "
-		   "\"UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4\";"
-		   " } ); }; };\n",
-		   "1: nkey users in an account are not supported yet: list "
-		   "them in authorization.users with account = \"A\"");
+	/* nkey users in an account: auth_nkey gets the whole file. */
+	load_ok("accounts = { A = { users = ( { nkey = "
+		"\"UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4\";"
+		" } ); }; };\n");
+	CU_ASSERT_EQUAL(o.nnkey_users, 1);
+	CU_ASSERT_STRING_EQUAL(o.users[0].account, "A");
+	CU_ASSERT_PTR_EQUAL(o.nkey_settings, conffile_root(&o));
 	load_fails("accounts = { A = { limits = { max_bytes = 1; }; }; };\n",
 		   "1: unknown key \"max_bytes\" in accounts.A.limits");
 	load_fails("accounts = { A = { users = ( { user = \"u\"; } ); };\n"

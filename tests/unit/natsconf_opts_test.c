@@ -449,9 +449,12 @@ static void test_accounts_and_nkeys(void)
 	CU_ASSERT_STRING_EQUAL(o.users[0].account, "A");
 	CU_ASSERT_STRING_EQUAL(o.users[1].nkey, NKEY_U);
 	CU_ASSERT_EQUAL(o.nnkey_users, 1);
-	/* auth_nkey reads the users through the section getters. */
-	auth = o.nkey_settings;
-	CU_ASSERT_FATAL(auth != NULL);
+	/* auth_nkey gets the whole file and reads the users through the
+	 * section getters. */
+	CU_ASSERT_PTR_EQUAL(o.nkey_settings, conffile_root(&o));
+	CU_ASSERT_EQUAL_FATAL(
+		conffile_cfg_section(o.nkey_settings, "authorization", &auth),
+		0);
 	CU_ASSERT_EQUAL(conffile_cfg_sections_len(auth, "users", &n), 0);
 	CU_ASSERT_EQUAL(n, 1);
 	CU_ASSERT_EQUAL(conffile_cfg_sections_at(auth, "users", 0, &u), 0);
