@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <natsd/plugin.h>
 
@@ -283,10 +284,33 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
+/* A build tree runs without installing: when the compiled-in plugin dir
+ * lacks name, libtool's .libs next to the running binary may have it.
+ * Writes that path and returns true when the file is there. */
+static bool build_tree_plugin(const char *name, const char *suffix,
+			      char *path, size_t pathlen)
+{
+	char exe[4096], *slash;
+	ssize_t n;
+	int k;
+
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return false;
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (slash == NULL)
+		return false;
+	*slash = '\0';
+	k = snprintf(path, pathlen, "%s/.libs/%s%s", exe, name, suffix);
+	return k > 0 && (size_t)k < pathlen && access(path, R_OK) == 0;
+}
+
 int plugin_resolve(const char *name, const char *plugin_dir, char *path,
 		   size_t pathlen)
 {
 	const char *dir, *suffix;
+	bool builtin;
 	size_t dirlen;
 	int n;
 
@@ -300,7 +324,8 @@ int plugin_resolve(const char *name, const char *plugin_dir, char *path,
 		dir = plugin_dir;
 		if (dir == NULL || dir[0] == '\0')
 			dir = getenv("NATSD_PLUGIN_DIR");
-		if (dir == NULL || dir[0] == '\0')
+		builtin = dir == NULL || dir[0] == '\0';
+		if (builtin)
 			dir = NATSD_PLUGINDIR;
 		dirlen = strlen(dir);
 		while (dirlen > 0 && dir[dirlen - 1] == '/')
@@ -310,6 +335,16 @@ int plugin_resolve(const char *name, const char *plugin_dir, char *path,
 		suffix = ends_with(name, ".so") ? "" : ".so";
 		n = snprintf(path, pathlen, "%.*s/%s%s", (int)dirlen, dir, name,
 			     suffix);
+		if (builtin && n >= 0 && (size_t)n < pathlen &&
+		    access(path, R_OK) != 0) {
+			char alt[4096 + 300];
+
+			if (build_tree_plugin(name, suffix, alt, sizeof(alt)) &&
+			    strlen(alt) < pathlen) {
+				snprintf(path, pathlen, "%s", alt);
+				return 0;
+			}
+		}
 	}
 	if (n < 0 || (size_t)n >= pathlen) {
 		if (pathlen > 0)

@@ -49,7 +49,8 @@ int plugin_load(const char *path, struct natsd_host *h,
  * to the working directory). Otherwise it is a plugin name, looked up as
  * "<dir>/<name>.so" (".so" is not doubled when name ends with it), where
  * dir is plugin_dir when not NULL or empty, else $NATSD_PLUGIN_DIR when set
- * and not empty, else NATSD_PLUGINDIR.
+ * and not empty, else NATSD_PLUGINDIR; a plugin missing there is looked
+ * for in the .libs directory beside the running binary (a build tree).
  * Returns 0, NATSD_EINVAL for an empty name, or NATSD_ERANGE when the
  * result does not fit (path then holds an empty string). */
 int plugin_resolve(const char *name, const char *plugin_dir, char *path,

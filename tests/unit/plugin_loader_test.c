@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
@@ -473,6 +474,35 @@ static void test_resolve(void)
 	unsetenv("NATSD_PLUGIN_DIR");
 	CU_ASSERT_EQUAL(plugin_resolve("tls", NULL, path, sizeof(path)), 0);
 	CU_ASSERT_STRING_EQUAL(path, NATSD_PLUGINDIR "/tls.so");
+	/* Not installed, but in .libs beside the binary: a build tree. */
+	{
+		char exe[4096], lib[4200], got[4300];
+		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		char *slash;
+		FILE *f;
+
+		CU_ASSERT_FATAL(n > 0);
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		CU_ASSERT_FATAL(slash != NULL);
+		*slash = '\0';
+		snprintf(lib, sizeof(lib), "%s/.libs", exe);
+		mkdir(lib, 0755);
+		snprintf(lib, sizeof(lib), "%s/.libs/zz_resolve_test.so", exe);
+		f = fopen(lib, "w");
+		CU_ASSERT_FATAL(f != NULL);
+		fclose(f);
+		CU_ASSERT_EQUAL(plugin_resolve("zz_resolve_test", NULL, got,
+					       sizeof(got)),
+				0);
+		CU_ASSERT_STRING_EQUAL(got, lib);
+		unlink(lib);
+		CU_ASSERT_EQUAL(plugin_resolve("zz_resolve_test", NULL, got,
+					       sizeof(got)),
+				0);
+		CU_ASSERT_STRING_EQUAL(got, NATSD_PLUGINDIR
+				       "/zz_resolve_test.so");
+	}
 
 	CU_ASSERT_EQUAL(plugin_resolve("", "/d", path, sizeof(path)),
 			NATSD_EINVAL);
