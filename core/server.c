@@ -33,6 +33,7 @@
 #include "nkey.h"
 #include "plugin_loader.h"
 #include "portsfile.h"
+#include "reload_diff.h"
 #include "server.h"
 
 static __thread struct worker *current_worker;
@@ -724,6 +725,38 @@ static bool reload_refused(const struct opts *cur, const struct opts *no,
 			 str_or_empty(cur->host), str_or_empty(no->host));
 		return true;
 	}
+	/* Limits and timers nats-server 2.9 cannot reload either. */
+	if (no->max_subscriptions != cur->max_subscriptions) {
+		snprintf(err, errlen,
+			 "config reload not supported for MaxSubs: old=%d, "
+			 "new=%d",
+			 cur->max_subscriptions, no->max_subscriptions);
+		return true;
+	}
+	if (no->max_pending != cur->max_pending) {
+		snprintf(err, errlen,
+			 "config reload not supported for MaxPending: "
+			 "old=%lld, new=%lld",
+			 (long long)cur->max_pending,
+			 (long long)no->max_pending);
+		return true;
+	}
+	if (no->lame_duck_duration != cur->lame_duck_duration ||
+	    no->lame_duck_grace_period != cur->lame_duck_grace_period) {
+		bool d = no->lame_duck_duration != cur->lame_duck_duration;
+
+		reload_diff_duration(d ? cur->lame_duck_duration
+				       : cur->lame_duck_grace_period,
+				     ch, sizeof(ch));
+		reload_diff_duration(d ? no->lame_duck_duration
+				       : no->lame_duck_grace_period,
+				     nh, sizeof(nh));
+		snprintf(err, errlen,
+			 "config reload not supported for %s: old=%s, new=%s",
+			 d ? "LameDuckDuration" : "LameDuckGracePeriod", ch,
+			 nh);
+		return true;
+	}
 	/* A random port (-1, or 0) stays whatever was picked. */
 	if (no->port != cur->port && !(no->port <= 0 && cur->port <= 0)) {
 		snprintf(err, errlen,
@@ -787,6 +820,7 @@ int server_reload(struct server *s)
 		opts_fini(&no);
 		return NATSD_ENOTSUP;
 	}
+	reload_diff_log(&s->opts, &no);
 	pthread_mutex_lock(&s->opts_lock);
 	reload_swap(&s->opts, &no);
 	pthread_mutex_unlock(&s->opts_lock);

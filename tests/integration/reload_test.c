@@ -349,6 +349,49 @@ static void test_reload_refused(void)
 	CU_ASSERT(itest_stop(&srv));
 }
 
+/* What a reload changed is logged option by option, in nats-server's
+ * words; what nats-server cannot reload is refused. */
+static void test_reload_logged(void)
+{
+	static const char *const want[] = {
+		"Reloaded: authorization password",
+		"Reloaded: authorization timeout = 3",
+		"Reloaded: authorization users",
+		"Reloaded: accounts",
+		"Reloaded: max_connections = 200",
+		"Reloaded: ping_max = 3",
+		"Reloaded: write_deadline = 1m30s",
+	};
+	size_t i;
+
+	CU_ASSERT_FATAL(itest_start(&srv,
+				    "authorization { user: a, password: b, "
+				    "timeout: 1 }\nwrite_deadline: \"10s\"\n"
+				    "max_connections: 100\nping_max: 2\n",
+				    NULL) == 0);
+	write_conf("authorization { user: a, password: c, timeout: 3 }\n"
+		   "write_deadline: \"90s\"\nmax_connections: 200\n"
+		   "ping_max: 3\n");
+	kill(srv.pid, SIGHUP);
+	CU_ASSERT(
+		itest_log_wait(&srv, "Reloaded server configuration", WAIT_MS));
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		if (strstr(harness_log(&srv), want[i]) == NULL)
+			fprintf(stderr, "missing: %s\n", want[i]);
+		CU_ASSERT_PTR_NOT_NULL(strstr(harness_log(&srv), want[i]));
+	}
+	CU_ASSERT_PTR_NULL(strstr(harness_log(&srv), "Reloaded: debug"));
+	write_conf("authorization { user: a, password: c, timeout: 3 }\n"
+		   "write_deadline: \"90s\"\nmax_connections: 200\n"
+		   "ping_max: 3\nmax_subscriptions: 7\n");
+	kill(srv.pid, SIGHUP);
+	CU_ASSERT(itest_log_wait(&srv,
+				 "config reload not supported for MaxSubs: "
+				 "old=0, new=7",
+				 WAIT_MS));
+	CU_ASSERT(itest_stop(&srv));
+}
+
 int main(void)
 {
 	static const struct suite_test tests[] = {
@@ -359,6 +402,7 @@ int main(void)
 		{ "lame duck mode", test_lame_duck },
 		{ "SIGHUP refuses what cannot be reloaded",
 		  test_reload_refused },
+		{ "SIGHUP logs what it reloaded", test_reload_logged },
 	};
 	static const struct suite suite = {
 		"reload", NULL, NULL, tests, SUITE_COUNT(tests),
