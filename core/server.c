@@ -703,6 +703,45 @@ static const char *str_or_empty(const char *s)
 /* Options nats-server cannot reload either, checked in its order
  * (server/reload.go): true with nats-server's message in err when the
  * re-read file changes one; the running config then stays in force. */
+static bool ws_same(const struct opts_websocket *a,
+		    const struct opts_websocket *b)
+{
+	size_t i;
+
+	if (a->set != b->set || a->port != b->port ||
+	    strcmp(str_or_empty(a->host), str_or_empty(b->host)) != 0 ||
+	    strcmp(str_or_empty(a->advertise), str_or_empty(b->advertise)) ||
+	    a->no_tls != b->no_tls || a->has_tls != b->has_tls ||
+	    a->compression != b->compression ||
+	    a->same_origin != b->same_origin ||
+	    a->handshake_timeout != b->handshake_timeout ||
+	    strcmp(str_or_empty(a->jwt_cookie), str_or_empty(b->jwt_cookie)) ||
+	    strcmp(str_or_empty(a->no_auth_user),
+		   str_or_empty(b->no_auth_user)) != 0 ||
+	    strcmp(str_or_empty(a->user), str_or_empty(b->user)) != 0 ||
+	    strcmp(str_or_empty(a->password), str_or_empty(b->password)) ||
+	    strcmp(str_or_empty(a->token), str_or_empty(b->token)) != 0 ||
+	    a->auth_timeout != b->auth_timeout ||
+	    a->allowed_origins.n != b->allowed_origins.n)
+		return false;
+	for (i = 0; i < a->allowed_origins.n; i++)
+		if (strcmp(a->allowed_origins.v[i], b->allowed_origins.v[i]))
+			return false;
+	return true;
+}
+
+/* The websocket block's main settings, for the refusal message (where
+ * nats-server prints its Go struct). */
+static void ws_text(const struct opts_websocket *w, char *buf, size_t len)
+{
+	snprintf(buf, len,
+		 "{%s %d no_tls=%s compression=%s same_origin=%s "
+		 "origins=%zu}",
+		 str_or_empty(w->host), w->port, w->no_tls ? "true" : "false",
+		 w->compression ? "true" : "false",
+		 w->same_origin ? "true" : "false", w->allowed_origins.n);
+}
+
 static bool reload_refused(const struct opts *cur, const struct opts *no,
 			   char *err, size_t errlen)
 {
@@ -723,6 +762,16 @@ static bool reload_refused(const struct opts *cur, const struct opts *no,
 			 "config reload not supported for Host: "
 			 "old=%s, new=%s",
 			 str_or_empty(cur->host), str_or_empty(no->host));
+		return true;
+	}
+	/* nats-server reloads no change of the websocket block. */
+	if (!ws_same(&cur->websocket, &no->websocket)) {
+		ws_text(&cur->websocket, ch, sizeof(ch));
+		ws_text(&no->websocket, nh, sizeof(nh));
+		snprintf(err, errlen,
+			 "config reload not supported for Websocket: old=%s, "
+			 "new=%s",
+			 ch, nh);
 		return true;
 	}
 	/* Limits and timers nats-server 2.9 cannot reload either. */

@@ -392,6 +392,29 @@ static void test_reload_logged(void)
 	CU_ASSERT(itest_stop(&srv));
 }
 
+/* No change of the websocket block is reloaded (nats-server prints its
+ * Go struct after "old=", natsd the block's main settings). */
+static void test_reload_websocket_refused(void)
+{
+	char conf[256];
+	int wp = harness_free_port();
+
+	snprintf(conf, sizeof(conf), "websocket { port: %d, no_tls: true }\n",
+		 wp);
+	CU_ASSERT_FATAL(itest_start(&srv, conf, NULL) == 0);
+	snprintf(conf, sizeof(conf),
+		 "websocket { port: %d, no_tls: true, compression: true }\n",
+		 wp);
+	write_conf(conf);
+	kill(srv.pid, SIGHUP);
+	CU_ASSERT(itest_log_wait(&srv,
+				 "Failed to reload server configuration: "
+				 "config reload not supported for Websocket: "
+				 "old={",
+				 WAIT_MS));
+	CU_ASSERT(itest_stop(&srv));
+}
+
 int main(void)
 {
 	static const struct suite_test tests[] = {
@@ -403,6 +426,8 @@ int main(void)
 		{ "SIGHUP refuses what cannot be reloaded",
 		  test_reload_refused },
 		{ "SIGHUP logs what it reloaded", test_reload_logged },
+		{ "SIGHUP refuses a websocket change",
+		  test_reload_websocket_refused },
 	};
 	static const struct suite suite = {
 		"reload", NULL, NULL, tests, SUITE_COUNT(tests),
