@@ -364,9 +364,7 @@ static int load_tls(struct server *s)
 {
 	const struct opts *o = &s->opts;
 	const struct natsd_cfg *settings = o->tls;
-	char path[4096], err[1024], text[8192] = "";
-	struct plugin *p, **nv;
-	size_t nt, na, nl;
+	char err[1024], text[8192] = "";
 	int rc;
 
 	if (o->tls == NULL && !o->tls_flags)
@@ -393,31 +391,7 @@ static int load_tls(struct server *s)
 			return rc;
 		}
 	}
-	rc = plugin_resolve("transport_tls", o->plugin_dir, path, sizeof(path));
-	if (rc != 0) {
-		log_fatal("plugin transport_tls: path too long");
-		return rc;
-	}
-	nt = s->reg->ntransports;
-	na = s->reg->nauths;
-	nl = s->reg->nlinks;
-	rc = plugin_load(path, host_handle(s), host_api(), settings, s->plugins,
-			 s->nplugins, &p, err, sizeof(err));
-	if (rc != 0) {
-		registry_truncate(s->reg, nt, na, nl);
-		log_fatal("%s", err);
-		return rc;
-	}
-	nv = realloc(s->plugins, (s->nplugins + 1) * sizeof(*nv));
-	if (nv == NULL) {
-		plugin_unload(p);
-		return NATSD_ENOMEM;
-	}
-	s->plugins = nv;
-	s->plugins[s->nplugins++] = p;
-	log_debug("Loaded plugin %s %s from %s", plugin_name(p),
-		  plugin_version(p), plugin_path(p));
-	return 0;
+	return load_plugin(s, "transport_tls", settings, NULL, false);
 }
 
 static int open_client_listener(struct server *s)
