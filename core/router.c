@@ -465,36 +465,71 @@ static bool queue_listed(const struct pubmsg *m,
 
 /* Picks one member of group g, weighted (a remote member stands for as
  * many members as its weight), starting from a random point. */
-static void route_queue(struct route_state *st,
-			const struct sublist_qgroup *g)
+/* May member s of a group take this message? What came over a link is
+ * for this server's own members. */
+static bool member_ok(const struct route_state *st, const struct sub *s,
+		      bool from_link)
 {
-	const struct pubmsg *m = st->m;
-	struct link_target *t;
+	return eligible(st, s) && !(from_link && is_link_kind(s->conn->kind));
+}
+
+/* Members of weight 1 only (no remote interest): as nats-server picks,
+ * the first member that may take it from a random start. */
+static struct sub *pick_first(const struct route_state *st,
+			      const struct sublist_qgroup *g, bool from_link)
+{
+	uint32_t i = router_rand() % g->n, k;
+
+	for (k = 0; k < g->n; k++) {
+		if (member_ok(st, g->subs[i], from_link))
+			return g->subs[i];
+		if (++i == g->n)
+			i = 0;
+	}
+	return NULL;
+}
+
+/* One pass of weighted reservoir sampling: each member that may take it
+ * replaces the pick with probability weight / total so far, which ends
+ * in a pick proportional to weight (a remote member stands for as many
+ * members as its weight). */
+static struct sub *pick_weighted(const struct route_state *st,
+				 const struct sublist_qgroup *g, bool from_link)
+{
 	struct sub *s, *pick = NULL;
 	uint32_t total = 0, w, i;
-	bool from_link = is_link_kind(st->from->kind);
 
-	/* A link names the groups this server was picked for; routes and
-	 * gateways name none for messages meant for plain subscribers. */
-	if (from_link && (m->nqueues > 0 || st->from->kind != NATSD_KIND_LEAF) &&
-	    !queue_listed(m, g))
-		return;
-	/* One pass of weighted reservoir sampling: each eligible member
-	 * replaces the pick with probability weight / total so far, which
-	 * ends in a pick proportional to weight (a remote member stands for
-	 * as many members as its weight). */
 	for (i = 0; i < g->n; i++) {
 		s = g->subs[i];
-		if (!eligible(st, s))
-			continue;
-		/* What came over a link is for this server's own members. */
-		if (from_link && is_link_kind(s->conn->kind))
+		if (!member_ok(st, s, from_link))
 			continue;
 		w = s->weight > 0 ? (uint32_t)s->weight : 1;
 		total += w;
 		if (router_rand() % total < w)
 			pick = s;
 	}
+	return pick;
+}
+
+static void route_queue(struct route_state *st, const struct sublist_qgroup *g)
+{
+	const struct pubmsg *m = st->m;
+	struct link_target *t;
+	struct sub *pick;
+	bool from_link = is_link_kind(st->from->kind);
+	uint32_t i;
+
+	/* A link names the groups this server was picked for; routes and
+	 * gateways name none for messages meant for plain subscribers. */
+	if (g->n == 0 ||
+	    (from_link &&
+	     (m->nqueues > 0 || st->from->kind != NATSD_KIND_LEAF) &&
+	     !queue_listed(m, g)))
+		return;
+	for (i = 0; i < g->n && g->subs[i]->weight <= 1; i++)
+		;
+	pick = i == g->n ? pick_first(st, g, from_link)
+			 : pick_weighted(st, g, from_link);
 	if (pick == NULL)
 		return;
 	if (is_link_kind(pick->conn->kind)) {
