@@ -577,6 +577,10 @@ int router_publish(struct conn *from, struct account *acc,
 	struct route_state st;
 	uint32_t i;
 
+	r = account_match(acc, m->subject, m->subject_len);
+	/* Nobody: no frame, no links (they are reached through subs). */
+	if (r != NULL && r->npsubs == 0 && r->nqgroups == 0)
+		return 0;
 	st.from = from;
 	st.fwd = (unsigned)from->kind <= NATSD_KIND_SYSTEM
 			 ? forward_rules[from->kind]
@@ -588,7 +592,6 @@ int router_publish(struct conn *from, struct account *acc,
 	st.fr.ready = false;
 	st.fr.heap = NULL;
 	st.fr.blob = NULL;
-	r = account_match(acc, m->subject, m->subject_len);
 	st.fr.share = r != NULL && m->data_len >= ROUTER_SHARE_MIN &&
 		      r->npsubs + r->nqgroups > 1;
 	routing_in[routing_depth++] = acc;
