@@ -200,7 +200,8 @@ static bool conn_write_now(struct conn *c, const struct iovec **iov,
 /* Queues bytes; tells the owner (now or at the end of this turn). With
  * msg, they are one message of `bytes` payload bytes, counted. */
 static int conn_queue(struct conn *c, const struct iovec *iov, int iovcnt,
-		      bool msg, size_t bytes, struct outq_blob **share)
+		      bool msg, size_t bytes, struct outq_blob **share,
+		      struct sub *sub, uint64_t *count)
 {
 	const struct iovec *whole = iov;
 	struct worker *cur;
@@ -211,6 +212,20 @@ static int conn_queue(struct conn *c, const struct iovec *iov, int iovcnt,
 	for (i = 0; i < iovcnt; i++)
 		need += iov[i].iov_len;
 	pthread_mutex_lock(&c->out_lock);
+	if (sub != NULL) {
+		uint64_t max =
+			atomic_load_explicit(&sub->max, memory_order_relaxed);
+
+		*count = atomic_load_explicit(&sub->nmsgs,
+					      memory_order_relaxed) +
+			 1;
+		atomic_store_explicit(&sub->nmsgs, *count,
+				      memory_order_relaxed);
+		if (max != 0 && *count > max) {
+			pthread_mutex_unlock(&c->out_lock);
+			return 0;
+		}
+	}
 	if (msg) {
 		CONN_STAT_ADD(c->out_msgs, 1);
 		CONN_STAT_ADD(c->out_bytes, bytes);
@@ -234,7 +249,7 @@ static int conn_queue(struct conn *c, const struct iovec *iov, int iovcnt,
 		/* (After a partial write the rest is copied: rare.) */
 		rc = outq_appendv_blob(&c->out, iov, iovcnt - 2, *share);
 	} else {
-		rc = outq_appendv(&c->out, iov, iovcnt);
+		rc = outq_appendv_len(&c->out, iov, iovcnt, need);
 	}
 	if (!c->flush_queued && (rc == 0 || slow)) {
 		c->flush_queued = true;
@@ -265,13 +280,16 @@ static int conn_queue(struct conn *c, const struct iovec *iov, int iovcnt,
 
 int conn_sendv(struct conn *c, const struct iovec *iov, int iovcnt)
 {
-	return conn_queue(c, iov, iovcnt, false, 0, NULL);
+	return conn_queue(c, iov, iovcnt, false, 0, NULL, NULL, NULL);
 }
 
-int conn_sendmsg(struct conn *c, const struct iovec *iov, int iovcnt,
-		 size_t bytes, struct outq_blob **share)
+uint64_t conn_sendmsg(struct conn *c, struct sub *sub, const struct iovec *iov,
+		      int iovcnt, size_t bytes, struct outq_blob **share)
 {
-	return conn_queue(c, iov, iovcnt, true, bytes, share);
+	uint64_t count = 0;
+
+	conn_queue(c, iov, iovcnt, true, bytes, share, sub, &count);
+	return count;
 }
 
 int conn_send(struct conn *c, const void *buf, size_t len)

@@ -120,21 +120,34 @@ static struct outq_chunk *outq_room(struct outq *q, size_t need)
 
 int outq_appendv(struct outq *q, const struct iovec *iov, int iovcnt)
 {
-	struct outq_chunk *c;
 	size_t need = 0;
 	int i;
 
 	for (i = 0; i < iovcnt; i++)
 		need += iov[i].iov_len;
+	return outq_appendv_len(q, iov, iovcnt, need);
+}
+
+int outq_appendv_len(struct outq *q, const struct iovec *iov, int iovcnt,
+		     size_t need)
+{
+	struct outq_chunk *c;
+	char *p;
+	int i;
+
 	if (need == 0)
 		return 0; /* an idle queue keeps no chunk */
 	c = outq_room(q, need);
 	if (c == NULL)
 		return NATSD_ENOMEM;
+	/* A local cursor: stores through memcpy() would make the compiler
+	 * reload c->len after each piece. */
+	p = c->data + c->len;
 	for (i = 0; i < iovcnt; i++) {
-		memcpy(c->data + c->len, iov[i].iov_base, iov[i].iov_len);
-		c->len += iov[i].iov_len;
+		memcpy(p, iov[i].iov_base, iov[i].iov_len);
+		p += iov[i].iov_len;
 	}
+	c->len += need;
 	q->pending += need;
 	return 0;
 }

@@ -26,6 +26,9 @@ void outq_fini(struct outq *q); /* drops what is queued */
 
 /* Appends the iovec's bytes as one run. 0 or NATSD_ENOMEM. */
 int outq_appendv(struct outq *q, const struct iovec *iov, int iovcnt);
+/* The same, when the caller has summed the iovecs' lengths (need). */
+int outq_appendv_len(struct outq *q, const struct iovec *iov, int iovcnt,
+		     size_t need);
 int outq_append(struct outq *q, const void *buf, size_t len);
 
 /* A blob holding a copy of len bytes of data and "\r\n", with one

@@ -105,20 +105,26 @@ static char *put_u32(char *p, uint32_t v)
 struct frame_parts {
 	char *pre, *post;
 	uint32_t pre_len, post_len;
+	uint32_t line_len; /* of post, up to the line's CRLF (for traces) */
 };
+
+/* Payloads up to this size are copied behind each form's post part once
+ * per publish, so a delivery queues three pieces instead of five. */
+#define ROUTER_INLINE_MAX 256
 
 struct frames {
 	const struct pubmsg *m;
 	bool ready;                    /* built on the first local delivery */
 	bool share;                    /* queue the payload by reference */
+	bool inl;                      /* post parts end with payload, CRLF */
 	struct outq_blob *blob;        /* made by the first queue to need it */
 	struct frame_parts plain, hdr; /* hdr: only when m has headers */
-	char stack[512];
+	char stack[512 + 2 * (ROUTER_INLINE_MAX + 2)];
 	char *heap;
 };
 
-static void frame_build(struct frame_parts *f, char *p,
-			const struct pubmsg *m, bool hdr)
+static void frame_build(struct frame_parts *f, char *p, const struct pubmsg *m,
+			bool hdr, bool inl)
 {
 	f->pre = p;
 	if (hdr) {
@@ -148,6 +154,17 @@ static void frame_build(struct frame_parts *f, char *p,
 	}
 	*p++ = '\r';
 	*p++ = '\n';
+	f->line_len = (uint32_t)(p - f->post);
+	if (inl) {
+		if (hdr) {
+			memcpy(p, m->hdr, m->hdr_len);
+			p += m->hdr_len;
+		}
+		memcpy(p, m->data, m->data_len);
+		p += m->data_len;
+		*p++ = '\r';
+		*p++ = '\n';
+	}
 	f->post_len = (uint32_t)(p - f->post);
 }
 
@@ -159,14 +176,18 @@ static int frames_init(struct frames *fr, const struct pubmsg *m)
 	char *buf = fr->stack;
 
 	fr->heap = NULL;
+	fr->inl = !fr->share &&
+		  (size_t)m->hdr_len + m->data_len <= ROUTER_INLINE_MAX;
+	if (fr->inl)
+		one += (size_t)m->hdr_len + m->data_len + 2;
 	if (2 * one > sizeof(fr->stack)) {
 		fr->heap = buf = malloc(2 * one);
 		if (buf == NULL)
 			return NATSD_ENOMEM;
 	}
-	frame_build(&fr->plain, buf, m, false);
+	frame_build(&fr->plain, buf, m, false, fr->inl);
 	if (m->hdr_len > 0)
-		frame_build(&fr->hdr, buf + one, m, true);
+		frame_build(&fr->hdr, buf + one, m, true, fr->inl);
 	fr->ready = true;
 	return 0;
 }
@@ -185,6 +206,7 @@ struct link_target {
 
 struct route_state {
 	struct conn *from;
+	const bool *fwd; /* forward_rules[from's kind] */
 	const struct pubmsg *m;
 	struct frames fr;
 	struct link_target links[ROUTER_MAX_LINKS];
@@ -202,9 +224,10 @@ static void router_deliver(struct sub *s, struct frames *fr)
 	bool hdr = m->hdr_len > 0 && (c->flags & CONN_F_HEADERS);
 	int cnt = 0, expect = 0;
 
-	n = atomic_fetch_add(&s->nmsgs, 1) + 1;
-	max = atomic_load(&s->max);
-	if (max != 0 && n > max)
+	/* Past its max already (counted for sure under the out lock). */
+	max = atomic_load_explicit(&s->max, memory_order_relaxed);
+	if (max != 0 &&
+	    atomic_load_explicit(&s->nmsgs, memory_order_relaxed) >= max)
 		return;
 	/* A publish nobody local receives never formats a frame. */
 	if (!fr->ready && frames_init(fr, m) != 0)
@@ -216,26 +239,30 @@ static void router_deliver(struct sub *s, struct frames *fr)
 	iov[cnt++].iov_len = s->sid_len;
 	iov[cnt].iov_base = f->post;
 	iov[cnt++].iov_len = f->post_len;
-	if (hdr) {
-		iov[cnt].iov_base = (void *)m->hdr;
-		iov[cnt++].iov_len = m->hdr_len;
+	if (!fr->inl) {
+		if (hdr) {
+			iov[cnt].iov_base = (void *)m->hdr;
+			iov[cnt++].iov_len = m->hdr_len;
+		}
+		iov[cnt].iov_base = (void *)m->data;
+		iov[cnt++].iov_len = m->data_len;
+		iov[cnt].iov_base = "\r\n";
+		iov[cnt++].iov_len = 2;
 	}
-	iov[cnt].iov_base = (void *)m->data;
-	iov[cnt++].iov_len = m->data_len;
-	iov[cnt].iov_base = "\r\n";
-	iov[cnt++].iov_len = 2;
+	if (m->reply != NULL && c->perms != NULL && c->perms->resp)
+		client_resp_grant(c, m->reply, m->reply_len);
+	n = conn_sendmsg(c, s, iov, cnt, m->data_len + (hdr ? m->hdr_len : 0),
+			 fr->share ? &fr->blob : NULL);
+	if (n == 0)
+		return;
 	if (conn_tracing()) {
 		char line[1024];
 		int len = snprintf(line, sizeof(line), "%.*s%s%.*s",
 				   (int)f->pre_len, f->pre, s->sid,
-				   (int)f->post_len, f->post);
+				   (int)f->line_len, f->post);
 
 		conn_trace(c, "->>", line, len > 0 ? (size_t)len : 0);
 	}
-	if (m->reply != NULL && c->perms != NULL && c->perms->resp)
-		client_resp_grant(c, m->reply, m->reply_len);
-	conn_sendmsg(c, iov, cnt, m->data_len + (hdr ? m->hdr_len : 0),
-		     fr->share ? &fr->blob : NULL);
 	/* The publisher that delivers the last allowed message removes the
 	 * sub, on its owner's thread. */
 	if (max != 0 && n == max &&
@@ -270,7 +297,7 @@ static bool eligible(const struct route_state *st, const struct sub *s)
 		       !is_link_kind(dst->kind);
 	if (is_link_kind(dst->kind) && !(dst->flags & CONN_F_LINK_UP))
 		return false;
-	return router_may_forward(st->from->kind, dst->kind);
+	return (unsigned)dst->kind <= NATSD_KIND_SYSTEM && st->fwd[dst->kind];
 }
 
 /* Accounts this thread is routing a message in, outermost first: an
@@ -438,36 +465,71 @@ static bool queue_listed(const struct pubmsg *m,
 
 /* Picks one member of group g, weighted (a remote member stands for as
  * many members as its weight), starting from a random point. */
-static void route_queue(struct route_state *st,
-			const struct sublist_qgroup *g)
+/* May member s of a group take this message? What came over a link is
+ * for this server's own members. */
+static bool member_ok(const struct route_state *st, const struct sub *s,
+		      bool from_link)
 {
-	const struct pubmsg *m = st->m;
-	struct link_target *t;
+	return eligible(st, s) && !(from_link && is_link_kind(s->conn->kind));
+}
+
+/* Members of weight 1 only (no remote interest): as nats-server picks,
+ * the first member that may take it from a random start. */
+static struct sub *pick_first(const struct route_state *st,
+			      const struct sublist_qgroup *g, bool from_link)
+{
+	uint32_t i = router_rand() % g->n, k;
+
+	for (k = 0; k < g->n; k++) {
+		if (member_ok(st, g->subs[i], from_link))
+			return g->subs[i];
+		if (++i == g->n)
+			i = 0;
+	}
+	return NULL;
+}
+
+/* One pass of weighted reservoir sampling: each member that may take it
+ * replaces the pick with probability weight / total so far, which ends
+ * in a pick proportional to weight (a remote member stands for as many
+ * members as its weight). */
+static struct sub *pick_weighted(const struct route_state *st,
+				 const struct sublist_qgroup *g, bool from_link)
+{
 	struct sub *s, *pick = NULL;
 	uint32_t total = 0, w, i;
-	bool from_link = is_link_kind(st->from->kind);
 
-	/* A link names the groups this server was picked for; routes and
-	 * gateways name none for messages meant for plain subscribers. */
-	if (from_link && (m->nqueues > 0 || st->from->kind != NATSD_KIND_LEAF) &&
-	    !queue_listed(m, g))
-		return;
-	/* One pass of weighted reservoir sampling: each eligible member
-	 * replaces the pick with probability weight / total so far, which
-	 * ends in a pick proportional to weight (a remote member stands for
-	 * as many members as its weight). */
 	for (i = 0; i < g->n; i++) {
 		s = g->subs[i];
-		if (!eligible(st, s))
-			continue;
-		/* What came over a link is for this server's own members. */
-		if (from_link && is_link_kind(s->conn->kind))
+		if (!member_ok(st, s, from_link))
 			continue;
 		w = s->weight > 0 ? (uint32_t)s->weight : 1;
 		total += w;
 		if (router_rand() % total < w)
 			pick = s;
 	}
+	return pick;
+}
+
+static void route_queue(struct route_state *st, const struct sublist_qgroup *g)
+{
+	const struct pubmsg *m = st->m;
+	struct link_target *t;
+	struct sub *pick;
+	bool from_link = is_link_kind(st->from->kind);
+	uint32_t i;
+
+	/* A link names the groups this server was picked for; routes and
+	 * gateways name none for messages meant for plain subscribers. */
+	if (g->n == 0 ||
+	    (from_link &&
+	     (m->nqueues > 0 || st->from->kind != NATSD_KIND_LEAF) &&
+	     !queue_listed(m, g)))
+		return;
+	for (i = 0; i < g->n && g->subs[i]->weight <= 1; i++)
+		;
+	pick = i == g->n ? pick_first(st, g, from_link)
+			 : pick_weighted(st, g, from_link);
 	if (pick == NULL)
 		return;
 	if (is_link_kind(pick->conn->kind)) {
@@ -510,11 +572,19 @@ static void route_links(struct route_state *st, struct account *acc)
 int router_publish(struct conn *from, struct account *acc,
 		   const struct pubmsg *m)
 {
+	static const bool none[NATSD_KIND_SYSTEM + 1];
 	const struct sublist_result *r;
 	struct route_state st;
 	uint32_t i;
 
+	r = account_match(acc, m->subject, m->subject_len);
+	/* Nobody: no frame, no links (they are reached through subs). */
+	if (r != NULL && r->npsubs == 0 && r->nqgroups == 0)
+		return 0;
 	st.from = from;
+	st.fwd = (unsigned)from->kind <= NATSD_KIND_SYSTEM
+			 ? forward_rules[from->kind]
+			 : none;
 	st.m = m;
 	st.nlinks = 0;
 	st.delivered = 0;
@@ -522,7 +592,6 @@ int router_publish(struct conn *from, struct account *acc,
 	st.fr.ready = false;
 	st.fr.heap = NULL;
 	st.fr.blob = NULL;
-	r = account_match(acc, m->subject, m->subject_len);
 	st.fr.share = r != NULL && m->data_len >= ROUTER_SHARE_MIN &&
 		      r->npsubs + r->nqgroups > 1;
 	routing_in[routing_depth++] = acc;

@@ -70,7 +70,7 @@
  * 2 * cap slots, so it is at most half full. */
 struct vec {
 	void **v;
-	uint64_t *idx; /* NULL while small, or when it could not be made */
+	uint32_t *idx; /* NULL while small, or when it could not be made */
 	uint32_t n;
 	uint32_t cap; /* a power of two, or 0 */
 };
@@ -269,62 +269,79 @@ static uint64_t random_seed(void)
 
 /* ---- struct vec ---- */
 
-static void idx_put(uint64_t *idx, uint32_t mask, uint32_t h, uint32_t pos)
+/* Index slots are 4 bytes: (pos + 1) in the low idx_bits(cap) bits, the
+ * high bits of the element's hash above them (0: free). The hash bits
+ * filter out nearly every other element before it is loaded; a slot's
+ * home (hash & mask) is taken from its element when a deletion needs
+ * it. Half the size of a slot with the whole hash, which matters for a
+ * node with a great many kids: its index is the one random access of
+ * the lookup, and the smaller it is, the more of it stays in cache. */
+static inline uint32_t idx_bits(uint32_t cap)
 {
+	return (uint32_t)__builtin_ctz(cap) + 1;
+}
+
+static inline uint32_t idx_posmask(const struct vec *vc)
+{
+	return (1u << idx_bits(vc->cap)) - 1;
+}
+
+static void idx_put(const struct vec *vc, uint32_t h, uint32_t pos)
+{
+	uint32_t mask = vc->cap * 2 - 1, pm = idx_posmask(vc);
 	uint32_t i = h & mask;
 
-	while (idx[i] != 0)
+	while (vc->idx[i] != 0)
 		i = (i + 1) & mask;
-	idx[i] = (uint64_t)h << 32 | (pos + 1);
+	vc->idx[i] = (h & ~pm) | (pos + 1);
 }
 
 /* The slot that holds pos, which must be in the index under hash h. */
-static uint32_t idx_slot(const uint64_t *idx, uint32_t mask, uint32_t h,
-			 uint32_t pos)
+static uint32_t idx_slot(const struct vec *vc, uint32_t h, uint32_t pos)
 {
+	uint32_t mask = vc->cap * 2 - 1, pm = idx_posmask(vc);
 	uint32_t i = h & mask;
 
-	while ((uint32_t)idx[i] != pos + 1)
+	while ((vc->idx[i] & pm) != pos + 1)
 		i = (i + 1) & mask;
 	return i;
 }
 
 /* Frees slot i, moving later slots of the same probe run back so that
  * lookups never need tombstones. */
-static void idx_del(uint64_t *idx, uint32_t mask, uint32_t i)
+static void idx_del(const struct vec *vc, uint32_t i, const struct vec_ops *ops)
 {
+	uint32_t mask = vc->cap * 2 - 1, pm = idx_posmask(vc);
 	uint32_t j = i, home;
 
 	for (;;) {
 		j = (j + 1) & mask;
-		if (idx[j] == 0)
+		if (vc->idx[j] == 0)
 			break;
-		home = (uint32_t)(idx[j] >> 32) & mask;
+		home = ops->hash(vc->v[(vc->idx[j] & pm) - 1]) & mask;
 		/* Stays if its home lies cyclically within (i, j]. */
 		if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
 			continue;
-		idx[i] = idx[j];
+		vc->idx[i] = vc->idx[j];
 		i = j;
 	}
-	idx[i] = 0;
+	vc->idx[i] = 0;
 }
 
 /* (Re)builds the index of vc for its current size, or drops it. */
 static void vec_index(struct vec *vc, const struct vec_ops *ops)
 {
-	uint32_t i, mask = vc->cap * 2 - 1;
-	uint64_t *idx;
+	uint32_t i;
 
 	free(vc->idx);
 	vc->idx = NULL;
 	if (vc->n <= ops->linear_max)
 		return;
-	idx = calloc((size_t)vc->cap * 2, sizeof(*idx));
-	if (idx == NULL)
+	vc->idx = calloc((size_t)vc->cap * 2, sizeof(*vc->idx));
+	if (vc->idx == NULL)
 		return; /* lookups scan; the next push tries again */
 	for (i = 0; i < vc->n; i++)
-		idx_put(idx, mask, ops->hash(vc->v[i]), i);
-	vc->idx = idx;
+		idx_put(vc, ops->hash(vc->v[i]), i);
 }
 
 static int vec_push(struct vec *vc, void *e, const struct vec_ops *ops)
@@ -347,7 +364,7 @@ static int vec_push(struct vec *vc, void *e, const struct vec_ops *ops)
 	}
 	vc->v[vc->n++] = e;
 	if (vc->idx != NULL)
-		idx_put(vc->idx, vc->cap * 2 - 1, ops->hash(e), vc->n - 1);
+		idx_put(vc, ops->hash(e), vc->n - 1);
 	else if (vc->n > ops->linear_max)
 		vec_index(vc, ops);
 	return 0;
@@ -387,17 +404,16 @@ static void vec_shrink(struct vec *vc, const struct vec_ops *ops)
  * Returns the moved element (now at pos), or NULL if none moved. */
 static void *vec_del(struct vec *vc, uint32_t pos, const struct vec_ops *ops)
 {
-	uint32_t last = vc->n - 1, mask = vc->cap * 2 - 1, i;
+	uint32_t last = vc->n - 1, i;
 	void *moved = NULL;
 
 	if (vc->idx != NULL) {
-		i = idx_slot(vc->idx, mask, ops->hash(vc->v[pos]), pos);
-		idx_del(vc->idx, mask, i);
+		i = idx_slot(vc, ops->hash(vc->v[pos]), pos);
+		idx_del(vc, i, ops);
 		if (pos != last) {
-			i = idx_slot(vc->idx, mask, ops->hash(vc->v[last]),
-				     last);
-			vc->idx[i] = (vc->idx[i] & ~(uint64_t)UINT32_MAX) |
-				     (pos + 1);
+			i = idx_slot(vc, ops->hash(vc->v[last]), last);
+			vc->idx[i] =
+				(vc->idx[i] & ~idx_posmask(vc)) | (pos + 1);
 		}
 	}
 	if (pos != last)
@@ -411,8 +427,7 @@ static void *vec_del(struct vec *vc, uint32_t pos, const struct vec_ops *ops)
 static int64_t vec_find(const struct vec *vc, uint32_t h, vec_eq_fn *eq,
 			const void *key)
 {
-	uint32_t i, mask;
-	uint64_t s;
+	uint32_t i, mask, pm, s;
 
 	if (vc->idx == NULL) {
 		for (i = 0; i < vc->n; i++)
@@ -421,9 +436,10 @@ static int64_t vec_find(const struct vec *vc, uint32_t h, vec_eq_fn *eq,
 		return -1;
 	}
 	mask = vc->cap * 2 - 1;
+	pm = idx_posmask(vc);
 	for (i = h & mask; (s = vc->idx[i]) != 0; i = (i + 1) & mask)
-		if ((uint32_t)(s >> 32) == h && eq(vc->v[(uint32_t)s - 1], key))
-			return (uint32_t)s - 1;
+		if (((s ^ h) & ~pm) == 0 && eq(vc->v[(s & pm) - 1], key))
+			return (s & pm) - 1;
 	return -1;
 }
 
@@ -479,8 +495,7 @@ static inline struct node *kid_find(const struct node *nd, const char *p,
 {
 	const struct vec *vc = &nd->kids;
 	struct node *k;
-	uint32_t i, mask;
-	uint64_t s;
+	uint32_t i, mask, pm, s;
 
 	if (vc->idx == NULL) {
 		for (i = 0; i < vc->n; i++) {
@@ -492,11 +507,13 @@ static inline struct node *kid_find(const struct node *nd, const char *p,
 		return NULL;
 	}
 	mask = vc->cap * 2 - 1;
+	pm = idx_posmask(vc);
 	for (i = h & mask; (s = vc->idx[i]) != 0; i = (i + 1) & mask) {
-		if ((uint32_t)(s >> 32) != h)
+		if ((s ^ h) & ~pm)
 			continue;
-		k = vc->v[(uint32_t)s - 1];
-		if (k->len == len && memcmp(k->tok, p, len) == 0)
+		k = vc->v[(s & pm) - 1];
+		if (k->hash == h && k->len == len &&
+		    memcmp(k->tok, p, len) == 0)
 			return k;
 	}
 	return NULL;

@@ -596,6 +596,47 @@ static void test_no_echo(void)
 	natsConnection_Destroy(loud);
 }
 
+/* -V traces each MSG and HMSG line sent as the line alone, payload and
+ * headers left out (the closing bracket right after the sizes), as
+ * nats-server does. */
+static struct hserver trace_srv;
+
+static int trace_init(void)
+{
+	static const char *const args[] = { "-V", NULL };
+
+	return itest_start(&trace_srv, NULL, args);
+}
+
+static int trace_fini(void)
+{
+	return itest_stop(&trace_srv) ? 0 : -1;
+}
+
+static void test_trace_msg(void)
+{
+	char buf[512];
+	int fd;
+
+	fd = harness_connect(trace_srv.port);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(itest_read_info(fd, NULL, 0) == 0);
+	CU_ASSERT(harness_sendstr(fd, "CONNECT " RAW_CONNECT "\r\n"
+				      "SUB trace.t 7\r\n"
+				      "PUB trace.t r.1 5\r\nhello\r\n"
+				      "HPUB trace.t 22 27\r\n"
+				      "NATS/1.0\r\nA: bcdef\r\n\r\n"
+				      "world\r\nPING\r\n") == 0);
+	CU_ASSERT(harness_read_until(fd, buf, sizeof(buf), "PONG\r\n", WAIT_MS,
+				     NULL) > 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "MSG trace.t 7 r.1 5\r\nhello\r\n"));
+	CU_ASSERT(itest_log_wait(&trace_srv, "->> [MSG trace.t 7 r.1 5]",
+				 WAIT_MS));
+	CU_ASSERT(itest_log_wait(&trace_srv, "->> [HMSG trace.t 7 22 27]",
+				 WAIT_MS));
+	close(fd);
+}
+
 int main(void)
 {
 	static const struct suite_test tests[] = {
@@ -609,13 +650,19 @@ int main(void)
 		{ "payload near and over max_payload", test_large_payload },
 		{ "echo off", test_no_echo },
 	};
-	static const struct suite suite = {
-		"pubsub", suite_init, suite_fini, tests, SUITE_COUNT(tests),
+	static const struct suite_test trace_tests[] = {
+		{ "-V traces MSG lines without payloads", test_trace_msg },
+	};
+	static const struct suite suites[] = {
+		{ "pubsub", suite_init, suite_fini, tests, SUITE_COUNT(tests) },
+		{ "trace", trace_init, trace_fini, trace_tests,
+		  SUITE_COUNT(trace_tests) },
 	};
 	int rc;
 
 	itest_init("pubsub_test", WATCHDOG_S, &srv.pid);
-	rc = suites_run(&suite, 1);
+	itest_watch_pid(&trace_srv.pid);
+	rc = suites_run(suites, SUITE_COUNT(suites));
 	nats_CloseAndWait(WAIT_MS);
 	return rc == 0 ? 0 : 1;
 }
