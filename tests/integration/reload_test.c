@@ -559,7 +559,7 @@ static void cert_id(const char *name, char *out, size_t len)
 	x = f != NULL ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
 	if (f != NULL)
 		fclose(f);
-	snprintf(out, len, "unreadable %s", path);
+	snprintf(out, len, "unreadable %s.pem", name);
 	if (x == NULL)
 		return;
 	X509_NAME_get_text_by_NID(X509_get_issuer_name(x), NID_commonName, cn,
@@ -793,6 +793,125 @@ static void test_reload_tls_logged(void)
 	CU_ASSERT(itest_stop(&srv));
 }
 
+/* What nats-server 2.9 refuses to reload, each with its message; the
+ * running config stays. */
+static void test_reload_more_refused(void)
+{
+	static const char users[] =
+		"authorization { users: [ {user: a, password: b} ] }\n";
+	char conf[512], want[128];
+	int hp = harness_free_port();
+	struct {
+		const char *conf, *want;
+	} cases[] = {
+		{ "no_auth_user: a\n", "NoAuthUser: old=, new=a" },
+		{ "system_account: FOO\naccounts { FOO {} }\n",
+		  "SystemAccount: old=, new=FOO" },
+		{ NULL, NULL }, /* http_port, below */
+		{ "no_header_support: true\n",
+		  "NoHeaderSupport: old=false, new=true" },
+		{ "log_size_limit: 5000\n", "LogSizeLimit: old=0, new=5000" },
+		{ "max_sub_tokens: 5\n", "MaxSubTokens: old=0, new=5" },
+	};
+	char http[64], hwant[64];
+	size_t i;
+
+	snprintf(http, sizeof(http), "http_port: %d\n", hp);
+	snprintf(hwant, sizeof(hwant), "HTTPPort: old=0, new=%d", hp);
+	cases[2].conf = http;
+	cases[2].want = hwant;
+	CU_ASSERT_FATAL(itest_start(&srv, users, NULL) == 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(conf, sizeof(conf), "%s%smax_payload: 2MB\n", users,
+			 cases[i].conf);
+		snprintf(want, sizeof(want),
+			 FAILED ": config reload not supported for %s",
+			 cases[i].want);
+		CU_ASSERT(reload_with(conf, want));
+		CU_ASSERT(info_max_payload(1048576));
+	}
+	CU_ASSERT(itest_stop(&srv));
+}
+
+/* Position of text in the log, or -1. */
+static long log_pos(const char *text)
+{
+	const char *p = strstr(harness_log(&srv), text);
+
+	if (p == NULL)
+		fprintf(stderr, "log lacks \"%s\"\n", text);
+	return p != NULL ? (long)(p - harness_log(&srv)) : -1;
+}
+
+/* The other options nats-server reloads: logged in its words and in its
+ * order, and applied (pid_file written, ports file moved, max_payload
+ * in INFO). */
+static void test_reload_more_applied(void)
+{
+	static const char *const want[] = {
+		"Reloaded: trace = true",
+		"Reloaded: debug = true",
+		"Reloaded: logtime = false",
+		"Reloaded: authorization users",
+		"Reloaded: accounts",
+		"Reloaded: authorization username",
+		"Reloaded: authorization password",
+		"Reloaded: ping_interval = 30s",
+		"Reloaded: max_control_line = 2048",
+		"Reloaded: max_payload = 2048",
+		NULL, /* pid_file */
+		NULL, /* ports_file_dir */
+		"Reloaded: max_traced_msg_len = 5",
+	};
+	char dir[] = "/tmp/natsd-reload2-XXXXXX", pid1[256], pid2[256];
+	char conf[1024], line[256], ports[512], pidl[300], portl[300];
+	long last = -1, at;
+	FILE *f;
+	size_t i;
+	char *lines[sizeof(want) / sizeof(want[0])];
+
+	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+	snprintf(pid1, sizeof(pid1), "%s/one.pid", dir);
+	snprintf(pid2, sizeof(pid2), "%s/two.pid", dir);
+	snprintf(conf, sizeof(conf), "pid_file: \"%s\"\n", pid1);
+	CU_ASSERT_FATAL(itest_start(&srv, conf, NULL) == 0);
+	snprintf(conf, sizeof(conf),
+		 "pid_file: \"%s\"\nports_file_dir: \"%s\"\ntrace: true\n"
+		 "debug: true\nlogtime: false\nmax_control_line: 2048\n"
+		 "max_payload: 2048\nping_interval: \"30s\"\n"
+		 "max_traced_msg_len: 5\n"
+		 "authorization { user: a, password: b }\n",
+		 pid2, dir);
+	CU_ASSERT(reload_with(conf, RELOADED));
+	snprintf(pidl, sizeof(pidl), "Reloaded: pid_file = %s", pid2);
+	snprintf(portl, sizeof(portl), "Reloaded: ports_file_dir = %s", dir);
+	memcpy(lines, want, sizeof(lines));
+	lines[10] = pidl;
+	lines[11] = portl;
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		at = log_pos(lines[i]);
+		CU_ASSERT(at > last);
+		if (at >= 0)
+			last = at;
+	}
+	CU_ASSERT(info_max_payload(2048));
+	f = fopen(pid2, "r");
+	CU_ASSERT_PTR_NOT_NULL(f);
+	if (f != NULL) {
+		CU_ASSERT(fgets(line, sizeof(line), f) != NULL &&
+			  atol(line) == (long)srv.pid);
+		fclose(f);
+	}
+	snprintf(ports, sizeof(ports), "%s/%s_%ld.ports", dir,
+		 itest_is_natsd() ? "natsd" : "nats-server", (long)srv.pid);
+	CU_ASSERT(access(ports, F_OK) == 0);
+	CU_ASSERT(itest_stop(&srv));
+	unlink(pid1);
+	unlink(pid2);
+	unlink(ports);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	static const struct suite_test tests[] = {
@@ -814,6 +933,10 @@ int main(void)
 		  test_reload_tls_on_off },
 		{ "SIGHUP: tls timeout and pins logged",
 		  test_reload_tls_logged },
+		{ "SIGHUP refuses what nats-server refuses",
+		  test_reload_more_refused },
+		{ "SIGHUP applies what nats-server applies",
+		  test_reload_more_applied },
 	};
 	static const struct suite suite = {
 		"reload", NULL, NULL, tests, SUITE_COUNT(tests),
