@@ -793,6 +793,37 @@ static void test_reload_tls_logged(void)
 	CU_ASSERT(itest_stop(&srv));
 }
 
+/* --tls* flags with a config file: natsd reloads the file and keeps
+ * serving TLS with the flags' certificate, which wins over a tls block
+ * as at start; nats-server 2.9 refuses every such reload ("TLS:
+ * old=true, new=false"), which natsd does not copy. */
+static void test_reload_tls_flags(void)
+{
+	char cert[256], key[256], conf[1024], res[256], want[256];
+	const char *args[] = {
+		"--tls", "--tlscert", cert, "--tlskey", key, NULL
+	};
+
+	snprintf(cert, sizeof(cert), "%s/server.pem", certs);
+	snprintf(key, sizeof(key), "%s/server.key", certs);
+	cert_id("server", want, sizeof(want));
+	CU_ASSERT_FATAL(itest_start(&srv, "max_payload: 1MB\n", args) == 0);
+	tclient_try("ca", NULL, res, sizeof(res));
+	CU_ASSERT_STRING_EQUAL(res, want);
+	tls_conf(conf, sizeof(conf), "server2", NULL, "max_payload: 2MB");
+	if (!itest_is_natsd()) {
+		CU_ASSERT(reload_with(conf, "config reload not supported for "
+					    "TLS: old=true, new=false"));
+		CU_ASSERT(itest_stop(&srv));
+		return;
+	}
+	CU_ASSERT(reload_with(conf, RELOADED));
+	CU_ASSERT(info_max_payload(2097152));
+	tclient_try("ca", NULL, res, sizeof(res));
+	CU_ASSERT_STRING_EQUAL(res, want);
+	CU_ASSERT(itest_stop(&srv));
+}
+
 /* What nats-server 2.9 refuses to reload, each with its message; the
  * running config stays. */
 static void test_reload_more_refused(void)
@@ -933,6 +964,7 @@ int main(void)
 		  test_reload_tls_on_off },
 		{ "SIGHUP: tls timeout and pins logged",
 		  test_reload_tls_logged },
+		{ "SIGHUP with --tls flags", test_reload_tls_flags },
 		{ "SIGHUP refuses what nats-server refuses",
 		  test_reload_more_refused },
 		{ "SIGHUP applies what nats-server applies",
