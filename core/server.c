@@ -1148,8 +1148,9 @@ static void signal_event(struct loop *l, void *arg, uint32_t events)
 		switch (si.ssi_signo) {
 		case SIGINT:
 		case SIGTERM:
+			/* nats-server exits with 1 on SIGTERM, 0 on SIGINT. */
 			log_info("Initiating Shutdown...");
-			server_stop(s, 0);
+			server_stop(s, si.ssi_signo == SIGTERM ? 1 : 0);
 			break;
 		case SIGHUP:
 			server_reload(s);

@@ -943,6 +943,28 @@ static void test_reload_more_applied(void)
 	rmdir(dir);
 }
 
+/* Exit status: 1 after SIGTERM, 0 after SIGINT, as nats-server. */
+static void test_exit_status(void)
+{
+	int status = -1, i;
+	pid_t w = 0;
+
+	CU_ASSERT_FATAL(itest_start(&srv, NULL, NULL) == 0);
+	CU_ASSERT_EQUAL(harness_stop(&srv), 1);
+	CU_ASSERT_FATAL(itest_start(&srv, NULL, NULL) == 0);
+	kill(srv.pid, SIGINT);
+	for (i = 0; i < 500 && w != srv.pid; i++) {
+		w = waitpid(srv.pid, &status, WNOHANG);
+		if (w != srv.pid)
+			usleep(10000);
+	}
+	CU_ASSERT(w == srv.pid && WIFEXITED(status) &&
+		  WEXITSTATUS(status) == 0);
+	if (w == srv.pid)
+		srv.pid = 0;
+	harness_stop(&srv);
+}
+
 int main(void)
 {
 	static const struct suite_test tests[] = {
@@ -969,6 +991,7 @@ int main(void)
 		  test_reload_more_refused },
 		{ "SIGHUP applies what nats-server applies",
 		  test_reload_more_applied },
+		{ "exit status on SIGTERM and SIGINT", test_exit_status },
 	};
 	static const struct suite suite = {
 		"reload", NULL, NULL, tests, SUITE_COUNT(tests),
