@@ -936,6 +936,70 @@ static void reload_files(struct server *s, const char *old_pid,
 	(void)write_ports_file(s);
 }
 
+/* What the workers apply to their live clients after a reload. */
+struct reload_live {
+	int64_t old_payload, new_payload;
+	atomic_int to_close; /* over a lowered max_connections */
+	atomic_int refs;     /* workers still to run it */
+};
+
+/* On each worker: clients take the new max_payload, but for those a user
+ * or account limit gave another (nats-server gives it to all), and as
+ * many clients as are over max_connections are closed, the most recent
+ * first, with nats-server's error. */
+static void reload_live_task(struct loop *l, void *arg)
+{
+	struct reload_live *rl = arg;
+	struct worker *w = server_current_worker();
+	struct conn *c;
+	uint32_t i;
+
+	(void)l;
+	for (i = w->nconns; i > 0; i--) {
+		c = w->conns[i - 1];
+		if (c->kind != NATSD_KIND_CLIENT || (c->flags & CONN_F_CLOSED))
+			continue;
+		if (c->max_payload == rl->old_payload)
+			c->max_payload = rl->new_payload;
+		if (atomic_load(&rl->to_close) > 0 &&
+		    atomic_fetch_sub(&rl->to_close, 1) > 0)
+			conn_fail(c, "maximum connections exceeded",
+				  CONN_CLOSE_MAX_CONNECTIONS);
+	}
+	if (atomic_fetch_sub(&rl->refs, 1) == 1)
+		free(rl);
+}
+
+static void reload_live(struct server *s, int64_t old_payload)
+{
+	const struct opts *o = &s->opts;
+	int64_t n = atomic_load(&s->nclients);
+	struct reload_live *rl;
+	int k, over = 0;
+
+	if (o->max_connections > 0 && n > o->max_connections)
+		over = (int)(n - o->max_connections);
+	if (over == 0 && old_payload == o->max_payload)
+		return;
+	rl = calloc(1, sizeof(*rl));
+	if (rl == NULL) {
+		log_error("Reload: out of memory while applying limits");
+		return;
+	}
+	rl->old_payload = old_payload;
+	rl->new_payload = o->max_payload;
+	atomic_init(&rl->to_close, over);
+	atomic_init(&rl->refs, s->nworkers);
+	if (over > 0)
+		log_info("Closed %d connections to fall within "
+			 "max_connections",
+			 over);
+	for (k = 0; k < s->nworkers; k++)
+		if (loop_post(s->workers[k].loop, reload_live_task, rl) != 0 &&
+		    atomic_fetch_sub(&rl->refs, 1) == 1)
+			free(rl);
+}
+
 /* Applies a re-read file to what may change while running; listen
  * addresses and the server name stay. */
 int server_reload(struct server *s)
@@ -990,6 +1054,7 @@ int server_reload(struct server *s)
 	reload_swap(&s->opts, &no);
 	pthread_mutex_unlock(&s->opts_lock);
 	reload_files(s, no.pid_file, no.ports_file_dir);
+	reload_live(s, no.max_payload);
 	/* no now holds the re-read file, with the plugins' new settings. */
 	auth_reload_settings(s, &no);
 	if (no.nkey_settings != NULL && registry_auth(s->reg, "nkey") == NULL)

@@ -943,6 +943,43 @@ static void test_reload_more_applied(void)
 	rmdir(dir);
 }
 
+/* Lowered limits reach the clients already connected: those over
+ * max_connections are closed, and max_payload applies to the rest. */
+static void test_reload_live_limits(void)
+{
+	char line[256], cmd[512];
+	bool eof = false;
+	int fd[3], i, closed = 0, open_at = -1;
+
+	CU_ASSERT_FATAL(itest_start(&srv, "max_connections: 10\n", NULL) == 0);
+	for (i = 0; i < 3; i++) {
+		fd[i] = itest_raw_open(srv.port, "{\"verbose\":false}", "");
+		CU_ASSERT_FATAL(fd[i] >= 0);
+	}
+	CU_ASSERT(reload_with("max_connections: 1\nmax_payload: 100\n",
+			      RELOADED));
+	CU_ASSERT(log_has("Closed 2 connections to fall within "
+			  "max_connections"));
+	CU_ASSERT(log_has("Reloaded: max_connections = 1"));
+	for (i = 0; i < 3; i++) {
+		if (harness_is_closed(fd[i], WAIT_MS / 2))
+			closed++;
+		else
+			open_at = i;
+	}
+	CU_ASSERT_EQUAL(closed, 2);
+	CU_ASSERT_FATAL(open_at >= 0);
+	/* The one left has the new max_payload. */
+	snprintf(cmd, sizeof(cmd), "PUB x 200\r\n%0200d\r\nPING\r\n", 0);
+	harness_sendstr(fd[open_at], cmd);
+	harness_read_until(fd[open_at], line, sizeof(line), "\r\n", WAIT_MS,
+			   &eof);
+	CU_ASSERT_STRING_EQUAL(line, "-ERR 'Maximum Payload Violation'\r\n");
+	for (i = 0; i < 3; i++)
+		close(fd[i]);
+	CU_ASSERT(itest_stop(&srv));
+}
+
 /* Exit status: 1 after SIGTERM, 0 after SIGINT, as nats-server. */
 static void test_exit_status(void)
 {
@@ -991,6 +1028,8 @@ int main(void)
 		  test_reload_more_refused },
 		{ "SIGHUP applies what nats-server applies",
 		  test_reload_more_applied },
+		{ "SIGHUP: limits reach live clients",
+		  test_reload_live_limits },
 		{ "exit status on SIGTERM and SIGINT", test_exit_status },
 	};
 	static const struct suite suite = {
