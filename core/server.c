@@ -402,10 +402,7 @@ static int load_tls(struct server *s)
 			return rc;
 		}
 	}
-	rc = load_plugin(s, "transport_tls", settings, NULL, false);
-	if (rc == 0)
-		s->tls_by_block = true;
-	return rc;
+	return load_plugin(s, "transport_tls", settings, NULL, false);
 }
 
 /* The client listener's transport stack: client_transport, with tls on
@@ -833,6 +830,19 @@ static bool reload_refused(const struct opts *cur, const struct opts *no,
 	return false;
 }
 
+/* Whether transport_tls came from a plugins entry (with settings of its
+ * own, for a client_transport stack) rather than for the tls block:
+ * those entries are loaded first, in order. */
+static bool tls_from_entry(const struct server *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->opts.nplugins && i < s->nplugins; i++)
+		if (strcmp(plugin_name(s->plugins[i]), "tls") == 0)
+			return true;
+	return false;
+}
+
 /* The re-read TLS settings nt of the client port (the tls block of no,
  * or the flags' section) go to transport_tls, loaded now if TLS was off,
  * and the client listener takes tls on or off. Live connections keep
@@ -849,7 +859,7 @@ static int reload_tls(struct server *s, const struct opts *no,
 
 	if (nt->on) {
 		t = registry_transport(s->reg, "tls");
-		if (t != NULL && !s->tls_by_block) {
+		if (t != NULL && tls_from_entry(s)) {
 			snprintf(err, errlen,
 				 "the tls block and a transport_tls plugin "
 				 "entry cannot both be given");
@@ -864,7 +874,6 @@ static int reload_tls(struct server *s, const struct opts *no,
 					 "cannot load transport_tls");
 				return rc != 0 ? rc : NATSD_ENOENT;
 			}
-			s->tls_by_block = true;
 		}
 		if (t->ops.reconfigure == NULL) {
 			snprintf(err, errlen,
@@ -886,7 +895,7 @@ static int reload_tls(struct server *s, const struct opts *no,
 	/* Off: the plugin drops its settings (its files may go), streams
 	 * up keep theirs. */
 	t = registry_transport(s->reg, "tls");
-	if (!nt->on && s->tls_now.on && s->tls_by_block && t != NULL &&
+	if (!nt->on && s->tls_now.on && !tls_from_entry(s) && t != NULL &&
 	    t->ops.reconfigure != NULL)
 		(void)t->ops.reconfigure(t->pctx, NULL, NULL, err, errlen);
 	if (s->client_listener == NULL || (!nt->on && !s->tls_now.on))

@@ -76,10 +76,8 @@ struct server {
 	uint32_t client_tf;   /* NATSD_TF_* of the client listener's layers */
 	void *tls_flags_conf; /* the section the --tls* flags made */
 	/* The client port's TLS settings in force, which a reload compares
-	 * (opts.tls keeps pointing to the first file's block), and whether
-	 * transport_tls was loaded for the tls block or the flags. */
+	 * (opts.tls keeps pointing to the first file's block). */
 	struct reload_tls tls_now;
-	bool tls_by_block;
 
 	struct accounts *accounts;
 	struct imports *imports;

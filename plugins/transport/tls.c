@@ -20,6 +20,12 @@
  *                         and copies it here)
  *   client                bool: this side dials (links), not accepts
  *
+ * SIGHUP: reload() reads the certificate, key and CA files again with the
+ * same settings; reconfigure() (ABI 1.3) takes new settings, read during
+ * the call. Either way streams already up keep what they have (each
+ * holds a reference to its settings and their SSL_CTX); new ones get the
+ * new ones.
+ *
  * I/O: OpenSSL reads straight from the stream below through a BIO of our
  * own (no copy), and writes records into a buffer of ours that is flushed
  * to the stream below whenever it will take bytes, so SSL_write never
