@@ -599,6 +599,31 @@ out_free:
 	return rc;
 }
 
+/* The main loop accepts, and so runs this: no accept sees a half-made
+ * stack. Connections already accepted keep the layers they got. */
+int listener_restack(struct listener *l, const char *transports, char *err,
+		     size_t errlen)
+{
+	struct listener tmp = { 0 };
+	int rc, i;
+
+	tmp.kind = l->kind;
+	rc = resolve_stack(l->srv, transports, &tmp, err, errlen);
+	if (rc != 0)
+		return rc;
+	if (tmp.bottom != l->bottom) {
+		snprintf(err, errlen,
+			 "the bottom transport cannot change while running");
+		return NATSD_EINVAL;
+	}
+	for (i = 0; i < tmp.nlayers; i++)
+		l->layers[i] = tmp.layers[i];
+	l->nlayers = tmp.nlayers;
+	l->nfirst = tmp.nfirst;
+	l->tflags = tmp.tflags;
+	return 0;
+}
+
 int listener_port(const struct listener *l)
 {
 	return l->port;

@@ -110,6 +110,12 @@ int listener_open_cfg(struct server *s, int kind, struct link *link,
 		      const struct natsd_cfg *const *layer_cfg, int ncfg,
 		      struct listener **out, char *err, size_t errlen);
 int listener_port(const struct listener *l);
+/* Gives listener l the transport stack `transports` from now on (the
+ * bottom one stays), and the flags its layers now say (a reload changed
+ * their settings). On the main loop. 0, or a negative code with a line in
+ * err, l unchanged. */
+int listener_restack(struct listener *l, const char *transports, char *err,
+		     size_t errlen);
 void listener_close(struct listener *l);
 
 /* Transport layers pushed after INFO (NATSD_TF_AFTER_INFO). */

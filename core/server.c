@@ -357,6 +357,26 @@ static void tls_quote(char *buf, size_t cap, const char *key, const char *v)
 		snprintf(buf + n, cap - n, "\";\n");
 }
 
+/* The section the --tls* flags make (they replace the tls block, as
+ * nats-server's overrideTLS does), into *owner and *out. */
+static int tls_flags_section(const struct opts *o, void **owner,
+			     const struct natsd_cfg **out, char *err,
+			     size_t errlen)
+{
+	char text[8192] = "";
+
+	tls_quote(text, sizeof(text), "cert_file", o->tls_cert);
+	tls_quote(text, sizeof(text), "key_file", o->tls_key);
+	tls_quote(text, sizeof(text), "ca_file", o->tls_ca);
+	if (o->tls_verify_flag)
+		strncat(text, "verify = true;\n",
+			sizeof(text) - strlen(text) - 1);
+	if (o->tls_allow_non_tls)
+		strncat(text, "allow_non_tls = true;\n",
+			sizeof(text) - strlen(text) - 1);
+	return conffile_from_text(text, owner, out, err, errlen);
+}
+
 /* TLS on the client port: the tls block, or the --tls* flags, which
  * replace it (nats-server's overrideTLS), load transport_tls with those
  * settings; open_client_listener() stacks it over the client transport. */
@@ -364,7 +384,7 @@ static int load_tls(struct server *s)
 {
 	const struct opts *o = &s->opts;
 	const struct natsd_cfg *settings = o->tls;
-	char err[1024], text[8192] = "";
+	char err[1024];
 	int rc;
 
 	if (o->tls == NULL && !o->tls_flags)
@@ -375,17 +395,8 @@ static int load_tls(struct server *s)
 		return NATSD_EEXIST;
 	}
 	if (o->tls_flags) {
-		tls_quote(text, sizeof(text), "cert_file", o->tls_cert);
-		tls_quote(text, sizeof(text), "key_file", o->tls_key);
-		tls_quote(text, sizeof(text), "ca_file", o->tls_ca);
-		if (o->tls_verify_flag)
-			strncat(text, "verify = true;\n",
-				sizeof(text) - strlen(text) - 1);
-		if (o->tls_allow_non_tls)
-			strncat(text, "allow_non_tls = true;\n",
-				sizeof(text) - strlen(text) - 1);
-		rc = conffile_from_text(text, &s->tls_flags_conf, &settings,
-					err, sizeof(err));
+		rc = tls_flags_section(o, &s->tls_flags_conf, &settings, err,
+				       sizeof(err));
 		if (rc != 0) {
 			log_fatal("%s", err);
 			return rc;
@@ -394,30 +405,41 @@ static int load_tls(struct server *s)
 	return load_plugin(s, "transport_tls", settings, NULL, false);
 }
 
+/* The client listener's transport stack: client_transport, with tls on
+ * top when the tls block or the flags ask for it. */
+static void client_stack(const struct opts *o, bool tls, char *stack,
+			 size_t len)
+{
+	bool has_tls = false;
+	size_t i;
+
+	stack[0] = '\0';
+	for (i = 0; i < o->client_transport.n; i++) {
+		if (i > 0)
+			strncat(stack, ",", len - strlen(stack) - 1);
+		strncat(stack, o->client_transport.v[i],
+			len - strlen(stack) - 1);
+		if (strcmp(o->client_transport.v[i], "tls") == 0)
+			has_tls = true;
+	}
+	if (tls && !has_tls)
+		strncat(stack, ",tls", len - strlen(stack) - 1);
+	if (stack[0] == '\0')
+		snprintf(stack, len, "tcp");
+}
+
 static int open_client_listener(struct server *s)
 {
 	const struct opts *o = &s->opts;
 	struct natsd_listen_spec spec = { .struct_size = sizeof(spec) };
-	char stack[256] = "", err[512];
-	bool has_tls = false;
-	size_t i;
+	char stack[256], err[512];
 	int rc;
 
-	for (i = 0; i < o->client_transport.n; i++) {
-		if (i > 0)
-			strncat(stack, ",", sizeof(stack) - strlen(stack) - 1);
-		strncat(stack, o->client_transport.v[i],
-			sizeof(stack) - strlen(stack) - 1);
-		if (strcmp(o->client_transport.v[i], "tls") == 0)
-			has_tls = true;
-	}
-	if ((o->tls != NULL || o->tls_flags) && !has_tls)
-		strncat(stack, ",tls", sizeof(stack) - strlen(stack) - 1);
+	client_stack(o, o->tls != NULL || o->tls_flags, stack, sizeof(stack));
 	spec.host = o->host ? o->host : "0.0.0.0";
 	spec.port = o->port < 0 ? 0 : o->port;
 	spec.backlog = 1024;
-	rc = listener_open(s, NATSD_KIND_CLIENT, NULL,
-			   stack[0] ? stack : "tcp", &spec,
+	rc = listener_open(s, NATSD_KIND_CLIENT, NULL, stack, &spec,
 			   &s->client_listener, err, sizeof(err));
 	if (rc != 0) {
 		log_fatal("Error listening on port: %s:%d, \"%s\"", spec.host,
@@ -476,6 +498,31 @@ static int write_pid_file(struct server *s)
 	fprintf(f, "%d", (int)getpid());
 	fclose(f);
 	return 0;
+}
+
+/* <ports_file_dir>/<exe>_<pid>.ports, when the option is set. */
+static int write_ports_file(struct server *s)
+{
+	char err[512];
+	int rc;
+	struct portsfile_urls u = {
+		.host = s->opts.host,
+		.port = s->client_port,
+		.mon_host =
+			s->opts.http_host ? s->opts.http_host : s->opts.host,
+		.mon_port = s->monitor ? monitor_port(s->monitor) : 0,
+		.mon_tls = s->monitor != NULL && monitor_https(s->monitor),
+		.ws_host = s->opts.websocket.host,
+		.ws_port = s->ws_listener ? s->ws_port : 0,
+	};
+
+	if (s->opts.ports_file_dir == NULL)
+		return 0;
+	rc = portsfile_write(s->opts.ports_file_dir, s->exe ? s->exe : "natsd",
+			     &u, &s->ports_path, err, sizeof(err));
+	if (rc != 0)
+		log_fatal("%s", err);
+	return rc;
 }
 
 static void signal_event(struct loop *l, void *arg, uint32_t events);
@@ -538,6 +585,8 @@ int server_start(struct server *s)
 	rc = load_plugins(s);
 	if (rc == 0)
 		rc = load_tls(s);
+	if (rc == 0)
+		rc = reload_tls_read(&s->opts, &s->tls_now);
 	if (rc != 0)
 		return rc;
 	{
@@ -590,29 +639,9 @@ int server_start(struct server *s)
 	rc = write_pid_file(s);
 	if (rc != 0)
 		return rc;
-	if (s->opts.ports_file_dir != NULL) {
-		char err[512];
-
-		struct portsfile_urls u = {
-			.host = s->opts.host,
-			.port = s->client_port,
-			.mon_host = s->opts.http_host ? s->opts.http_host
-						      : s->opts.host,
-			.mon_port = s->monitor ? monitor_port(s->monitor) : 0,
-			.mon_tls =
-				s->monitor != NULL && monitor_https(s->monitor),
-			.ws_host = s->opts.websocket.host,
-			.ws_port = s->ws_listener ? s->ws_port : 0,
-		};
-
-		rc = portsfile_write(s->opts.ports_file_dir,
-				     s->exe ? s->exe : "natsd", &u,
-				     &s->ports_path, err, sizeof(err));
-		if (rc != 0) {
-			log_fatal("%s", err);
-			return rc;
-		}
-	}
+	rc = write_ports_file(s);
+	if (rc != 0)
+		return rc;
 	log_info("Server is ready");
 	return 0;
 }
@@ -652,7 +681,8 @@ static void reload_swap(struct opts *cur, struct opts *no)
 	KEEP(nkey_settings);
 	KEEP(jwt_settings);
 	KEEP(client_transport);
-	/* The tls plugin keeps its settings; SIGHUP re-reads its files. */
+	/* Points into the kept file; the settings a reload brings went to
+	 * the tls plugin (reload_tls()) and the facts to s->tls_now. */
 	KEEP(tls);
 	KEEP(tls_flags);
 	KEEP(tls_verify_flag);
@@ -661,7 +691,6 @@ static void reload_swap(struct opts *cur, struct opts *no)
 	KEEP(tls_ca);
 	KEEP(tls_allow_non_tls);
 	KEEP(auth_chain);
-	KEEP(pid_file);
 	KEEP(websocket); /* its listener and the section it was given */
 #undef KEEP
 	tmp = *cur;
@@ -717,7 +746,9 @@ static void ws_text(const struct opts_websocket *w, char *buf, size_t len)
 }
 
 static bool reload_refused(const struct opts *cur, const struct opts *no,
-			   char *err, size_t errlen)
+			   const struct reload_tls *ct,
+			   const struct reload_tls *nt, char *err,
+			   size_t errlen)
 {
 	char ch[256], nh[256];
 	int cp, np;
@@ -738,48 +769,6 @@ static bool reload_refused(const struct opts *cur, const struct opts *no,
 			 str_or_empty(cur->host), str_or_empty(no->host));
 		return true;
 	}
-	/* nats-server reloads no change of the websocket block. */
-	if (!ws_same(&cur->websocket, &no->websocket)) {
-		ws_text(&cur->websocket, ch, sizeof(ch));
-		ws_text(&no->websocket, nh, sizeof(nh));
-		snprintf(err, errlen,
-			 "config reload not supported for Websocket: old=%s, "
-			 "new=%s",
-			 ch, nh);
-		return true;
-	}
-	/* Limits and timers nats-server 2.9 cannot reload either. */
-	if (no->max_subscriptions != cur->max_subscriptions) {
-		snprintf(err, errlen,
-			 "config reload not supported for MaxSubs: old=%d, "
-			 "new=%d",
-			 cur->max_subscriptions, no->max_subscriptions);
-		return true;
-	}
-	if (no->max_pending != cur->max_pending) {
-		snprintf(err, errlen,
-			 "config reload not supported for MaxPending: "
-			 "old=%lld, new=%lld",
-			 (long long)cur->max_pending,
-			 (long long)no->max_pending);
-		return true;
-	}
-	if (no->lame_duck_duration != cur->lame_duck_duration ||
-	    no->lame_duck_grace_period != cur->lame_duck_grace_period) {
-		bool d = no->lame_duck_duration != cur->lame_duck_duration;
-
-		reload_diff_duration(d ? cur->lame_duck_duration
-				       : cur->lame_duck_grace_period,
-				     ch, sizeof(ch));
-		reload_diff_duration(d ? no->lame_duck_duration
-				       : no->lame_duck_grace_period,
-				     nh, sizeof(nh));
-		snprintf(err, errlen,
-			 "config reload not supported for %s: old=%s, new=%s",
-			 d ? "LameDuckDuration" : "LameDuckGracePeriod", ch,
-			 nh);
-		return true;
-	}
 	/* A random port (-1, or 0) stays whatever was picked. */
 	if (no->port != cur->port && !(no->port <= 0 && cur->port <= 0)) {
 		snprintf(err, errlen,
@@ -788,6 +777,8 @@ static bool reload_refused(const struct opts *cur, const struct opts *no,
 			 cur->port, no->port);
 		return true;
 	}
+	if (reload_diff_refused(cur, no, ct, nt, true, err, errlen))
+		return true;
 	/* natsd opens no cluster listener, but a file that moves it would
 	 * not reload in nats-server either. The running file is the first
 	 * one (reload_swap() keeps it), whose cluster is still in force. */
@@ -807,13 +798,222 @@ static bool reload_refused(const struct opts *cur, const struct opts *no,
 			 cp, np);
 		return true;
 	}
+	/* nats-server reloads no change of the websocket block. */
+	if (!ws_same(&cur->websocket, &no->websocket)) {
+		ws_text(&cur->websocket, ch, sizeof(ch));
+		ws_text(&no->websocket, nh, sizeof(nh));
+		snprintf(err, errlen,
+			 "config reload not supported for Websocket: old=%s, "
+			 "new=%s",
+			 ch, nh);
+		return true;
+	}
+	if (reload_diff_refused(cur, no, ct, nt, false, err, errlen))
+		return true;
+	/* Timers nats-server 2.9 cannot reload either. */
+	if (no->lame_duck_duration != cur->lame_duck_duration ||
+	    no->lame_duck_grace_period != cur->lame_duck_grace_period) {
+		bool d = no->lame_duck_duration != cur->lame_duck_duration;
+
+		reload_diff_duration(d ? cur->lame_duck_duration
+				       : cur->lame_duck_grace_period,
+				     ch, sizeof(ch));
+		reload_diff_duration(d ? no->lame_duck_duration
+				       : no->lame_duck_grace_period,
+				     nh, sizeof(nh));
+		snprintf(err, errlen,
+			 "config reload not supported for %s: old=%s, new=%s",
+			 d ? "LameDuckDuration" : "LameDuckGracePeriod", ch,
+			 nh);
+		return true;
+	}
 	return false;
+}
+
+/* Whether transport_tls came from a plugins entry (with settings of its
+ * own, for a client_transport stack) rather than for the tls block:
+ * those entries are loaded first, in order. */
+static bool tls_from_entry(const struct server *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->opts.nplugins && i < s->nplugins; i++)
+		if (strcmp(plugin_name(s->plugins[i]), "tls") == 0)
+			return true;
+	return false;
+}
+
+/* The re-read TLS settings nt of the client port (the tls block of no,
+ * or the flags' section) go to transport_tls, loaded now if TLS was off,
+ * and the client listener takes tls on or off. Live connections keep
+ * what they have. 0, or a negative code with err: nothing changed. */
+static int reload_tls(struct server *s, const struct opts *no,
+		      const struct reload_tls *nt, char *err, size_t errlen)
+{
+	const struct natsd_cfg *settings = no->tls;
+	void *owner = NULL;
+	struct transport *t;
+	uint32_t keep;
+	char stack[256];
+	int rc = 0;
+
+	if (nt->on) {
+		t = registry_transport(s->reg, "tls");
+		if (t != NULL && tls_from_entry(s)) {
+			snprintf(err, errlen,
+				 "the tls block and a transport_tls plugin "
+				 "entry cannot both be given");
+			return NATSD_EEXIST;
+		}
+		if (t == NULL) {
+			/* Without settings: they come next, read now. */
+			rc = load_plugin(s, "transport_tls", NULL, NULL, false);
+			t = registry_transport(s->reg, "tls");
+			if (rc != 0 || t == NULL) {
+				snprintf(err, errlen,
+					 "cannot load transport_tls");
+				return rc != 0 ? rc : NATSD_ENOENT;
+			}
+		}
+		if (t->ops.reconfigure == NULL) {
+			snprintf(err, errlen,
+				 "transport tls cannot take new settings");
+			return NATSD_ENOTSUP;
+		}
+		if (no->tls_flags) {
+			rc = tls_flags_section(no, &owner, &settings, err,
+					       errlen);
+			if (rc != 0)
+				return rc;
+		}
+		rc = t->ops.reconfigure(t->pctx, NULL, settings, err, errlen);
+		if (owner != NULL)
+			conffile_text_free(owner);
+		if (rc != 0)
+			return rc;
+	}
+	/* Off: the plugin drops its settings (its files may go), streams
+	 * up keep theirs. */
+	t = registry_transport(s->reg, "tls");
+	if (!nt->on && s->tls_now.on && !tls_from_entry(s) && t != NULL &&
+	    t->ops.reconfigure != NULL)
+		(void)t->ops.reconfigure(t->pctx, NULL, NULL, err, errlen);
+	if (s->client_listener == NULL || (!nt->on && !s->tls_now.on))
+		return 0;
+	client_stack(&s->opts, nt->on, stack, sizeof(stack));
+	rc = listener_restack(s->client_listener, stack, err, errlen);
+	if (rc != 0)
+		return rc;
+	/* nats-server leaves tls_verify (and tls_available) in INFO when
+	 * the tls block goes. */
+	keep = nt->on ? 0
+		      : s->client_tf &
+				(NATSD_TF_TLS_VERIFY | NATSD_TF_TLS_AVAILABLE);
+	s->client_tf = listener_flags(s->client_listener) | keep;
+	return 0;
+}
+
+/* pid_file and ports_file_dir take effect as in nats-server: the pid is
+ * written to the new file (the old one stays), the ports file moves. */
+static void reload_files(struct server *s, const char *old_pid,
+			 const char *old_ports_dir)
+{
+	const struct opts *o = &s->opts;
+
+	FILE *f;
+
+	if (o->pid_file != NULL && o->pid_file[0] != '\0' &&
+	    (old_pid == NULL || strcmp(old_pid, o->pid_file) != 0)) {
+		f = fopen(o->pid_file, "w");
+		if (f == NULL) {
+			log_error("Failed to write pidfile: %s",
+				  strerror(errno));
+		} else {
+			fprintf(f, "%d", (int)getpid());
+			fclose(f);
+		}
+	}
+	if ((old_ports_dir == NULL) == (o->ports_file_dir == NULL) &&
+	    (old_ports_dir == NULL ||
+	     strcmp(old_ports_dir, o->ports_file_dir) == 0))
+		return;
+	if (s->ports_path != NULL) {
+		unlink(s->ports_path);
+		free(s->ports_path);
+		s->ports_path = NULL;
+	}
+	(void)write_ports_file(s);
+}
+
+/* What the workers apply to their live clients after a reload. */
+struct reload_live {
+	int64_t old_payload, new_payload;
+	atomic_int to_close; /* over a lowered max_connections */
+	atomic_int refs;     /* workers still to run it */
+};
+
+/* On each worker: clients take the new max_payload, but for those a user
+ * or account limit gave another (nats-server gives it to all), and as
+ * many clients as are over max_connections are closed, the most recent
+ * first, with nats-server's error. */
+static void reload_live_task(struct loop *l, void *arg)
+{
+	struct reload_live *rl = arg;
+	struct worker *w = server_current_worker();
+	struct conn *c;
+	uint32_t i;
+
+	(void)l;
+	for (i = w->nconns; i > 0; i--) {
+		c = w->conns[i - 1];
+		if (c->kind != NATSD_KIND_CLIENT || (c->flags & CONN_F_CLOSED))
+			continue;
+		if (c->max_payload == rl->old_payload)
+			c->max_payload = rl->new_payload;
+		if (atomic_load(&rl->to_close) > 0 &&
+		    atomic_fetch_sub(&rl->to_close, 1) > 0)
+			conn_fail(c, "maximum connections exceeded",
+				  CONN_CLOSE_MAX_CONNECTIONS);
+	}
+	if (atomic_fetch_sub(&rl->refs, 1) == 1)
+		free(rl);
+}
+
+static void reload_live(struct server *s, int64_t old_payload)
+{
+	const struct opts *o = &s->opts;
+	int64_t n = atomic_load(&s->nclients);
+	struct reload_live *rl;
+	int k, over = 0;
+
+	if (o->max_connections > 0 && n > o->max_connections)
+		over = (int)(n - o->max_connections);
+	if (over == 0 && old_payload == o->max_payload)
+		return;
+	rl = calloc(1, sizeof(*rl));
+	if (rl == NULL) {
+		log_error("Reload: out of memory while applying limits");
+		return;
+	}
+	rl->old_payload = old_payload;
+	rl->new_payload = o->max_payload;
+	atomic_init(&rl->to_close, over);
+	atomic_init(&rl->refs, s->nworkers);
+	if (over > 0)
+		log_info("Closed %d connections to fall within "
+			 "max_connections",
+			 over);
+	for (k = 0; k < s->nworkers; k++)
+		if (loop_post(s->workers[k].loop, reload_live_task, rl) != 0 &&
+		    atomic_fetch_sub(&rl->refs, 1) == 1)
+			free(rl);
 }
 
 /* Applies a re-read file to what may change while running; listen
  * addresses and the server name stay. */
 int server_reload(struct server *s)
 {
+	struct reload_tls nt = { 0 }, tmp;
 	struct opts no;
 	char err[1024];
 	int rc;
@@ -835,18 +1035,35 @@ int server_reload(struct server *s)
 	rc = opts_validate(&no, err, sizeof(err));
 	if (rc != 0) {
 		log_error("Failed to reload server configuration: %s", err);
-		opts_fini(&no);
-		return rc;
+		goto out;
 	}
-	if (reload_refused(&s->opts, &no, err, sizeof(err))) {
+	rc = reload_tls_read(&no, &nt);
+	if (rc != 0) {
+		log_error("Failed to reload server configuration: out of "
+			  "memory");
+		goto out;
+	}
+	if (reload_refused(&s->opts, &no, &s->tls_now, &nt, err, sizeof(err))) {
 		log_error("Failed to reload server configuration: %s", err);
-		opts_fini(&no);
-		return NATSD_ENOTSUP;
+		rc = NATSD_ENOTSUP;
+		goto out;
 	}
-	reload_diff_log(&s->opts, &no);
+	/* The one step that can still fail comes first: a tls block that
+	 * does not load leaves everything as it was, as in nats-server. */
+	rc = reload_tls(s, &no, &nt, err, sizeof(err));
+	if (rc != 0) {
+		log_error("Failed to reload server configuration: %s", err);
+		goto out;
+	}
+	reload_diff_log(&s->opts, &no, &s->tls_now, &nt);
+	tmp = s->tls_now;
+	s->tls_now = nt;
+	nt = tmp;
 	pthread_mutex_lock(&s->opts_lock);
 	reload_swap(&s->opts, &no);
 	pthread_mutex_unlock(&s->opts_lock);
+	reload_files(s, no.pid_file, no.ports_file_dir);
+	reload_live(s, no.max_payload);
 	/* no now holds the re-read file, with the plugins' new settings. */
 	auth_reload_settings(s, &no);
 	if (no.nkey_settings != NULL && registry_auth(s->reg, "nkey") == NULL)
@@ -866,7 +1083,13 @@ int server_reload(struct server *s)
 	}
 	server_build_info(s);
 	log_info("Reloaded server configuration");
+	reload_tls_fini(&nt);
 	return 0;
+
+out:
+	reload_tls_fini(&nt);
+	opts_fini(&no);
+	return rc;
 }
 
 void server_log_conf_warnings(struct server *s)
@@ -999,8 +1222,9 @@ static void signal_event(struct loop *l, void *arg, uint32_t events)
 		switch (si.ssi_signo) {
 		case SIGINT:
 		case SIGTERM:
+			/* nats-server exits with 1 on SIGTERM, 0 on SIGINT. */
 			log_info("Initiating Shutdown...");
-			server_stop(s, 0);
+			server_stop(s, si.ssi_signo == SIGTERM ? 1 : 0);
 			break;
 		case SIGHUP:
 			server_reload(s);
@@ -1091,6 +1315,7 @@ void server_free(struct server *s)
 	free(s->plugins);
 	if (s->tls_flags_conf != NULL)
 		conffile_text_free(s->tls_flags_conf);
+	reload_tls_fini(&s->tls_now);
 	auth_builtin_fini();
 	host_timers_free(s);
 	for (k = 0; s->workers != NULL && k < s->nworkers; k++) {

@@ -14,6 +14,7 @@
 
 #include "loop.h"
 #include "opts.h"
+#include "reload_diff.h"
 
 struct conn;
 struct account;
@@ -74,6 +75,9 @@ struct server {
 	int client_port; /* bound port */
 	uint32_t client_tf;   /* NATSD_TF_* of the client listener's layers */
 	void *tls_flags_conf; /* the section the --tls* flags made */
+	/* The client port's TLS settings in force, which a reload compares
+	 * (opts.tls keeps pointing to the first file's block). */
+	struct reload_tls tls_now;
 
 	struct accounts *accounts;
 	struct imports *imports;

@@ -108,10 +108,10 @@ bool itest_stop(struct hserver *s)
 		}
 		usleep(10000);
 	}
-	/* nats-server exits with 1 on SIGTERM; natsd with 0. */
+	/* Both exit with 1 on SIGTERM; with 0 when they stopped by
+	 * themselves first (lame duck mode). */
 	ok = w == s->pid && WIFEXITED(status) &&
-	     (WEXITSTATUS(status) == 0 ||
-	      (!itest_is_natsd() && WEXITSTATUS(status) == 1));
+	     (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 1);
 	if (!ok)
 		fprintf(stderr, "server exit status 0x%x\n", status);
 	ok = itest_log_clean(s) && ok;

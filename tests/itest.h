@@ -51,7 +51,8 @@ bool itest_is_natsd(void);
 int itest_start(struct hserver *s, const char *conf, const char *const *args);
 
 /* Stops the server with SIGTERM and tells whether it exited as it should
- * (0, or 1 for nats-server, which exits so on SIGTERM) with a log free of
+ * (1, as both servers exit on SIGTERM, or 0 when it had stopped by
+ * itself) with a log free of
  * sanitizer reports, leak reports at exit included; then harness_stop()
  * removes its files. */
 bool itest_stop(struct hserver *s);

@@ -20,6 +20,12 @@
  *                         and copies it here)
  *   client                bool: this side dials (links), not accepts
  *
+ * SIGHUP: reload() reads the certificate, key and CA files again with the
+ * same settings; reconfigure() (ABI 1.3) takes new settings, read during
+ * the call. Either way streams already up keep what they have (each
+ * holds a reference to its settings and their SSL_CTX); new ones get the
+ * new ones.
+ *
  * I/O: OpenSSL reads straight from the stream below through a BIO of our
  * own (no copy), and writes records into a buffer of ours that is flushed
  * to the stream below whenever it will take bytes, so SSL_write never
@@ -39,6 +45,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -81,9 +88,15 @@ enum tls_state {
 	TLS_S_FAILED,
 };
 
-/* One set of settings and the SSL_CTX made from it. */
+/* One set of settings and the SSL_CTX made from it. The plugin's table
+ * holds a reference, and so does each stream made with it: a reload
+ * that replaces the settings leaves streams already up with theirs. */
 struct tls_conf {
-	const struct natsd_cfg *cfg; /* NULL: the plugin's own */
+	atomic_int refs;
+	/* The push() section it was made from, its key in confs[]; NULL for
+	 * the plugin's own, and for settings given to reconfigure(), which
+	 * are not kept (nor is their location, for messages). */
+	const struct natsd_cfg *cfg;
 	char *cert_file, *key_file, *ca_file, *ciphers, *curves;
 	bool verify, map, handshake_first, allow_non_tls, client;
 	int64_t timeout_ms;
@@ -104,7 +117,7 @@ struct tls_plugin {
 
 struct tls_stream {
 	struct tls_plugin *tp;
-	const struct tls_conf *conf;
+	struct tls_conf *conf; /* a reference of its own */
 	struct natsd_stream *below;
 	SSL *ssl;
 	enum tls_state state;
@@ -209,6 +222,12 @@ static void tls_conf_free(struct tls_conf *c)
 	free(c->ciphers);
 	free(c->curves);
 	free(c);
+}
+
+static void tls_conf_put(struct tls_conf *c)
+{
+	if (c != NULL && atomic_fetch_sub(&c->refs, 1) == 1)
+		tls_conf_free(c);
 }
 
 static int tls_get_str(const struct natsd_host_api *api,
@@ -513,6 +532,7 @@ static int tls_conf_new(struct tls_plugin *tp, const struct natsd_cfg *cfg,
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return NATSD_ENOMEM;
+	atomic_init(&c->refs, 1);
 	c->cfg = cfg;
 	c->timeout_ms = TLS_DEFAULT_TIMEOUT_MS;
 	rc = tls_get_str(api, cfg, "cert_file", &c->cert_file, err, errlen);
@@ -581,7 +601,9 @@ fail:
 	return rc;
 }
 
-/* The conf for a push() section, made on first use and kept. */
+/* The conf for a push() section (NULL: the plugin's own), made on first
+ * use and kept; the caller gets a reference of its own (tls_conf_put()),
+ * since a reload may replace the table's at any time. */
 static struct tls_conf *tls_conf_for(struct tls_plugin *tp,
 				     const struct natsd_cfg *cfg)
 {
@@ -589,18 +611,20 @@ static struct tls_conf *tls_conf_for(struct tls_plugin *tp,
 	char err[512];
 	int i;
 
-	if (cfg == NULL)
-		return tp->main;
 	pthread_mutex_lock(&tp->lock);
-	for (i = 0; i < tp->nconfs; i++)
+	if (cfg == NULL)
+		c = tp->main;
+	for (i = 0; cfg != NULL && i < tp->nconfs; i++)
 		if (tp->confs[i]->cfg == cfg)
 			c = tp->confs[i];
-	if (c == NULL && tp->nconfs < TLS_MAX_CONFS) {
+	if (c == NULL && cfg != NULL && tp->nconfs < TLS_MAX_CONFS) {
 		if (tls_conf_new(tp, cfg, &c, err, sizeof(err)) == 0)
 			tp->confs[tp->nconfs++] = c;
 		else
 			tp->api->log(tp->h, NATSD_LOG_ERROR, "%s", err);
 	}
+	if (c != NULL)
+		atomic_fetch_add(&c->refs, 1);
 	pthread_mutex_unlock(&tp->lock);
 	return c;
 }
@@ -924,7 +948,7 @@ static int tls_push(void *pctx, struct natsd_stream *below,
 		    const struct natsd_cfg *cfg, void **sctx)
 {
 	struct tls_plugin *tp = pctx;
-	const struct tls_conf *c = tls_conf_for(tp, cfg);
+	struct tls_conf *c = tls_conf_for(tp, cfg);
 	struct tls_stream *ts;
 	SSL_CTX *ctx;
 	BIO *bio;
@@ -932,8 +956,10 @@ static int tls_push(void *pctx, struct natsd_stream *below,
 	if (c == NULL)
 		return NATSD_EINVAL;
 	ts = calloc(1, sizeof(*ts));
-	if (ts == NULL)
+	if (ts == NULL) {
+		tls_conf_put(c);
 		return NATSD_ENOMEM;
+	}
 	ts->tp = tp;
 	ts->conf = c;
 	ts->below = below;
@@ -947,6 +973,7 @@ static int tls_push(void *pctx, struct natsd_stream *below,
 	if (bio == NULL) {
 		SSL_free(ts->ssl);
 		free(ts);
+		tls_conf_put(c);
 		return NATSD_ENOMEM;
 	}
 	BIO_set_data(bio, ts);
@@ -1222,6 +1249,7 @@ static void tls_close(void *sctx, struct natsd_stream *below)
 	}
 	ERR_clear_error();
 	SSL_free(ts->ssl);
+	tls_conf_put(ts->conf);
 	free(ts->out);
 	free(ts->pre);
 	free(ts->cert_der);
@@ -1230,11 +1258,13 @@ static void tls_close(void *sctx, struct natsd_stream *below)
 
 static uint32_t tls_flags(void *pctx, const struct natsd_cfg *cfg)
 {
-	const struct tls_conf *c = tls_conf_for(pctx, cfg);
+	struct tls_conf *c = tls_conf_for(pctx, cfg);
 	uint32_t f = 0;
 
-	if (c == NULL || c->client)
+	if (c == NULL || c->client) {
+		tls_conf_put(c);
 		return 0;
+	}
 	if (!c->handshake_first)
 		f |= NATSD_TF_AFTER_INFO;
 	f |= c->allow_non_tls ? NATSD_TF_TLS_AVAILABLE : NATSD_TF_TLS_REQUIRED;
@@ -1242,6 +1272,7 @@ static uint32_t tls_flags(void *pctx, const struct natsd_cfg *cfg)
 		f |= NATSD_TF_TLS_VERIFY;
 	if (c->map)
 		f |= NATSD_TF_TLS_MAP;
+	tls_conf_put(c);
 	return f;
 }
 
@@ -1270,6 +1301,51 @@ static int tls_reload(void *pctx, char *err, size_t errlen)
 	return rc;
 }
 
+/* New settings on SIGHUP: the plugin's own (key NULL) or a push()
+ * section's are made anew from cfg, read now and not kept. A bad cfg
+ * leaves the old settings in force; streams already up keep theirs. */
+static int tls_reconfigure(void *pctx, const struct natsd_cfg *key,
+			   const struct natsd_cfg *cfg, char *err,
+			   size_t errlen)
+{
+	struct tls_plugin *tp = pctx;
+	struct tls_conf *nc = NULL, *old = NULL;
+	int i, rc = 0;
+
+	if (cfg != NULL) {
+		rc = tls_conf_new(tp, cfg, &nc, err, errlen);
+		if (rc != 0)
+			return rc;
+		nc->cfg = key;
+	}
+	pthread_mutex_lock(&tp->lock);
+	if (key == NULL) {
+		old = tp->main;
+		tp->main = nc;
+		goto out;
+	}
+	for (i = 0; i < tp->nconfs && tp->confs[i]->cfg != key; i++)
+		;
+	if (i < tp->nconfs) {
+		old = tp->confs[i];
+		if (nc != NULL)
+			tp->confs[i] = nc;
+		else
+			tp->confs[i] = tp->confs[--tp->nconfs];
+	} else if (nc != NULL && tp->nconfs < TLS_MAX_CONFS) {
+		tp->confs[tp->nconfs++] = nc;
+	} else if (nc != NULL) {
+		old = nc;
+		snprintf(err, errlen, "tls: more than %d sets of settings",
+			 TLS_MAX_CONFS);
+		rc = NATSD_ENOSPC;
+	}
+out:
+	pthread_mutex_unlock(&tp->lock);
+	tls_conf_put(old);
+	return rc;
+}
+
 static const struct natsd_transport_ops tls_ops = {
 	.struct_size = sizeof(struct natsd_transport_ops),
 	.name = "tls",
@@ -1282,6 +1358,7 @@ static const struct natsd_transport_ops tls_ops = {
 	.close = tls_close,
 	.flags = tls_flags,
 	.reload = tls_reload,
+	.reconfigure = tls_reconfigure,
 };
 
 /* ------------------------------------------------------------------ */
@@ -1294,9 +1371,9 @@ static void tls_fini(void *ctx)
 
 	if (tp == NULL)
 		return;
-	tls_conf_free(tp->main);
+	tls_conf_put(tp->main);
 	for (i = 0; i < tp->nconfs; i++)
-		tls_conf_free(tp->confs[i]);
+		tls_conf_put(tp->confs[i]);
 	BIO_meth_free(tp->bio_meth);
 	pthread_mutex_destroy(&tp->lock);
 	free(tp);

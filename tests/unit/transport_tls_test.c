@@ -466,6 +466,110 @@ static void test_pinned(void)
 	plugin_fini();
 }
 
+/* Whether a new pair, its client side pushed with section client, gets
+ * through the handshake and carries a line. */
+static bool handshake_ok(const struct natsd_cfg *client)
+{
+	struct pair p;
+	ssize_t a, b;
+	bool ok;
+
+	pair_open(&p, client);
+	pump(&p, &a, &b);
+	ok = a == 0 && b == 0 && !handshaking(p.ss) &&
+	     carries(p.cs, &p.c, p.ss, &p.s, "PING\r\n");
+	pair_close(&p);
+	return ok;
+}
+
+/* New settings on SIGHUP: new streams get them, streams up keep theirs
+ * (and outlive the settings they were made with), bad ones change
+ * nothing, a push() section's settings are replaced and dropped. */
+static void test_reconfigure(void)
+{
+	const struct natsd_cfg *ca, *other, *key, *next;
+	struct pair live;
+	ssize_t a, b;
+	char err[512];
+
+	CU_ASSERT_FATAL(plugin_init("cert_file = \"@/server.pem\"; key_file "
+				    "= \"@/server.key\";\n",
+				    err, sizeof(err)) == 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ops.reconfigure);
+	ca = section("client = true; ca_file = \"@/ca.pem\";\n");
+	other = section("client = true; ca_file = \"@/other-ca.pem\";\n");
+	pair_open(&live, ca);
+	pump(&live, &a, &b);
+	CU_ASSERT(a == 0 && b == 0);
+
+	/* The section is read during the call only. */
+	{
+		void *owner = NULL;
+		const struct natsd_cfg *c = NULL;
+		char text[512];
+
+		snprintf(text, sizeof(text),
+			 "cert_file = \"%s/server2.pem\"; key_file = "
+			 "\"%s/server2.key\"; ca_file = \"%s/ca.pem\"; "
+			 "verify = true; timeout = 0.5;",
+			 certs, certs, certs);
+		CU_ASSERT_FATAL(conffile_from_text(text, &owner, &c, err,
+						   sizeof(err)) == 0);
+		CU_ASSERT_EQUAL(
+			ops.reconfigure(pctx, NULL, c, err, sizeof(err)), 0);
+		conffile_text_free(owner);
+	}
+	CU_ASSERT_EQUAL(ops.flags(pctx, NULL), NATSD_TF_AFTER_INFO |
+						       NATSD_TF_TLS_REQUIRED |
+						       NATSD_TF_TLS_VERIFY);
+	CU_ASSERT(carries(live.cs, &live.c, live.ss, &live.s, "PING\r\n"));
+	/* server2 is the other CA's, and a client certificate is due. */
+	CU_ASSERT(!handshake_ok(ca));
+	CU_ASSERT(!handshake_ok(other));
+	CU_ASSERT(handshake_ok(section(
+		"client = true; ca_file = \"@/other-ca.pem\";\n"
+		"cert_file = \"@/alice.pem\"; key_file = \"@/alice.key\";\n")));
+
+	/* A bad section leaves the settings in force. */
+	err[0] = '\0';
+	CU_ASSERT(ops.reconfigure(pctx, NULL,
+				  section("cert_file = \"@/nope.pem\"; "
+					  "key_file = \"@/server.key\";"),
+				  err, sizeof(err)) != 0);
+	CU_ASSERT(strstr(err, "nope.pem") != NULL);
+	CU_ASSERT(ops.flags(pctx, NULL) & NATSD_TF_TLS_VERIFY);
+	CU_ASSERT(carries(live.ss, &live.s, live.cs, &live.c, "PONG\r\n"));
+
+	/* No settings of its own: nothing to push with them. */
+	CU_ASSERT_EQUAL(ops.reconfigure(pctx, NULL, NULL, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(ops.flags(pctx, NULL), 0);
+	{
+		struct natsd_stream st = { -1 };
+		void *sc = NULL;
+
+		CU_ASSERT(ops.push(pctx, &st, NULL, &sc) != 0);
+	}
+	/* The stream made with the first settings still works. */
+	CU_ASSERT(carries(live.cs, &live.c, live.ss, &live.s, "PING\r\n"));
+	pair_close(&live);
+
+	/* A push() section: replaced under the same key, then dropped. */
+	key = section("client = true; ca_file = \"@/ca.pem\";\n");
+	next = section("client = true; ca_file = \"@/other-ca.pem\";\n");
+	CU_ASSERT_EQUAL(
+		ops.reconfigure(pctx, NULL,
+				section("cert_file = \"@/server.pem\";"
+					" key_file = \"@/server.key\";"),
+				err, sizeof(err)),
+		0);
+	CU_ASSERT(handshake_ok(key));
+	CU_ASSERT_EQUAL(ops.reconfigure(pctx, key, next, err, sizeof(err)), 0);
+	CU_ASSERT(!handshake_ok(key));
+	CU_ASSERT_EQUAL(ops.reconfigure(pctx, key, NULL, err, sizeof(err)), 0);
+	CU_ASSERT(handshake_ok(key)); /* made anew from key itself */
+	plugin_fini();
+}
+
 static void test_settings(void)
 {
 	static const struct {
@@ -529,6 +633,7 @@ int main(void)
 		{ "clear text", test_clear_text },
 		{ "pinned certs", test_pinned },
 		{ "settings", test_settings },
+		{ "reconfigure", test_reconfigure },
 	};
 	const struct suite suites[] = {
 		{ "transport_tls", NULL, NULL, tests, SUITE_COUNT(tests) },

@@ -38,6 +38,8 @@
  *        account_subscribe, account_unsubscribe: messages of an account
  *        to a plugin (claim updates on $SYS.ACCOUNT.<id>.CLAIMS.UPDATE);
  *        clients_close: closes an account's (or a user's) clients.
+ *   1.3  transports: reconfigure(): new settings on SIGHUP (the tls
+ *        block as the re-read config file has it).
  */
 #ifndef NATSD_PLUGIN_H
 #define NATSD_PLUGIN_H
@@ -56,7 +58,7 @@ extern "C" {
 #endif
 
 #define NATSD_ABI_MAJOR	   1 /* changed: older plugins are refused */
-#define NATSD_ABI_MINOR     2 /* changed: something was appended */
+#define NATSD_ABI_MINOR     3 /* changed: something was appended */
 #define NATSD_PLUGIN_MAGIC 0x4e415453u /* "NATS" */
 #define NATSD_PLUGIN_EXPORT __attribute__((visibility("default")))
 
@@ -216,6 +218,17 @@ struct natsd_transport_ops {
 	 * has passed, on the I/O thread, and closes a connection whose
 	 * layer is still handshaking then. May be NULL. */
 	int64_t (*handshake_ms)(void *sctx);
+	/* ABI 1.3. SIGHUP with new settings: those the plugin got at init
+	 * (key NULL), or those of the section key that push() is given,
+	 * are replaced by cfg, which is valid only during the call (the
+	 * plugin copies what it keeps; push() goes on getting key). cfg
+	 * NULL drops them (key's tree is about to be freed, or TLS is off).
+	 * Streams already up keep their settings; new ones get the new.
+	 * 0, or a negative code with a line in err, the old settings
+	 * staying in force. May be NULL. */
+	int (*reconfigure)(void *pctx, const struct natsd_cfg *key,
+			   const struct natsd_cfg *cfg, char *err,
+			   size_t errlen);
 };
 
 /* ------------------------------------------------------------------ */
