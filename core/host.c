@@ -97,7 +97,6 @@ void registry_free(struct registry *r)
 		free(r->auths[i]);
 	for (i = 0; i < r->nlinks; i++)
 		free(r->links[i]);
-	free(r->transports);
 	free(r->auths);
 	free(r->chain);
 	free(r->links);
@@ -119,9 +118,10 @@ void registry_truncate(struct registry *r, size_t ntransports,
 
 struct transport *registry_transport(struct registry *r, const char *name)
 {
-	size_t i;
+	size_t i,
+		n = atomic_load_explicit(&r->ntransports, memory_order_acquire);
 
-	for (i = 0; i < r->ntransports; i++)
+	for (i = 0; i < n; i++)
 		if (strcmp(r->transports[i]->ops.name, name) == 0)
 			return r->transports[i];
 	return NULL;
@@ -176,6 +176,7 @@ static int api_register_transport(struct natsd_host *h,
 {
 	struct server *s = srv_of(h);
 	struct transport *t;
+	size_t n;
 
 	if (ops == NULL || ops->struct_size < offsetof(struct natsd_transport_ops, name) + sizeof(ops->name) || ops->name == NULL)
 		return NATSD_EINVAL;
@@ -186,10 +187,14 @@ static int api_register_transport(struct natsd_host *h,
 		return NATSD_ENOMEM;
 	ops_copy(&t->ops, sizeof(t->ops), ops);
 	t->pctx = ctx;
-	if (reg_push((void ***)&s->reg->transports, &s->reg->ntransports, t)) {
+	n = atomic_load_explicit(&s->reg->ntransports, memory_order_relaxed);
+	if (n == REGISTRY_TRANSPORTS_MAX) {
 		free(t);
-		return NATSD_ENOMEM;
+		return NATSD_ENOSPC;
 	}
+	s->reg->transports[n] = t;
+	atomic_store_explicit(&s->reg->ntransports, n + 1,
+			      memory_order_release);
 	return 0;
 }
 

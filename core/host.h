@@ -5,6 +5,7 @@
 #define NATSD_HOST_H
 
 #include <stdbool.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <pthread.h>
@@ -40,9 +41,15 @@ struct link {
 	struct server *srv;
 };
 
+/* Transports can be registered while workers look them up (a tls block
+ * added on SIGHUP loads transport_tls; conn_push() finds a layer by
+ * name): a fixed array whose count is published after its slot is
+ * filled never moves under a reader. */
+#define REGISTRY_TRANSPORTS_MAX 32
+
 struct registry {
-	struct transport **transports;
-	size_t ntransports;
+	struct transport *transports[REGISTRY_TRANSPORTS_MAX];
+	_Atomic size_t ntransports;
 	struct authn **auths; /* in registration order */
 	size_t nauths;
 	struct authn **chain; /* in chain order */
