@@ -199,18 +199,16 @@ static bool conn_write_now(struct conn *c, const struct iovec **iov,
 
 /* Queues bytes; tells the owner (now or at the end of this turn). With
  * msg, they are one message of `bytes` payload bytes, counted. */
-static int conn_queue(struct conn *c, const struct iovec *iov, int iovcnt,
-		      bool msg, size_t bytes, struct outq_blob **share,
-		      struct sub *sub, uint64_t *count)
+static inline int conn_queue(struct conn *c, const struct iovec *iov,
+			     int iovcnt, size_t need, bool msg, size_t bytes,
+			     struct outq_blob **share, struct sub *sub,
+			     uint64_t *count)
 {
 	const struct iovec *whole = iov;
 	struct worker *cur;
-	size_t need = 0;
 	bool notify = false, slow = false;
-	int i, rc = 0;
+	int rc = 0;
 
-	for (i = 0; i < iovcnt; i++)
-		need += iov[i].iov_len;
 	pthread_mutex_lock(&c->out_lock);
 	if (sub != NULL) {
 		uint64_t max =
@@ -280,15 +278,21 @@ static int conn_queue(struct conn *c, const struct iovec *iov, int iovcnt,
 
 int conn_sendv(struct conn *c, const struct iovec *iov, int iovcnt)
 {
-	return conn_queue(c, iov, iovcnt, false, 0, NULL, NULL, NULL);
+	size_t need = 0;
+	int i;
+
+	for (i = 0; i < iovcnt; i++)
+		need += iov[i].iov_len;
+	return conn_queue(c, iov, iovcnt, need, false, 0, NULL, NULL, NULL);
 }
 
 uint64_t conn_sendmsg(struct conn *c, struct sub *sub, const struct iovec *iov,
-		      int iovcnt, size_t bytes, struct outq_blob **share)
+		      int iovcnt, size_t need, size_t bytes,
+		      struct outq_blob **share)
 {
 	uint64_t count = 0;
 
-	conn_queue(c, iov, iovcnt, true, bytes, share, sub, &count);
+	conn_queue(c, iov, iovcnt, need, true, bytes, share, sub, &count);
 	return count;
 }
 

@@ -197,17 +197,18 @@ void conn_start(struct conn *c);
  * the connection is closing (the bytes are dropped). A connection whose
  * queue would pass max_pending is cut off as a slow consumer. */
 int conn_sendv(struct conn *c, const struct iovec *iov, int iovcnt);
-/* The same for one message of `bytes` payload bytes for subscription
- * sub: counted in out_msgs, out_bytes and sub's nmsgs under the lock it
- * already takes, so no counter needs a locked instruction of its own.
- * Returns sub's count with this message, or 0 when sub had reached its
- * max already (nothing queued). With share, the last two iovecs are the
- * payload and CRLF of a message that several connections get: when they
+/* The same for one message of `bytes` payload bytes (need: all the
+ * iovecs' bytes) for subscription sub: counted in out_msgs, out_bytes and sub's
+ * nmsgs under the lock it already takes, so no counter needs a locked
+ * instruction of its own. Returns sub's count with this message, or 0 when sub
+ * had reached its max already (nothing queued). With share, the last two iovecs
+ * are the payload and CRLF of a message that several connections get: when they
  * cannot be written at once, they are queued by reference to *share, a
  * blob made from them by the first connection that needs it (the caller
  * drops its reference). */
 uint64_t conn_sendmsg(struct conn *c, struct sub *sub, const struct iovec *iov,
-		      int iovcnt, size_t bytes, struct outq_blob **share);
+		      int iovcnt, size_t need, size_t bytes,
+		      struct outq_blob **share);
 int conn_send(struct conn *c, const void *buf, size_t len);
 
 /* Logs a protocol trace line, as nats-server's -V does: dir is "<<-"

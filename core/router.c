@@ -222,6 +222,7 @@ static void router_deliver(struct sub *s, struct frames *fr)
 	struct iovec iov[6];
 	uint64_t n, max;
 	bool hdr = m->hdr_len > 0 && (c->flags & CONN_F_HEADERS);
+	size_t bytes = m->data_len + (hdr ? m->hdr_len : 0), need;
 	int cnt = 0, expect = 0;
 
 	/* Past its max already (counted for sure under the out lock). */
@@ -239,6 +240,7 @@ static void router_deliver(struct sub *s, struct frames *fr)
 	iov[cnt++].iov_len = s->sid_len;
 	iov[cnt].iov_base = f->post;
 	iov[cnt++].iov_len = f->post_len;
+	need = (size_t)f->pre_len + s->sid_len + f->post_len;
 	if (!fr->inl) {
 		if (hdr) {
 			iov[cnt].iov_base = (void *)m->hdr;
@@ -248,10 +250,11 @@ static void router_deliver(struct sub *s, struct frames *fr)
 		iov[cnt++].iov_len = m->data_len;
 		iov[cnt].iov_base = "\r\n";
 		iov[cnt++].iov_len = 2;
+		need += bytes + 2;
 	}
 	if (m->reply != NULL && c->perms != NULL && c->perms->resp)
 		client_resp_grant(c, m->reply, m->reply_len);
-	n = conn_sendmsg(c, s, iov, cnt, m->data_len + (hdr ? m->hdr_len : 0),
+	n = conn_sendmsg(c, s, iov, cnt, need, bytes,
 			 fr->share ? &fr->blob : NULL);
 	if (n == 0)
 		return;
