@@ -25,6 +25,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "../suites.h"
 #include "natsd/error.h"
 #include "log.h"
 
@@ -674,10 +675,7 @@ static void remove_tmpdir(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct suite_test tests[] = {
 		{ "default output: stderr", test_default_stderr },
 		{ "line format", test_line_format },
 		{ "levels", test_levels },
@@ -692,33 +690,18 @@ int main(void)
 		{ "local syslog", test_syslog_switch },
 		{ "colours on a terminal", test_colors },
 	};
+	static const struct suite suite = {
+		"log", NULL, NULL, tests, SUITE_COUNT(tests),
+	};
 	struct log_opts quiet = { .timestamps = true };
-	CU_pSuite suite;
-	unsigned int failed;
-	size_t i;
+	int rc;
 
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/natsd-log-test.XXXXXX");
 	if (mkdtemp(tmpdir) == NULL)
 		return 1;
 	snprintf(pidstr, sizeof(pidstr), "%d", (int)getpid());
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("log", NULL, NULL);
-	if (suite == NULL)
-		goto out_cleanup;
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto out_cleanup;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
+	rc = suites_run(&suite, 1);
 	(void)log_configure(&quiet, NULL, 0); /* close the test's files */
 	remove_tmpdir();
-	return failed ? 1 : 0;
-
-out_cleanup:
-	CU_cleanup_registry();
-	remove_tmpdir();
-	return 1;
+	return rc == 0 ? 0 : 1;
 }

@@ -14,6 +14,7 @@
 
 #include <natsd/error.h>
 
+#include "../suites.h"
 #include "natsconf.h"
 
 static char tmpdir[] = "/tmp/natsconf_test.XXXXXX";
@@ -531,33 +532,25 @@ static void cleanup_tmp(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	int failed;
+	static const struct suite_test tests[] = {
+		{ "minimal", test_minimal },
+		{ "authorization", test_authorization },
+		{ "accounts", test_accounts },
+		{ "cluster, leafnodes, websocket", test_cluster_leaf_ws },
+		{ "syntax", test_syntax },
+		{ "sizes", test_sizes },
+		{ "variables", test_variables },
+		{ "include", test_include },
+		{ "errors", test_errors },
+	};
+	static const struct suite suite = {
+		"natsconf", NULL, NULL, tests, SUITE_COUNT(tests),
+	};
+	int rc;
 
 	if (!mkdtemp(tmpdir))
 		return 1;
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("natsconf", NULL, NULL);
-	if (!s ||
-	    !CU_add_test(s, "minimal", test_minimal) ||
-	    !CU_add_test(s, "authorization", test_authorization) ||
-	    !CU_add_test(s, "accounts", test_accounts) ||
-	    !CU_add_test(s, "cluster, leafnodes, websocket",
-			 test_cluster_leaf_ws) ||
-	    !CU_add_test(s, "syntax", test_syntax) ||
-	    !CU_add_test(s, "sizes", test_sizes) ||
-	    !CU_add_test(s, "variables", test_variables) ||
-	    !CU_add_test(s, "include", test_include) ||
-	    !CU_add_test(s, "errors", test_errors)) {
-		CU_cleanup_registry();
-		cleanup_tmp();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = (int)CU_get_number_of_failures();
-	CU_cleanup_registry();
+	rc = suites_run(&suite, 1);
 	cleanup_tmp();
-	return failed ? 1 : 0;
+	return rc == 0 ? 0 : 1;
 }

@@ -24,6 +24,7 @@
 
 #include <natsd/plugin.h>
 
+#include "../suites.h"
 #include "plugin_loader.h"
 
 /* The fake config section the test hands to init(). */
@@ -541,10 +542,7 @@ static void test_resolve_then_load(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct suite_test tests[] = {
 		{ "resolve", test_resolve },
 		{ "missing file", test_missing_file },
 		{ "not loadable", test_not_loadable },
@@ -559,9 +557,10 @@ int main(void)
 		{ "small error buffer", test_small_err_buffer },
 		{ "resolve then load", test_resolve_then_load },
 	};
-	CU_pSuite suite;
-	unsigned int failed;
-	size_t i;
+	static const struct suite suite = {
+		"plugin_loader", NULL, NULL, tests, SUITE_COUNT(tests),
+	};
+	int rc;
 
 	test_dir = getenv("NATSD_TEST_PLUGIN_DIR");
 	if (test_dir == NULL || test_dir[0] == '\0') {
@@ -572,24 +571,7 @@ int main(void)
 		perror("mkdtemp");
 		return 99;
 	}
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 99;
-	suite = CU_add_suite("plugin_loader", NULL, NULL);
-	if (suite == NULL)
-		goto out_registry;
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto out_registry;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
+	rc = suites_run(&suite, 1);
 	rmdir(tmp_dir);
-	return failed == 0 ? 0 : 1;
-
-out_registry:
-	CU_cleanup_registry();
-	rmdir(tmp_dir);
-	return 99;
+	return rc < 0 ? 99 : rc;
 }
