@@ -145,15 +145,19 @@ static void test_path(char *buf, size_t len, const char *dir, const char *file)
 	CU_ASSERT_FATAL(n > 0 && (size_t)n < len);
 }
 
-/* Loads a plugin that must be refused and checks the code and the exact
- * error line; no host function may have been called. */
-static void expect_refusal(const char *path, int want_rc, const char *want)
+/* Loads file from dir, which must be refused with want_rc and exactly the
+ * error line "plugin <path>: <reason>"; no host function may have been
+ * called. */
+static void expect_refusal(const char *dir, const char *file, int want_rc,
+			   const char *reason)
 {
 	struct plugin *p = (struct plugin *)&p; /* must stay untouched */
 	struct plugin *const sentinel = p;
-	char err[512];
+	char path[1024], want[1200], err[512];
 	int rc;
 
+	test_path(path, sizeof(path), dir, file);
+	snprintf(want, sizeof(want), "plugin %s: %s", path, reason);
 	reset_fakes();
 	memset(err, 'x', sizeof(err));
 	rc = plugin_load(path, fake_host, &fake_api, &good_cfg, NULL, 0, &p,
@@ -168,20 +172,12 @@ static void expect_refusal(const char *path, int want_rc, const char *want)
 
 static void test_missing_file(void)
 {
-	char path[1024], want[1200];
+	static const char reason[] =
+		"not found (check plugin_dir or --plugin-dir)";
 
-	test_path(path, sizeof(path), tmp_dir, "auth_foo.so");
-	snprintf(want, sizeof(want),
-		 "plugin %s: not found (check plugin_dir or --plugin-dir)",
-		 path);
-	expect_refusal(path, NATSD_ENOENT, want);
-
+	expect_refusal(tmp_dir, "auth_foo.so", NATSD_ENOENT, reason);
 	/* A missing directory on the way is "not found" too. */
-	test_path(path, sizeof(path), tmp_dir, "nodir/auth_foo.so");
-	snprintf(want, sizeof(want),
-		 "plugin %s: not found (check plugin_dir or --plugin-dir)",
-		 path);
-	expect_refusal(path, NATSD_ENOENT, want);
+	expect_refusal(tmp_dir, "nodir/auth_foo.so", NATSD_ENOENT, reason);
 }
 
 static void test_not_loadable(void)
@@ -219,47 +215,34 @@ static void test_not_loadable(void)
 
 static void test_no_entry_symbol(void)
 {
-	char path[1024], want[1200];
-
-	test_path(path, sizeof(path), test_dir, "not_a_plugin.so");
-	snprintf(want, sizeof(want),
-		 "plugin %s: not a natsd plugin (no natsd_plugin_entry symbol)",
-		 path);
-	expect_refusal(path, NATSD_EINVAL, want);
+	expect_refusal(test_dir, "not_a_plugin.so", NATSD_EINVAL,
+		       "not a natsd plugin (no natsd_plugin_entry symbol)");
 }
 
 static void test_bad_magic(void)
 {
-	char path[1024], want[1200];
-
-	test_path(path, sizeof(path), test_dir, "bad_magic.so");
-	snprintf(want, sizeof(want),
-		 "plugin %s: not a natsd plugin (bad magic)", path);
-	expect_refusal(path, NATSD_EINVAL, want);
+	expect_refusal(test_dir, "bad_magic.so", NATSD_EINVAL,
+		       "not a natsd plugin (bad magic)");
 }
 
 static void test_abi_major(void)
 {
-	char path[1024], want[1200];
+	char reason[200];
 
-	test_path(path, sizeof(path), test_dir, "abi_major.so");
-	snprintf(want, sizeof(want),
-		 "plugin %s: built for natsd plugin ABI 2.0, this server has "
-		 "ABI %d.%d",
-		 path, NATSD_ABI_MAJOR, NATSD_ABI_MINOR);
-	expect_refusal(path, NATSD_ENOTSUP, want);
+	snprintf(reason, sizeof(reason),
+		 "built for natsd plugin ABI 2.0, this server has ABI %d.%d",
+		 NATSD_ABI_MAJOR, NATSD_ABI_MINOR);
+	expect_refusal(test_dir, "abi_major.so", NATSD_ENOTSUP, reason);
 }
 
 static void test_abi_minor(void)
 {
-	char path[1024], want[1200];
+	char reason[200];
 
-	test_path(path, sizeof(path), test_dir, "abi_minor.so");
-	snprintf(want, sizeof(want),
-		 "plugin %s: built for natsd plugin ABI %d.99, this server has "
-		 "ABI %d.%d",
-		 path, NATSD_ABI_MAJOR, NATSD_ABI_MAJOR, NATSD_ABI_MINOR);
-	expect_refusal(path, NATSD_ENOTSUP, want);
+	snprintf(reason, sizeof(reason),
+		 "built for natsd plugin ABI %d.99, this server has ABI %d.%d",
+		 NATSD_ABI_MAJOR, NATSD_ABI_MAJOR, NATSD_ABI_MINOR);
+	expect_refusal(test_dir, "abi_minor.so", NATSD_ENOTSUP, reason);
 }
 
 static void test_init_fails(void)
