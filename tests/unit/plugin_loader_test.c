@@ -73,16 +73,6 @@ static int fake_cfg_string(const struct natsd_cfg *c, const char *key,
 	return 0;
 }
 
-static int fake_cfg_int(const struct natsd_cfg *c, const char *key,
-			int64_t *out)
-{
-	(void)c;
-	(void)key;
-	(void)out;
-	api_calls++;
-	return NATSD_ENOENT;
-}
-
 static int fake_cfg_bool(const struct natsd_cfg *c, const char *key, bool *out)
 {
 	(void)c;
@@ -120,7 +110,7 @@ static const struct natsd_host_api fake_api = {
 	.log = fake_log,
 	.log_enabled = fake_log_enabled,
 	.cfg_string = fake_cfg_string,
-	.cfg_int = fake_cfg_int,
+	.cfg_int = fake_cfg_i64,
 	.cfg_bool = fake_cfg_bool,
 	.cfg_duration = fake_cfg_i64,
 	.cfg_size = fake_cfg_i64,
