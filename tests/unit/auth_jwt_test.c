@@ -21,27 +21,13 @@
 #include <natsd/plugin.h>
 
 #include "../../plugins/auth/jwt.c"
-#include "../fixtures/jwt/jwt_fixtures.h"
+#include "../fixtures/jwt/jwt_fx.h"
 #include "../suites.h"
 #include "fake_host.h"
 #include "opts.h"
 
 static struct opts o;
 static char acc_limits[1024];
-
-static const struct jwt_fixture *fx(const struct jwt_fixture *t,
-				    const char *name)
-{
-	for (; t->name != NULL; t++)
-		if (strcmp(t->name, name) == 0)
-			return t;
-	CU_FAIL_FATAL("no such fixture");
-	return NULL;
-}
-
-#define USER(n) fx(jwt_fx_users, (n))
-#define ACC(n)  fx(jwt_fx_accounts, (n))
-#define OPER(n) fx(jwt_fx_operators, (n))
 
 static int fake_account_limit(struct natsd_host *h, const char *account,
 			      int limit, int64_t value)
@@ -460,7 +446,7 @@ static void publish_update(const char *subject, const char *text)
  * replaces a known account's JWT for the connections that follow. */
 static void test_claims_update(void)
 {
-	const struct jwt_fixture *upd = fx(jwt_fx_updates, "a");
+	const struct jwt_fixture *upd = jwt_fx(jwt_fx_updates, "a");
 	struct natsd_auth_req r;
 	char subj[128], want[128];
 
