@@ -32,11 +32,9 @@ static char acc_limits[1024];
 static int fake_account_limit(struct natsd_host *h, const char *account,
 			      int limit, int64_t value)
 {
-	size_t n = strlen(acc_limits);
-
 	(void)h;
-	snprintf(acc_limits + n, sizeof(acc_limits) - n, "%s%.8s:%d:%lld",
-		 n ? " " : "", account, limit, (long long)value);
+	fake_host_append(acc_limits, sizeof(acc_limits), "%.8s:%d:%lld",
+			 account, limit, (long long)value);
 	return 0;
 }
 
@@ -46,20 +44,17 @@ static int nimports_calls;
 static int fake_account_imports(struct natsd_host *h, const char *account,
 				const struct natsd_import *v, size_t n)
 {
-	size_t i, len;
+	size_t i;
 
 	(void)h;
 	(void)account;
 	nimports_calls++;
 	imports_made[0] = '\0';
-	for (i = 0; i < n; i++) {
-		len = strlen(imports_made);
-		snprintf(imports_made + len, sizeof(imports_made) - len,
-			 "%s%s:%s:%s:%s", len ? " " : "",
-			 v[i].service ? "svc" : "str", v[i].subject,
-			 v[i].prefix ? v[i].prefix : "-",
-			 v[i].local ? v[i].local : "-");
-	}
+	for (i = 0; i < n; i++)
+		fake_host_append(imports_made, sizeof(imports_made),
+				 "%s:%s:%s:%s", v[i].service ? "svc" : "str",
+				 v[i].subject, v[i].prefix ? v[i].prefix : "-",
+				 v[i].local ? v[i].local : "-");
 	return 0;
 }
 

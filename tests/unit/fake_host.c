@@ -46,10 +46,8 @@ static int fake_set_account(struct natsd_auth_req *r, const char *acc)
 
 static int fake_permit(struct natsd_auth_req *r, int list, const char *subj)
 {
-	size_t n = strlen(r->permits);
-
-	snprintf(r->permits + n, sizeof(r->permits) - n, "%s%d:%s",
-		 n ? " " : "", list, subj ? subj : "(null)");
+	fake_host_append(r->permits, sizeof(r->permits), "%d:%s", list,
+			 subj ? subj : "(null)");
 	return 0;
 }
 
@@ -134,6 +132,19 @@ void fake_host_setup(void)
 	memset(&fake_host_auth, 0, sizeof(fake_host_auth));
 	fake_host_auth_ctx = NULL;
 	fake_host_log_clear();
+}
+
+void fake_host_append(char *buf, size_t cap, const char *fmt, ...)
+{
+	size_t n = strlen(buf);
+	va_list ap;
+
+	if (n > 0 && n + 1 < cap)
+		buf[n++] = ' ';
+	buf[n] = '\0';
+	va_start(ap, fmt);
+	vsnprintf(buf + n, cap - n, fmt, ap);
+	va_end(ap);
 }
 
 int fake_host_conf(struct opts *o, const char *text, char *path, size_t pathlen,

@@ -68,6 +68,11 @@ void fake_host_req_init(struct natsd_auth_req *r);
 /* The registered authenticate() on r. */
 int fake_host_authenticate(struct natsd_auth_req *r);
 
+/* Appends to the text in buf (cap bytes) the formatted words, after a
+ * space when buf is not empty: how the fakes list what they were given. */
+void fake_host_append(char *buf, size_t cap, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* The log: every line since the last clear (or setup), and the last line
  * alone. */
 void fake_host_log_clear(void);
