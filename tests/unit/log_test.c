@@ -450,10 +450,20 @@ static void remote_re(char *re, size_t cap, int sev, const char *msg)
 		 program_invocation_short_name, pidstr, msg);
 }
 
+/* The next datagram on fd is msg at severity sev, in the remote form. */
+static void expect_datagram(int fd, int sev, const char *msg)
+{
+	char buf[1024], re[512];
+
+	CU_ASSERT(recv_wait(fd, buf, sizeof(buf)) > 0);
+	remote_re(re, sizeof(re), sev, msg);
+	CU_ASSERT(matches(buf, re));
+}
+
 static void test_remote_udp(void)
 {
 	struct log_opts o = { .debug = true };
-	char url[64], err[256], buf[1024], re[512];
+	char url[64], err[256];
 	uint16_t port;
 	int fd;
 
@@ -466,32 +476,19 @@ static void test_remote_udp(void)
 	CU_ASSERT_EQUAL_FATAL(log_configure(&o, err, sizeof(err)), 0);
 
 	log_info("hello %s", "there");
-	CU_ASSERT(recv_wait(fd, buf, sizeof(buf)) > 0);
-	remote_re(re, sizeof(re), 5, "hello there");
-	CU_ASSERT(matches(buf, re));
+	expect_datagram(fd, 5, "hello there");
 	log_warn("w");
-	CU_ASSERT(recv_wait(fd, buf, sizeof(buf)) > 0);
-	remote_re(re, sizeof(re), 4, "w");
-	CU_ASSERT(matches(buf, re));
+	expect_datagram(fd, 4, "w");
 	log_error("e");
-	CU_ASSERT(recv_wait(fd, buf, sizeof(buf)) > 0);
-	remote_re(re, sizeof(re), 3, "e");
-	CU_ASSERT(matches(buf, re));
+	expect_datagram(fd, 3, "e");
 	log_fatal("f");
-	CU_ASSERT(recv_wait(fd, buf, sizeof(buf)) > 0);
-	remote_re(re, sizeof(re), 2, "f");
-	CU_ASSERT(matches(buf, re));
+	expect_datagram(fd, 2, "f");
 	log_trace("not sent");
 	log_debug("d");
-	CU_ASSERT(recv_wait(fd, buf, sizeof(buf)) > 0);
-	remote_re(re, sizeof(re), 7, "d");
-	CU_ASSERT(matches(buf, re));
+	expect_datagram(fd, 7, "d");
 	/* Not a file: reopen only says so. */
 	CU_ASSERT_EQUAL(log_reopen(), 0);
-	CU_ASSERT(recv_wait(fd, buf, sizeof(buf)) > 0);
-	remote_re(re, sizeof(re), 5,
-		  "File log re-open ignored, not a file logger");
-	CU_ASSERT(matches(buf, re));
+	expect_datagram(fd, 5, "File log re-open ignored, not a file logger");
 	close(fd);
 }
 
