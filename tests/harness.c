@@ -60,7 +60,7 @@ enum start_result {
 	START_PORT_TAKEN = -2,
 };
 
-static long long now_ms(void)
+long long harness_now_ms(void)
 {
 	struct timespec ts;
 
@@ -68,12 +68,12 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void sleep_ms(int ms)
+void harness_sleep_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
 
-	/* An interrupted sleep only shortens one step of a bounded loop. */
-	nanosleep(&ts, NULL);
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
 }
 
 static void ignore_sigpipe(void)
@@ -443,7 +443,7 @@ static void reap(struct hserver *s, int *status)
 /* Polls until the server answers on its port or exits or time runs out. */
 static enum start_result wait_ready(struct hserver *s, const char *kind)
 {
-	long long deadline = now_ms() + START_TIMEOUT_MS;
+	long long deadline = harness_now_ms() + START_TIMEOUT_MS;
 	int status, left;
 	pid_t w;
 
@@ -460,14 +460,14 @@ static enum start_result wait_ready(struct hserver *s, const char *kind)
 			print_log_tail(s);
 			return START_FAILED;
 		}
-		left = (int)(deadline - now_ms());
+		left = (int)(deadline - harness_now_ms());
 		if (left <= 0)
 			break;
 		if (probe_info(s->port,
 			       left < PROBE_READ_MS ? left : PROBE_READ_MS) &&
 		    listener_owned_by(s->pid, s->port) != 0)
 			return START_OK;
-		sleep_ms(POLL_STEP_MS);
+		harness_sleep_ms(POLL_STEP_MS);
 	}
 	fprintf(stderr, "harness: %s did not answer on port %d within %d ms\n",
 		kind, s->port, START_TIMEOUT_MS);
@@ -583,12 +583,12 @@ int harness_stop(struct hserver *s)
 		return -1;
 	}
 	kill(s->pid, SIGTERM);
-	deadline = now_ms() + STOP_TIMEOUT_MS;
+	deadline = harness_now_ms() + STOP_TIMEOUT_MS;
 	for (;;) {
 		w = waitpid(s->pid, &status, WNOHANG);
 		if (w == s->pid || (w == -1 && errno != EINTR))
 			break;
-		if (now_ms() >= deadline) {
+		if (harness_now_ms() >= deadline) {
 			fprintf(stderr,
 				"harness: pid %ld ignored SIGTERM for %d ms, "
 				"killing\n",
@@ -597,7 +597,7 @@ int harness_stop(struct hserver *s)
 			reap(s, &status);
 			break;
 		}
-		sleep_ms(5);
+		harness_sleep_ms(5);
 	}
 	s->pid = 0;
 	remove_files(s);
@@ -726,7 +726,8 @@ static bool contains(const char *buf, size_t n, size_t seen, const char *until,
 ssize_t harness_read_until(int fd, char *buf, size_t cap, const char *until,
 			   int timeout_ms, bool *eof)
 {
-	long long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	long long deadline =
+		harness_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	size_t n = 0, seen = 0, ulen = until != NULL ? strlen(until) : 0;
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	bool closed = false;
@@ -740,7 +741,7 @@ ssize_t harness_read_until(int fd, char *buf, size_t cap, const char *until,
 		seen = n;
 		/* Once the time is up, one last poll without waiting picks up
 		 * what is already there (an EOF, say) and ends the loop. */
-		left = (int)(deadline - now_ms());
+		left = (int)(deadline - harness_now_ms());
 		if (left < 0)
 			left = 0;
 		r = poll(&p, 1, left);
@@ -780,14 +781,15 @@ ssize_t harness_read_for(int fd, char *buf, size_t cap, int timeout_ms,
 
 bool harness_is_closed(int fd, int timeout_ms)
 {
-	long long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	long long deadline =
+		harness_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	char scratch[4096];
 	bool eof = false;
 	ssize_t r;
 	int left;
 
 	do {
-		left = (int)(deadline - now_ms());
+		left = (int)(deadline - harness_now_ms());
 		r = harness_read_for(fd, scratch, sizeof(scratch),
 				     left > 0 ? left : 0, &eof);
 		if (r == -1)

@@ -107,6 +107,12 @@ ssize_t harness_read_for(int fd, char *buf, size_t cap, int timeout_ms,
  * timeout_ms. Data that arrives meanwhile is read and discarded. */
 bool harness_is_closed(int fd, int timeout_ms);
 
+/* Milliseconds on the monotonic clock, for deadlines. */
+long long harness_now_ms(void);
+
+/* Sleeps ms milliseconds, the whole time even when a signal comes. */
+void harness_sleep_ms(int ms);
+
 /* The server integration tests should run against: env NATSD_TEST_SERVER,
  * "nats-server" if it says so, otherwise "natsd". */
 const char *harness_kind(void);

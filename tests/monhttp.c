@@ -17,25 +17,17 @@
 
 #define MONHTTP_MAX (16u << 20)
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Reads until EOF; NULL on error, timeout or an answer too big. */
 static char *read_all(int fd, int timeout_ms, size_t *len)
 {
-	long long end = now_ms() + timeout_ms;
+	long long end = harness_now_ms() + timeout_ms;
 	size_t cap = 65536, n = 0;
 	char *buf = malloc(cap + 1), *nb;
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	ssize_t k;
 
 	while (buf != NULL) {
-		long long left = end - now_ms();
+		long long left = end - harness_now_ms();
 
 		if (left <= 0 || poll(&p, 1, (int)left) != 1)
 			break;

@@ -216,22 +216,6 @@ static char *xstrdup(const char *s)
 	return memcpy(xmalloc(n), s, n);
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
 /* ---- script parsing ---------------------------------------------------- */
 
 static int script_error(const struct script *sc, int line, const char *msg)
@@ -784,7 +768,7 @@ static void step_connect(struct side *sd, const struct step *st)
 {
 	struct conn *c = &sd->conns[st->conn];
 	struct buf b = { 0 };
-	long long deadline = now_ms() + INFO_WAIT_MS;
+	long long deadline = harness_now_ms() + INFO_WAIT_MS;
 	const char *nl = NULL;
 	size_t first;
 
@@ -801,8 +785,8 @@ static void step_connect(struct side *sd, const struct step *st)
 		add_record(sd, st->line, b);
 		return;
 	}
-	while (nl == NULL && !c->eof && now_ms() < deadline) {
-		read_some(c, &b, (int)(deadline - now_ms()));
+	while (nl == NULL && !c->eof && harness_now_ms() < deadline) {
+		read_some(c, &b, (int)(deadline - harness_now_ms()));
 		nl = memchr(b.p, '\n', b.len);
 	}
 	first = nl != NULL ? (size_t)(nl + 1 - b.p) : b.len;
@@ -827,13 +811,13 @@ static bool conn_usable(struct side *sd, const struct step *st)
 /* Reads from c as the recv step describes, appending to b. */
 static void recv_into(struct conn *c, struct buf *b)
 {
-	long long start = now_ms(), last, t;
+	long long start = harness_now_ms(), last, t;
 	int wait;
 
 	take_pending(c, b);
 	last = b->len > 0 ? start : 0;
 	while (!c->eof && !ends_with_pong(b)) {
-		t = now_ms();
+		t = harness_now_ms();
 		if (t - start >= RECV_TOTAL_MS)
 			break;
 		if (last == 0)
@@ -843,7 +827,7 @@ static void recv_into(struct conn *c, struct buf *b)
 		if (wait <= 0)
 			break;
 		if (read_some(c, b, wait) > 0)
-			last = now_ms();
+			last = harness_now_ms();
 	}
 }
 
@@ -940,13 +924,13 @@ out:
 static void step_closed(struct side *sd, const struct step *st)
 {
 	struct conn *c = &sd->conns[st->conn];
-	long long deadline = now_ms() + st->ms;
+	long long deadline = harness_now_ms() + st->ms;
 	struct buf b = { 0 }, text;
 
 	buf_add(&b, "", 0);
 	take_pending(c, &b);
-	while (!c->eof && now_ms() < deadline)
-		read_some(c, &b, (int)(deadline - now_ms()));
+	while (!c->eof && harness_now_ms() < deadline)
+		read_some(c, &b, (int)(deadline - harness_now_ms()));
 	text = normalise(b.p, b.len);
 	buf_adds(&text, c->eof ? "<closed>" : "<open>");
 	add_record(sd, st->line, text);
@@ -988,7 +972,7 @@ static void run_step(struct side *sd, const struct step *st)
 		}
 		break;
 	case STEP_WAIT:
-		sleep_ms(st->ms);
+		harness_sleep_ms(st->ms);
 		break;
 	}
 }
@@ -1025,7 +1009,7 @@ static void terminate(struct hserver *srv)
 	if (srv->pid <= 0 || kill(srv->pid, SIGTERM) == -1)
 		return;
 	for (i = 0; i < 500 && !server_died(srv->pid); i++)
-		sleep_ms(10);
+		harness_sleep_ms(10);
 }
 
 static void check_log(struct side *sd)

@@ -32,17 +32,31 @@ static int raw_client(void)
 	return itest_raw_connect(srv.port, NULL, 0);
 }
 
+/* A new client that has sent CONNECT (verbose off) and then more;
+ * returns its fd. */
+static int client_sending(const char *more)
+{
+	char buf[256];
+	int fd = raw_client();
+	int n;
+
+	CU_ASSERT_FATAL(fd >= 0);
+	n = snprintf(buf, sizeof(buf), "CONNECT {\"verbose\":false}\r\n%s",
+		     more);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		abort(); /* a test's text too long for buf */
+	harness_sendstr(fd, buf);
+	return fd;
+}
+
 /* The server still works: a new client subscribes, publishes to itself
  * and gets the message and a PONG. */
 static void assert_serving(void)
 {
 	char buf[4096];
 	bool eof = false;
-	int fd = raw_client();
+	int fd = client_sending("SUB ok 1\r\nPUB ok 2\r\nhi\r\nPING\r\n");
 
-	CU_ASSERT_FATAL(fd >= 0);
-	harness_sendstr(fd, "CONNECT {\"verbose\":false}\r\nSUB ok 1\r\n"
-			    "PUB ok 2\r\nhi\r\nPING\r\n");
 	harness_read_until(fd, buf, sizeof(buf), "PONG\r\n", WAIT_MS, &eof);
 	CU_ASSERT_STRING_EQUAL(buf, "MSG ok 1 2\r\nhi\r\nPONG\r\n");
 	close(fd);
@@ -56,6 +70,18 @@ static int start_default(void)
 static void stop_server(void)
 {
 	CU_ASSERT(itest_stop(&srv));
+}
+
+/* fd reads want (up to and with until), then the server closes it. */
+static void expect_reply_then_close(int fd, const char *until, const char *want)
+{
+	char buf[4096];
+	bool eof = false;
+
+	harness_read_until(fd, buf, sizeof(buf), until, WAIT_MS, &eof);
+	CU_ASSERT_STRING_EQUAL(buf, want);
+	CU_ASSERT(harness_is_closed(fd, WAIT_MS));
+	close(fd);
 }
 
 /* Writes "PUB subj size\r\n", size bytes of fill and CRLF into buf of
@@ -76,20 +102,12 @@ static size_t pub_frame(char *buf, size_t cap, const char *subj, size_t size,
  * then the server closes it. */
 static void test_half_closed(void)
 {
-	char buf[4096];
-	bool eof = false;
 	int fd;
 
 	CU_ASSERT_FATAL(start_default() == 0);
-	fd = raw_client();
-	CU_ASSERT_FATAL(fd >= 0);
-	harness_sendstr(fd, "CONNECT {\"verbose\":false}\r\nSUB a 1\r\n"
-			    "PUB a 2\r\nhi\r\nPING\r\n");
+	fd = client_sending("SUB a 1\r\nPUB a 2\r\nhi\r\nPING\r\n");
 	shutdown(fd, SHUT_WR);
-	harness_read_until(fd, buf, sizeof(buf), "PONG\r\n", WAIT_MS, &eof);
-	CU_ASSERT_STRING_EQUAL(buf, "MSG a 1 2\r\nhi\r\nPONG\r\n");
-	CU_ASSERT(harness_is_closed(fd, WAIT_MS));
-	close(fd);
+	expect_reply_then_close(fd, "PONG\r\n", "MSG a 1 2\r\nhi\r\nPONG\r\n");
 	assert_serving();
 	stop_server();
 }
@@ -120,21 +138,16 @@ static void test_garbage(void)
  * pieces. */
 static void test_endless_line(void)
 {
-	char buf[4096], chunk[1024];
-	bool eof = false;
+	char chunk[1024];
 	int fd, i;
 
 	CU_ASSERT_FATAL(start_default() == 0);
-	fd = raw_client();
-	CU_ASSERT_FATAL(fd >= 0);
-	harness_sendstr(fd, "CONNECT {\"verbose\":false}\r\nSUB ");
+	fd = client_sending("SUB ");
 	memset(chunk, 'x', sizeof(chunk));
 	for (i = 0; i < 8; i++)
 		harness_send(fd, chunk, sizeof(chunk));
-	harness_read_until(fd, buf, sizeof(buf), "\r\n", WAIT_MS, &eof);
-	CU_ASSERT_STRING_EQUAL(buf, "-ERR 'maximum control line exceeded'\r\n");
-	CU_ASSERT(harness_is_closed(fd, WAIT_MS));
-	close(fd);
+	expect_reply_then_close(fd, "\r\n",
+				"-ERR 'maximum control line exceeded'\r\n");
 	assert_serving();
 	stop_server();
 }
@@ -150,9 +163,7 @@ static void test_endless_ping(void)
 	if (!itest_is_natsd())
 		return;
 	CU_ASSERT_FATAL(start_default() == 0);
-	fd = raw_client();
-	CU_ASSERT_FATAL(fd >= 0);
-	harness_sendstr(fd, "CONNECT {\"verbose\":false}\r\nPING ");
+	fd = client_sending("PING ");
 	memset(chunk, ' ', sizeof(chunk));
 	for (i = 0; i < 24; i++)
 		if (harness_send(fd, chunk, sizeof(chunk)) != 0)
@@ -167,19 +178,12 @@ static void test_endless_ping(void)
  * before any of it is buffered. */
 static void test_oversize_payload(void)
 {
-	char buf[4096];
-	bool eof = false;
 	int fd;
 
 	CU_ASSERT_FATAL(start_default() == 0);
-	fd = raw_client();
-	CU_ASSERT_FATAL(fd >= 0);
-	harness_sendstr(fd, "CONNECT {\"verbose\":false}\r\n"
-			    "PUB big 104857600\r\n");
-	harness_read_until(fd, buf, sizeof(buf), "\r\n", WAIT_MS, &eof);
-	CU_ASSERT_STRING_EQUAL(buf, "-ERR 'Maximum Payload Violation'\r\n");
-	CU_ASSERT(harness_is_closed(fd, WAIT_MS));
-	close(fd);
+	fd = client_sending("PUB big 104857600\r\n");
+	expect_reply_then_close(fd, "\r\n",
+				"-ERR 'Maximum Payload Violation'\r\n");
 	assert_serving();
 	stop_server();
 }
@@ -255,15 +259,9 @@ static void test_reset_while_receiving(void)
 	size_t len;
 
 	CU_ASSERT_FATAL(start_default() == 0);
-	for (i = 0; i < 10; i++) {
-		subs[i] = raw_client();
-		CU_ASSERT_FATAL(subs[i] >= 0);
-		harness_sendstr(subs[i],
-				"CONNECT {\"verbose\":false}\r\nSUB flow 1\r\n");
-	}
-	pub = raw_client();
-	CU_ASSERT_FATAL(pub >= 0);
-	harness_sendstr(pub, "CONNECT {\"verbose\":false}\r\n");
+	for (i = 0; i < 10; i++)
+		subs[i] = client_sending("SUB flow 1\r\n");
+	pub = client_sending("");
 	len = pub_frame(payload, sizeof(payload), "flow", 1024, 'p');
 	for (k = 0; k < 200; k++) {
 		harness_send(pub, payload, len);
@@ -300,9 +298,7 @@ static void test_write_deadline(void)
 	harness_sendstr(sub, "CONNECT {\"verbose\":false}\r\nSUB slow 1\r\n"
 			     "PING\r\n");
 	harness_read_until(sub, buf, sizeof(buf), "PONG\r\n", WAIT_MS, &eof);
-	pub = raw_client();
-	CU_ASSERT_FATAL(pub >= 0);
-	harness_sendstr(pub, "CONNECT {\"verbose\":false}\r\n");
+	pub = client_sending("");
 	len = pub_frame(payload, sizeof(payload), "slow", 4096, 'w');
 	/* 16 MiB: far more than the socket buffers hold. */
 	for (k = 0; k < 4096; k++)

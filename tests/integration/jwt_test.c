@@ -31,7 +31,7 @@
 #include <CUnit/Basic.h>
 #include <nats/nats.h>
 
-#include "fixtures/jwt/jwt_fixtures.h"
+#include "fixtures/jwt/jwt_fx.h"
 #include "harness.h"
 #include "itest.h"
 
@@ -41,20 +41,6 @@
 static struct hserver natsd_srv, ns_srv, tk_srv, url_srv;
 static bool have_ns;
 static char dir[] = "/tmp/jwt_test.XXXXXX";
-
-static const struct jwt_fixture *fx(const struct jwt_fixture *t,
-				    const char *name)
-{
-	for (; t->name != NULL; t++)
-		if (strcmp(t->name, name) == 0)
-			return t;
-	fprintf(stderr, "no fixture %s\n", name);
-	abort();
-}
-
-#define USER(n) fx(jwt_fx_users, (n))
-#define ACC(n)  fx(jwt_fx_accounts, (n))
-#define OPER(n) fx(jwt_fx_operators, (n))
 
 static bool write_file(const char *path, const char *text)
 {
@@ -965,7 +951,7 @@ static void test_reload(void)
  * subject as a user of user's account. */
 static void publish_update(int port, const char *user)
 {
-	const struct jwt_fixture *upd = fx(jwt_fx_updates, "a");
+	const struct jwt_fixture *upd = jwt_fx(jwt_fx_updates, "a");
 	natsConnection *nc;
 	natsStatus st;
 	char subj[128];

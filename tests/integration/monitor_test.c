@@ -865,6 +865,26 @@ static json_t *sys_request(natsConnection *nc, const char *subj,
 	return j;
 }
 
+/* The next message on sub within timeout_ms, parsed; NULL when none came
+ * or it is no JSON. With subject, the message must have come on it. */
+static json_t *next_json(natsSubscription *sub, int timeout_ms,
+			 const char *subject)
+{
+	natsMsg *m = NULL;
+	json_t *j;
+
+	CU_ASSERT(natsSubscription_NextMsg(&m, sub, timeout_ms) == NATS_OK);
+	if (m == NULL)
+		return NULL;
+	if (subject != NULL)
+		CU_ASSERT_STRING_EQUAL(natsMsg_GetSubject(m), subject);
+	j = json_loadb(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), 0,
+		       NULL);
+	CU_ASSERT_PTR_NOT_NULL(j);
+	natsMsg_Destroy(m);
+	return j;
+}
+
 /* The system account's requests need no monitoring port, as in
  * nats-server; there is no HTTP listener then. */
 static void test_system_requests_without_port(void)
@@ -927,19 +947,13 @@ static void test_system_requests(void)
 	 * often. */
 	{
 		natsSubscription *ss = NULL;
-		natsMsg *m = NULL;
 
 		CU_ASSERT(natsConnection_SubscribeSync(
 				  &ss, sys, "$SYS.SERVER.*.STATSZ") == NATS_OK);
-		CU_ASSERT(natsSubscription_NextMsg(&m, ss, 5000) == NATS_OK);
-		if (m != NULL) {
-			j = json_loadb(natsMsg_GetData(m),
-				       (size_t)natsMsg_GetDataLength(m), 0,
-				       NULL);
+		j = next_json(ss, 5000, NULL);
+		if (j != NULL)
 			CU_ASSERT_PTR_NOT_NULL(json_object_get(j, "statsz"));
-			json_decref(j);
-		}
-		natsMsg_Destroy(m);
+		json_decref(j);
 		natsSubscription_Destroy(ss);
 	}
 	/* PING: statsz, in the envelope. */
@@ -1023,7 +1037,6 @@ static void test_system_requests(void)
 	{
 		natsSubscription *es = NULL;
 		natsConnection *bee;
-		natsMsg *m = NULL;
 		json_t *c;
 
 		CU_ASSERT(natsConnection_SubscribeSync(
@@ -1033,13 +1046,8 @@ static void test_system_requests(void)
 		bee = itest_connect(o, natsOptions_SetUserInfo(o, "bee", "b"),
 				    NULL);
 		CU_ASSERT_FATAL(bee != NULL);
-		CU_ASSERT(natsSubscription_NextMsg(&m, es, WAIT_MS) == NATS_OK);
-		if (m != NULL) {
-			CU_ASSERT_STRING_EQUAL(natsMsg_GetSubject(m),
-					       "$SYS.ACCOUNT.B.CONNECT");
-			j = json_loadb(natsMsg_GetData(m),
-				       (size_t)natsMsg_GetDataLength(m), 0,
-				       NULL);
+		j = next_json(es, WAIT_MS, "$SYS.ACCOUNT.B.CONNECT");
+		if (j != NULL) {
 			CU_ASSERT_STRING_EQUAL(
 				json_string_value(json_object_get(j, "type")),
 				"io.nats.server.advisory.v1.client_connect");
@@ -1048,22 +1056,14 @@ static void test_system_requests(void)
 				json_string_value(json_object_get(c, "user")),
 				"bee");
 			json_decref(j);
-			natsMsg_Destroy(m);
-			m = NULL;
 		}
 		natsConnection_Destroy(bee);
-		CU_ASSERT(natsSubscription_NextMsg(&m, es, WAIT_MS) == NATS_OK);
-		if (m != NULL) {
-			CU_ASSERT_STRING_EQUAL(natsMsg_GetSubject(m),
-					       "$SYS.ACCOUNT.B.DISCONNECT");
-			j = json_loadb(natsMsg_GetData(m),
-				       (size_t)natsMsg_GetDataLength(m), 0,
-				       NULL);
+		j = next_json(es, WAIT_MS, "$SYS.ACCOUNT.B.DISCONNECT");
+		if (j != NULL) {
 			CU_ASSERT_STRING_EQUAL(
 				json_string_value(json_object_get(j, "reason")),
 				"Client Closed");
 			json_decref(j);
-			natsMsg_Destroy(m);
 		}
 		natsSubscription_Destroy(es);
 	}

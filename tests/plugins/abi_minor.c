@@ -5,38 +5,14 @@
 #include "config.h"
 #endif
 
-#include <stdlib.h>
+#include "refused.h"
 
-#include <natsd/plugin.h>
-
-static int abi_minor_init(struct natsd_host *h,
-			  const struct natsd_host_api *api,
-			  const struct natsd_cfg *cfg, void **ctx, char *err,
-			  size_t errlen)
-{
-	(void)h;
-	(void)api;
-	(void)cfg;
-	(void)ctx;
-	(void)err;
-	(void)errlen;
-	abort(); /* a refused plugin's code must never run */
-}
-
-static const struct natsd_plugin abi_minor_plugin = {
+static const struct natsd_plugin refused_plugin = {
 	.magic = NATSD_PLUGIN_MAGIC,
 	.abi_major = NATSD_ABI_MAJOR,
 	.abi_minor = 99,
 	.struct_size = sizeof(struct natsd_plugin),
 	.name = "abi_minor",
 	.version = "0",
-	.init = abi_minor_init,
+	.init = refused_init,
 };
-
-const struct natsd_plugin *natsd_plugin_entry(uint16_t host_major,
-					      uint16_t host_minor)
-{
-	(void)host_major;
-	(void)host_minor;
-	return &abi_minor_plugin;
-}

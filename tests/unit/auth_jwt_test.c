@@ -1,16 +1,15 @@
 /* Tests for plugins/auth/jwt.c, with no server around.
  *
- * The plugin's source is compiled into this program and driven through a
- * fake host table: the config getters are the core's (a natsd.conf text
- * read by conffile, the operator mode keys at its top), the request
- * accessors are fakes that record what the plugin granted. The tokens
+ * The plugin's source is compiled into this program and driven through
+ * the fake host of fake_host.h: the config getters are the core's (a
+ * natsd.conf text read by conffile, the operator mode keys at its top),
+ * the request accessors are fakes that record what the plugin granted. The tokens
  * come from tests/fixtures/jwt (@nats-io/jwt). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,116 +21,20 @@
 #include <natsd/plugin.h>
 
 #include "../../plugins/auth/jwt.c"
-#include "../fixtures/jwt/jwt_fixtures.h"
+#include "../fixtures/jwt/jwt_fx.h"
 #include "../suites.h"
-#include "conffile.h"
-#include "host.h"
+#include "fake_host.h"
 #include "opts.h"
 
-/* A request as the fake host keeps it. */
-struct natsd_auth_req {
-	const char *fields[NATSD_AF_TRANSPORT + 1];
-	char sig[128];
-	char user[64];
-	char account[64];
-	char permits[2048]; /* "<list>:<subject> ..." */
-	bool resp;
-	int64_t resp_max, resp_expires;
-	int64_t limits[4];
-	int64_t expiry;
-	pthread_mutex_t mu;
-	int done;
-	int verdict;
-};
-
-static struct natsd_host_api api;
-static struct natsd_auth_ops reg_ops;
-static void *reg_ctx;
-static char logbuf[8192];
-static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
-static void *plugin_ctx;
 static struct opts o;
 static char acc_limits[1024];
-
-static const struct jwt_fixture *fx(const struct jwt_fixture *t,
-				    const char *name)
-{
-	for (; t->name != NULL; t++)
-		if (strcmp(t->name, name) == 0)
-			return t;
-	CU_FAIL_FATAL("no such fixture");
-	return NULL;
-}
-
-#define USER(n) fx(jwt_fx_users, (n))
-#define ACC(n)  fx(jwt_fx_accounts, (n))
-#define OPER(n) fx(jwt_fx_operators, (n))
-
-static const char *fake_field(struct natsd_auth_req *r, int f)
-{
-	return f > 0 && f <= NATSD_AF_TRANSPORT ? r->fields[f] : NULL;
-}
-
-static int fake_set_user(struct natsd_auth_req *r, const char *name)
-{
-	snprintf(r->user, sizeof(r->user), "%s", name);
-	return 0;
-}
-
-static int fake_set_account(struct natsd_auth_req *r, const char *acc)
-{
-	snprintf(r->account, sizeof(r->account), "%s", acc);
-	return 0;
-}
-
-static int fake_permit(struct natsd_auth_req *r, int list, const char *subj)
-{
-	size_t n = strlen(r->permits);
-
-	snprintf(r->permits + n, sizeof(r->permits) - n, "%s%d:%s",
-		 n ? " " : "", list, subj ? subj : "(null)");
-	return 0;
-}
-
-static int fake_set_responses(struct natsd_auth_req *r, int64_t max,
-			      int64_t expires_ns)
-{
-	r->resp = true;
-	r->resp_max = max;
-	r->resp_expires = expires_ns;
-	return 0;
-}
-
-static int fake_limit(struct natsd_auth_req *r, int limit, int64_t value)
-{
-	if (limit < 1 || limit > 3)
-		return NATSD_EINVAL;
-	r->limits[limit] = value;
-	return 0;
-}
-
-static int fake_set_expiry(struct natsd_auth_req *r, int64_t unix_ns)
-{
-	r->expiry = unix_ns;
-	return 0;
-}
-
-static void fake_done(struct natsd_auth_req *r, int verdict)
-{
-	pthread_mutex_lock(&r->mu);
-	r->done++;
-	r->verdict = verdict;
-	pthread_mutex_unlock(&r->mu);
-}
 
 static int fake_account_limit(struct natsd_host *h, const char *account,
 			      int limit, int64_t value)
 {
-	size_t n = strlen(acc_limits);
-
 	(void)h;
-	snprintf(acc_limits + n, sizeof(acc_limits) - n, "%s%.8s:%d:%lld",
-		 n ? " " : "", account, limit, (long long)value);
+	fake_host_append(acc_limits, sizeof(acc_limits), "%.8s:%d:%lld",
+			 account, limit, (long long)value);
 	return 0;
 }
 
@@ -141,20 +44,17 @@ static int nimports_calls;
 static int fake_account_imports(struct natsd_host *h, const char *account,
 				const struct natsd_import *v, size_t n)
 {
-	size_t i, len;
+	size_t i;
 
 	(void)h;
 	(void)account;
 	nimports_calls++;
 	imports_made[0] = '\0';
-	for (i = 0; i < n; i++) {
-		len = strlen(imports_made);
-		snprintf(imports_made + len, sizeof(imports_made) - len,
-			 "%s%s:%s:%s:%s", len ? " " : "",
-			 v[i].service ? "svc" : "str", v[i].subject,
-			 v[i].prefix ? v[i].prefix : "-",
-			 v[i].local ? v[i].local : "-");
-	}
+	for (i = 0; i < n; i++)
+		fake_host_append(imports_made, sizeof(imports_made),
+				 "%s:%s:%s:%s", v[i].service ? "svc" : "str",
+				 v[i].subject, v[i].prefix ? v[i].prefix : "-",
+				 v[i].local ? v[i].local : "-");
 	return 0;
 }
 
@@ -210,66 +110,18 @@ static int fake_clients_close(struct natsd_host *h, const char *account,
 	return 0;
 }
 
-static int fake_register_auth(struct natsd_host *h,
-			      const struct natsd_auth_ops *ops, void *ctx)
-{
-	(void)h;
-	reg_ops = *ops;
-	reg_ctx = ctx;
-	return 0;
-}
-
-static void fake_log(struct natsd_host *h, int level, const char *fmt, ...)
-{
-	size_t n;
-	va_list ap;
-
-	(void)h;
-	(void)level;
-	pthread_mutex_lock(&log_mu);
-	n = strlen(logbuf);
-	if (n > sizeof(logbuf) / 2)
-		n = 0;
-	va_start(ap, fmt);
-	vsnprintf(logbuf + n, sizeof(logbuf) - n, fmt, ap);
-	va_end(ap);
-	n = strlen(logbuf);
-	if (n + 1 < sizeof(logbuf)) {
-		logbuf[n] = '\n';
-		logbuf[n + 1] = '\0';
-	}
-	pthread_mutex_unlock(&log_mu);
-}
-
-static bool logged(const char *text)
-{
-	bool yes;
-
-	pthread_mutex_lock(&log_mu);
-	yes = strstr(logbuf, text) != NULL;
-	pthread_mutex_unlock(&log_mu);
-	return yes;
-}
-
+/* The host as the fake one, with what the plugin uses beyond a request
+ * and the log. */
 static void setup_api(void)
 {
-	api = *host_api();
-	api.log = fake_log;
-	api.register_auth = fake_register_auth;
-	api.auth_field = fake_field;
-	api.auth_set_user = fake_set_user;
-	api.auth_set_account = fake_set_account;
-	api.auth_permit = fake_permit;
-	api.auth_set_responses = fake_set_responses;
-	api.auth_limit = fake_limit;
-	api.auth_set_expiry = fake_set_expiry;
-	api.auth_done = fake_done;
-	api.account_limit = fake_account_limit;
-	api.account_imports = fake_account_imports;
-	api.timer_add = fake_timer_add;
-	api.account_subscribe = fake_account_subscribe;
-	api.account_unsubscribe = fake_account_unsubscribe;
-	api.clients_close = fake_clients_close;
+	fake_host_setup();
+	fake_host_api.account_limit = fake_account_limit;
+	fake_host_api.account_imports = fake_account_imports;
+	fake_host_api.timer_add = fake_timer_add;
+	fake_host_api.account_subscribe = fake_account_subscribe;
+	fake_host_api.account_unsubscribe = fake_account_unsubscribe;
+	fake_host_api.clients_close = fake_clients_close;
+	acc_limits[0] = '\0';
 	closed[0] = '\0';
 	timer_fn = NULL;
 	nsubs = nunsubs = 0;
@@ -279,29 +131,13 @@ static void setup_api(void)
  * core would give it. Returns init's result; err gets its message. */
 static int load(const char *conf, char *err, size_t errlen)
 {
-	char path[] = "/tmp/auth_jwt_test.XXXXXX";
-	const struct natsd_plugin *p;
-	int fd, rc;
+	int rc;
 
-	fd = mkstemp(path);
-	CU_ASSERT_FATAL(fd >= 0);
-	CU_ASSERT_FATAL(write(fd, conf, strlen(conf)) == (ssize_t)strlen(conf));
-	close(fd);
-	opts_init(&o);
-	rc = conffile_load(path, &o, err, errlen);
-	unlink(path);
-	if (rc != 0) {
-		fprintf(stderr, "config: %s\n", err);
+	rc = fake_host_conf(&o, conf, NULL, 0, err, errlen);
+	if (rc != 0)
 		return rc;
-	}
 	setup_api();
-	memset(&reg_ops, 0, sizeof(reg_ops));
-	logbuf[0] = '\0';
-	acc_limits[0] = '\0';
-	p = natsd_plugin_entry(NATSD_ABI_MAJOR, NATSD_ABI_MINOR);
-	plugin_ctx = NULL;
-	err[0] = '\0';
-	rc = p->init(NULL, &api, o.jwt_settings, &plugin_ctx, err, errlen);
+	rc = fake_host_init(o.jwt_settings, err, errlen);
 	if (rc != 0)
 		opts_fini(&o);
 	return rc;
@@ -309,11 +145,7 @@ static int load(const char *conf, char *err, size_t errlen)
 
 static void unload(void)
 {
-	const struct natsd_plugin *p;
-
-	p = natsd_plugin_entry(NATSD_ABI_MAJOR, NATSD_ABI_MINOR);
-	p->fini(plugin_ctx);
-	plugin_ctx = NULL;
+	fake_host_fini();
 	opts_fini(&o);
 }
 
@@ -342,12 +174,9 @@ static void req_init(struct natsd_auth_req *r, const struct jwt_fixture *u,
 	unsigned char seed[32], raw[NKEY_SIG_LEN];
 	enum nkey_type t;
 
-	memset(r, 0, sizeof(*r));
-	pthread_mutex_init(&r->mu, NULL);
+	fake_host_req_init(r);
 	r->fields[NATSD_AF_JWT] = u->jwt;
 	r->fields[NATSD_AF_NONCE] = nonce;
-	r->fields[NATSD_AF_CONN_TYPE] = "STANDARD";
-	r->fields[NATSD_AF_REMOTE_IP] = "127.0.0.1";
 	if (!sign)
 		return;
 	CU_ASSERT_FATAL(nkey_decode_seed(u->seed, &t, seed) == 0);
@@ -376,7 +205,7 @@ static void req_init(struct natsd_auth_req *r, const struct jwt_fixture *u,
 static int auth_as(struct natsd_auth_req *r, const char *user, bool sign)
 {
 	req_init(r, USER(user), sign);
-	return reg_ops.authenticate(reg_ctx, r);
+	return fake_host_authenticate(r);
 }
 
 /* Settings                                                             */
@@ -450,8 +279,8 @@ static void test_grant_permissions(void)
 	struct natsd_auth_req r;
 
 	CU_ASSERT_EQUAL_FATAL(load_standard(), 0);
-	CU_ASSERT_STRING_EQUAL(reg_ops.name, "jwt");
-	CU_ASSERT_EQUAL(reg_ops.flags,
+	CU_ASSERT_STRING_EQUAL(fake_host_auth.name, "jwt");
+	CU_ASSERT_EQUAL(fake_host_auth.flags,
 			NATSD_AUTH_F_NONCE | NATSD_AUTH_F_REQUIRED);
 	CU_ASSERT_EQUAL(auth_as(&r, "perms", true), NATSD_AUTH_ACCEPT);
 	CU_ASSERT_STRING_EQUAL(r.user, USER("perms")->public_key);
@@ -507,7 +336,7 @@ static void test_scoped_template(void)
 	CU_ASSERT_EQUAL(r.limits[NATSD_LIMIT_SUBS], 5);
 	CU_ASSERT_EQUAL(auth_as(&r, "scoped_with_perms", true),
 			NATSD_AUTH_REJECT);
-	CU_ASSERT(logged("scoped users require no permissions"));
+	CU_ASSERT(fake_host_logged("scoped users require no permissions"));
 	unload();
 }
 
@@ -517,15 +346,15 @@ static void expect_refusal(const char *user, bool sign, const char *why)
 {
 	struct natsd_auth_req r;
 
-	logbuf[0] = '\0';
+	fake_host_log_clear();
 	CU_ASSERT_EQUAL(auth_as(&r, user, sign), NATSD_AUTH_REJECT);
-	if (!logged(why))
-		fprintf(stderr, "%s: log \"%s\" lacks \"%s\"\n", user, logbuf,
-			why);
-	CU_ASSERT(logged(why));
+	if (!fake_host_logged(why))
+		fprintf(stderr, "%s: log \"%s\" lacks \"%s\"\n", user,
+			fake_host_log(), why);
+	CU_ASSERT(fake_host_logged(why));
 	/* The log never holds the token or the signature. */
-	CU_ASSERT(!logged(USER(user)->jwt));
-	CU_ASSERT(r.sig[0] == '\0' || !logged(r.sig));
+	CU_ASSERT(!fake_host_logged(USER(user)->jwt));
+	CU_ASSERT(r.sig[0] == '\0' || !fake_host_logged(r.sig));
 }
 
 static void test_refusals(void)
@@ -550,15 +379,15 @@ static void test_refusals(void)
 	req_init(&r, USER("good"), false);
 	req_init(&r, USER("perms"), true);
 	r.fields[NATSD_AF_JWT] = USER("good")->jwt;
-	CU_ASSERT_EQUAL(reg_ops.authenticate(reg_ctx, &r), NATSD_AUTH_REJECT);
+	CU_ASSERT_EQUAL(fake_host_authenticate(&r), NATSD_AUTH_REJECT);
 	/* No JWT at all, and one that is not a user's. */
 	req_init(&r, USER("good"), true);
 	r.fields[NATSD_AF_JWT] = NULL;
-	CU_ASSERT_EQUAL(reg_ops.authenticate(reg_ctx, &r), NATSD_AUTH_REJECT);
-	CU_ASSERT(logged("no user JWT"));
+	CU_ASSERT_EQUAL(fake_host_authenticate(&r), NATSD_AUTH_REJECT);
+	CU_ASSERT(fake_host_logged("no user JWT"));
 	r.fields[NATSD_AF_JWT] = ACC("a")->jwt;
-	CU_ASSERT_EQUAL(reg_ops.authenticate(reg_ctx, &r), NATSD_AUTH_REJECT);
-	CU_ASSERT(logged("not a user JWT"));
+	CU_ASSERT_EQUAL(fake_host_authenticate(&r), NATSD_AUTH_REJECT);
+	CU_ASSERT(fake_host_logged("not a user JWT"));
 	/* Bearer: no signature needed. */
 	CU_ASSERT_EQUAL(auth_as(&r, "bearer", false), NATSD_AUTH_ACCEPT);
 	unload();
@@ -586,8 +415,8 @@ static void test_imports(void)
 	CU_ASSERT_STRING_EQUAL(imports_made,
 			       "str:pub.>:-:- str:priv.>:fromE:- "
 			       "svc:help.me:-:ask svc:psvc.b:-:-");
-	CU_ASSERT(logged("activation token revoked"));
-	CU_ASSERT(logged("no activation token"));
+	CU_ASSERT(fake_host_logged("activation token revoked"));
+	CU_ASSERT(fake_host_logged("no activation token"));
 	/* Once per account JWT. */
 	CU_ASSERT_EQUAL(auth_as(&r, "importer", true), NATSD_AUTH_ACCEPT);
 	CU_ASSERT_EQUAL(nimports_calls, 1);
@@ -612,7 +441,7 @@ static void publish_update(const char *subject, const char *text)
  * replaces a known account's JWT for the connections that follow. */
 static void test_claims_update(void)
 {
-	const struct jwt_fixture *upd = fx(jwt_fx_updates, "a");
+	const struct jwt_fixture *upd = jwt_fx(jwt_fx_updates, "a");
 	struct natsd_auth_req r;
 	char subj[128], want[128];
 
@@ -629,19 +458,19 @@ static void test_claims_update(void)
 	snprintf(subj, sizeof(subj), "$SYS.ACCOUNT.%s.CLAIMS.UPDATE",
 		 upd->public_key);
 	publish_update(subj, "garbage");
-	CU_ASSERT(logged("claims update for"));
+	CU_ASSERT(fake_host_logged("claims update for"));
 	publish_update(subj, ACC("b")->jwt);
-	CU_ASSERT(logged("for another account"));
+	CU_ASSERT(fake_host_logged("for another account"));
 	snprintf(subj, sizeof(subj), "$SYS.ACCOUNT.%s.CLAIMS.UPDATE",
 		 ACC("x")->public_key);
 	publish_update(subj, ACC("x")->jwt);
-	CU_ASSERT(logged("not signed by a trusted operator"));
+	CU_ASSERT(fake_host_logged("not signed by a trusted operator"));
 	CU_ASSERT_EQUAL(auth_as(&r, "good", true), NATSD_AUTH_ACCEPT);
 	/* The update revokes "good". */
 	snprintf(subj, sizeof(subj), "$SYS.ACCOUNT.%s.CLAIMS.UPDATE",
 		 upd->public_key);
 	publish_update(subj, upd->jwt);
-	CU_ASSERT(logged("updated from a claims update"));
+	CU_ASSERT(fake_host_logged("updated from a claims update"));
 	/* Its clients are closed; "perms" is not revoked. */
 	snprintf(want, sizeof(want), "%.8s %.8s User Authentication Revoked",
 		 upd->public_key, USER("good")->public_key);
@@ -738,16 +567,16 @@ static void test_url_pending_cancel(void)
 	CU_ASSERT_EQUAL_FATAL(load(conf, err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL(auth_as(&r1, "good", true), NATSD_AUTH_PENDING);
 	CU_ASSERT_EQUAL(auth_as(&r2, "perms", true), NATSD_AUTH_PENDING);
-	reg_ops.cancel(reg_ctx, &r1);
+	fake_host_auth.cancel(fake_host_auth_ctx, &r1);
 	for (i = 0; i < 200 && done_of(&r2, &v) == 0; i++)
 		usleep(10000);
 	CU_ASSERT_EQUAL(done_of(&r2, &v), 1);
 	CU_ASSERT_EQUAL(v, NATSD_AUTH_REJECT);
 	CU_ASSERT_EQUAL(done_of(&r1, &v), 0);
-	CU_ASSERT(logged("timeout after 300 ms"));
+	CU_ASSERT(fake_host_logged("timeout after 300 ms"));
 	/* Pending at fini: cancelled first, as the host does. */
 	CU_ASSERT_EQUAL(auth_as(&r1, "good", true), NATSD_AUTH_PENDING);
-	reg_ops.cancel(reg_ctx, &r1);
+	fake_host_auth.cancel(fake_host_auth_ctx, &r1);
 	unload();
 	CU_ASSERT_EQUAL(done_of(&r1, &v), 0);
 	close(fd);

@@ -28,6 +28,7 @@
 #include "conffile.h"
 #include "opts.h"
 #include "../suites.h"
+#include "testfile.h"
 
 #define SEC OPTS_NS_PER_SEC
 
@@ -39,24 +40,12 @@ static char path[300]; /* dir/natsd.conf */
 static char err[512];
 static struct opts o;
 
-static void write_file(const char *name, const char *text)
-{
-	char p[PATH_MAX];
-	FILE *f;
-
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	f = fopen(p, "w");
-	CU_ASSERT_FATAL(f != NULL);
-	fputs(text, f);
-	fclose(f);
-}
-
 /* Loads text as dir/natsd.conf into the global o (fresh defaults). */
 static int load(const char *text)
 {
 	opts_fini(&o);
 	CU_ASSERT_FATAL(opts_init(&o) == 0);
-	write_file("natsd.conf", text);
+	testfile_write(dir, "natsd.conf", text);
 	err[0] = '\0';
 	return conffile_load(path, &o, err, sizeof(err));
 }
@@ -1228,11 +1217,11 @@ static void test_include(void)
 
 	snprintf(sub, sizeof(sub), "%s/inc", dir);
 	mkdir(sub, 0700);
-	write_file("inc/limits.conf",
-		   "# limits\n"
-		   "max_payload = 2048;\n"
-		   "@include \"inc/more.conf\"\n");
-	write_file("inc/more.conf", "\nping_max = 7;\n");
+	testfile_write(dir, "inc/limits.conf",
+		       "# limits\n"
+		       "max_payload = 2048;\n"
+		       "@include \"inc/more.conf\"\n");
+	testfile_write(dir, "inc/more.conf", "\nping_max = 7;\n");
 	/* From another working directory: relative to the file's dir. */
 	CU_ASSERT_FATAL(getcwd(cwd, sizeof(cwd)) != NULL);
 	CU_ASSERT_FATAL(chdir("/") == 0);
@@ -1242,14 +1231,14 @@ static void test_include(void)
 	CU_ASSERT_EQUAL(o.io_threads, 2);
 
 	/* A bad key in an included file: its own name and line. */
-	write_file("inc/more.conf", "\n\nbogus = 1;\n");
+	testfile_write(dir, "inc/more.conf", "\n\nbogus = 1;\n");
 	load("@include \"inc/limits.conf\"\n");
 	snprintf(want, sizeof(want), "%s/inc/more.conf:3: unknown key "
 		 "\"bogus\"", dir);
 	CU_ASSERT_STRING_EQUAL(err, want);
 
 	/* A syntax error in an included file. */
-	write_file("inc/more.conf", "x = ;\n");
+	testfile_write(dir, "inc/more.conf", "x = ;\n");
 	rc = load("@include \"inc/limits.conf\"\n");
 	CU_ASSERT_EQUAL(rc, NATSD_EINVAL);
 	snprintf(want, sizeof(want), "%s/inc/more.conf:1: syntax error", dir);
@@ -1300,7 +1289,7 @@ static void test_file_errors(void)
 	/* A message cut to a tiny buffer stays a terminated string. */
 	opts_fini(&o);
 	CU_ASSERT_FATAL(opts_init(&o) == 0);
-	write_file("natsd.conf", "foo = 1;\n");
+	testfile_write(dir, "natsd.conf", "foo = 1;\n");
 	rc = conffile_load(path, &o, err, 8);
 	CU_ASSERT_EQUAL(rc, NATSD_EINVAL);
 	CU_ASSERT_EQUAL(strlen(err), 7);
@@ -1314,14 +1303,14 @@ static void test_relative_path(void)
 
 	CU_ASSERT_FATAL(getcwd(cwd, sizeof(cwd)) != NULL);
 	CU_ASSERT_FATAL(chdir(dir) == 0);
-	write_file("rel.conf", "\nfoo = 1;\n");
+	testfile_write(dir, "rel.conf", "\nfoo = 1;\n");
 	opts_fini(&o);
 	CU_ASSERT_FATAL(opts_init(&o) == 0);
 	rc = conffile_load("rel.conf", &o, err, sizeof(err));
 	CU_ASSERT_EQUAL(rc, NATSD_EINVAL);
 	CU_ASSERT_STRING_EQUAL(err, "rel.conf:2: unknown key \"foo\"");
-	write_file("inc/rel2.conf", "port = 9;\n");
-	write_file("rel.conf", "@include \"inc/rel2.conf\"\n");
+	testfile_write(dir, "inc/rel2.conf", "port = 9;\n");
+	testfile_write(dir, "rel.conf", "@include \"inc/rel2.conf\"\n");
 	opts_fini(&o);
 	CU_ASSERT_FATAL(opts_init(&o) == 0);
 	rc = conffile_load("rel.conf", &o, err, sizeof(err));
@@ -1357,7 +1346,7 @@ static void test_alloc_failures(void)
 	long n;
 	int rc;
 
-	write_file("alloc.conf", text);
+	testfile_write(dir, "alloc.conf", text);
 	snprintf(p, sizeof(p), "%s/alloc.conf", dir);
 	calls = alloc_fail_calls();
 	CU_ASSERT_FATAL(opts_init(&lo) == 0);

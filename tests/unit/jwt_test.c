@@ -16,22 +16,8 @@
 #include <natsd/error.h>
 
 #include "../../plugins/auth/jwt_claims.h"
-#include "../fixtures/jwt/jwt_fixtures.h"
+#include "../fixtures/jwt/jwt_fx.h"
 #include "../suites.h"
-
-static const struct jwt_fixture *fx(const struct jwt_fixture *t,
-				    const char *name)
-{
-	for (; t->name != NULL; t++)
-		if (strcmp(t->name, name) == 0)
-			return t;
-	CU_FAIL_FATAL("no such fixture");
-	return NULL;
-}
-
-#define USER(n) fx(jwt_fx_users, (n))
-#define ACC(n)  fx(jwt_fx_accounts, (n))
-#define OPER(n) fx(jwt_fx_operators, (n))
 
 static char err[256];
 
@@ -127,8 +113,8 @@ static void test_decode_account_limits(void)
 	CU_ASSERT_EQUAL(b->acc_conn, 1);
 	CU_ASSERT_EQUAL(b->acc_subs, 3);
 	CU_ASSERT_EQUAL(b->acc_payload, 64);
-	CU_ASSERT_STRING_EQUAL(b->iss,
-			       fx(jwt_fx_keys, "op_signing_key")->public_key);
+	CU_ASSERT_STRING_EQUAL(
+		b->iss, jwt_fx(jwt_fx_keys, "op_signing_key")->public_key);
 	CU_ASSERT_TRUE(old->disallow_bearer);
 	jwt_free(b);
 	jwt_free(old);

@@ -25,6 +25,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "../suites.h"
 #include "natsd/error.h"
 #include "log.h"
 
@@ -449,10 +450,20 @@ static void remote_re(char *re, size_t cap, int sev, const char *msg)
 		 program_invocation_short_name, pidstr, msg);
 }
 
+/* The next datagram on fd is msg at severity sev, in the remote form. */
+static void expect_datagram(int fd, int sev, const char *msg)
+{
+	char buf[1024], re[512];
+
+	CU_ASSERT(recv_wait(fd, buf, sizeof(buf)) > 0);
+	remote_re(re, sizeof(re), sev, msg);
+	CU_ASSERT(matches(buf, re));
+}
+
 static void test_remote_udp(void)
 {
 	struct log_opts o = { .debug = true };
-	char url[64], err[256], buf[1024], re[512];
+	char url[64], err[256];
 	uint16_t port;
 	int fd;
 
@@ -465,32 +476,19 @@ static void test_remote_udp(void)
 	CU_ASSERT_EQUAL_FATAL(log_configure(&o, err, sizeof(err)), 0);
 
 	log_info("hello %s", "there");
-	CU_ASSERT(recv_wait(fd, buf, sizeof(buf)) > 0);
-	remote_re(re, sizeof(re), 5, "hello there");
-	CU_ASSERT(matches(buf, re));
+	expect_datagram(fd, 5, "hello there");
 	log_warn("w");
-	CU_ASSERT(recv_wait(fd, buf, sizeof(buf)) > 0);
-	remote_re(re, sizeof(re), 4, "w");
-	CU_ASSERT(matches(buf, re));
+	expect_datagram(fd, 4, "w");
 	log_error("e");
-	CU_ASSERT(recv_wait(fd, buf, sizeof(buf)) > 0);
-	remote_re(re, sizeof(re), 3, "e");
-	CU_ASSERT(matches(buf, re));
+	expect_datagram(fd, 3, "e");
 	log_fatal("f");
-	CU_ASSERT(recv_wait(fd, buf, sizeof(buf)) > 0);
-	remote_re(re, sizeof(re), 2, "f");
-	CU_ASSERT(matches(buf, re));
+	expect_datagram(fd, 2, "f");
 	log_trace("not sent");
 	log_debug("d");
-	CU_ASSERT(recv_wait(fd, buf, sizeof(buf)) > 0);
-	remote_re(re, sizeof(re), 7, "d");
-	CU_ASSERT(matches(buf, re));
+	expect_datagram(fd, 7, "d");
 	/* Not a file: reopen only says so. */
 	CU_ASSERT_EQUAL(log_reopen(), 0);
-	CU_ASSERT(recv_wait(fd, buf, sizeof(buf)) > 0);
-	remote_re(re, sizeof(re), 5,
-		  "File log re-open ignored, not a file logger");
-	CU_ASSERT(matches(buf, re));
+	expect_datagram(fd, 5, "File log re-open ignored, not a file logger");
 	close(fd);
 }
 
@@ -674,10 +672,7 @@ static void remove_tmpdir(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct suite_test tests[] = {
 		{ "default output: stderr", test_default_stderr },
 		{ "line format", test_line_format },
 		{ "levels", test_levels },
@@ -692,33 +687,18 @@ int main(void)
 		{ "local syslog", test_syslog_switch },
 		{ "colours on a terminal", test_colors },
 	};
+	static const struct suite suite = {
+		"log", NULL, NULL, tests, SUITE_COUNT(tests),
+	};
 	struct log_opts quiet = { .timestamps = true };
-	CU_pSuite suite;
-	unsigned int failed;
-	size_t i;
+	int rc;
 
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/natsd-log-test.XXXXXX");
 	if (mkdtemp(tmpdir) == NULL)
 		return 1;
 	snprintf(pidstr, sizeof(pidstr), "%d", (int)getpid());
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("log", NULL, NULL);
-	if (suite == NULL)
-		goto out_cleanup;
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto out_cleanup;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
+	rc = suites_run(&suite, 1);
 	(void)log_configure(&quiet, NULL, 0); /* close the test's files */
 	remove_tmpdir();
-	return failed ? 1 : 0;
-
-out_cleanup:
-	CU_cleanup_registry();
-	remove_tmpdir();
-	return 1;
+	return rc == 0 ? 0 : 1;
 }

@@ -36,6 +36,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "../suites.h"
 #include "loop.h"
 #include "natsd/error.h"
 
@@ -1050,10 +1051,7 @@ static void test_too_many_loops(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct suite_test tests[] = {
 		{ "timers fire in order", test_timers_in_order },
 		{ "timer cancel and re-arm", test_timer_cancel_rearm },
 		{ "timer heap, random arm/cancel", test_timer_heap_random },
@@ -1071,9 +1069,10 @@ int main(void)
 		{ "too many loops", test_too_many_loops },
 		{ "retire without loops", test_retire_without_loops },
 	};
-	CU_pSuite suite;
-	unsigned int failed;
-	size_t i;
+	static const struct suite suite = {
+		"loop", NULL, NULL, tests, SUITE_COUNT(tests),
+	};
+	int rc;
 
 	/* A loop that never returns must fail the test, not hang it. */
 	alarm(60);
@@ -1081,27 +1080,12 @@ int main(void)
 	if (loop0 == NULL ||
 	    pthread_create(&loop0_thread, NULL, run_thread, loop0) != 0)
 		return 1;
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("loop", NULL, NULL);
-	if (suite == NULL)
-		goto out_cleanup;
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto out_cleanup;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
+	rc = suites_run(&suite, 1);
 	if (loop0 != NULL) {
 		/* The last test did not get to it. */
 		if (!stop_and_join(loop0, loop0_thread))
 			return 1;
 		loop_free(loop0);
 	}
-	return failed ? 1 : 0;
-
-out_cleanup:
-	CU_cleanup_registry();
-	return 1;
+	return rc == 0 ? 0 : 1;
 }

@@ -21,6 +21,7 @@
 #include "natsconf_opts.h"
 #include "opts.h"
 #include "../suites.h"
+#include "testfile.h"
 
 #define NS OPTS_NS_PER_SEC
 
@@ -631,18 +632,6 @@ static void test_getters(void)
 		  strcmp(s, "plain") == 0);
 }
 
-static void write_conf(const char *name, const char *text)
-{
-	char p[PATH_MAX];
-	FILE *f;
-
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	f = fopen(p, "w");
-	CU_ASSERT_FATAL(f != NULL);
-	fputs(text, f);
-	fclose(f);
-}
-
 /* conffile_load() on dir/f.conf holding text: the format it chose, or
  * "error: <message without the path>". */
 static const char *detect(const char *text)
@@ -652,7 +641,7 @@ static const char *detect(const char *text)
 	size_t n;
 	int rc;
 
-	write_conf("f.conf", text);
+	testfile_write(dir, "f.conf", text);
 	snprintf(p, sizeof(p), "%s/f.conf", dir);
 	opts_fini(&o);
 	CU_ASSERT_FATAL(opts_init(&o) == 0);
@@ -687,7 +676,7 @@ static void test_detection(void)
 	CU_ASSERT_STRING_EQUAL(detect("max_pending = 4294967296L;\n"), "natsd");
 	CU_ASSERT_STRING_EQUAL(detect("port = 0x10E1;\n"), "natsd");
 	CU_ASSERT_EQUAL(o.port, 4321);
-	write_conf("inc.conf", "port = 4444;\n");
+	testfile_write(dir, "inc.conf", "port = 4444;\n");
 	CU_ASSERT_STRING_EQUAL(detect("@include \"inc.conf\"\n"), "natsd");
 	CU_ASSERT_EQUAL(o.port, 4444);
 	/* Loads only as libconfig (a string size). */

@@ -14,7 +14,9 @@
 
 #include <natsd/error.h>
 
+#include "../suites.h"
 #include "natsconf.h"
+#include "testfile.h"
 
 static char tmpdir[] = "/tmp/natsconf_test.XXXXXX";
 
@@ -44,18 +46,6 @@ static void parse_err(const char *text, const char *want)
 	if (strcmp(err, want) != 0)
 		fprintf(stderr, "\n got: %s\nwant: %s\n", err, want);
 	CU_ASSERT_STRING_EQUAL(err, want);
-}
-
-static void write_file(const char *name, const char *text)
-{
-	char path[512];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	f = fopen(path, "w");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-	fputs(text, f);
-	fclose(f);
 }
 
 static void test_minimal(void)
@@ -407,18 +397,18 @@ static void test_include(void)
 
 	snprintf(path, sizeof(path), "%s/sub", tmpdir);
 	mkdir(path, 0700);
-	write_file("sub/auth.conf",
-		   "user: bob\n"
-		   "password: $PASS\n"
-		   "include 'perm.conf'\n");
-	write_file("sub/perm.conf", "timeout: 3\n");
-	write_file("main.conf",
-		   "PASS: \"pw\"\n"
-		   "port: 4222\n"
-		   "authorization {\n"
-		   "  include \"sub/auth.conf\"\n"
-		   "}\n"
-		   "include sub/perm.conf\n");
+	testfile_write(tmpdir, "sub/auth.conf",
+		       "user: bob\n"
+		       "password: $PASS\n"
+		       "include 'perm.conf'\n");
+	testfile_write(tmpdir, "sub/perm.conf", "timeout: 3\n");
+	testfile_write(tmpdir, "main.conf",
+		       "PASS: \"pw\"\n"
+		       "port: 4222\n"
+		       "authorization {\n"
+		       "  include \"sub/auth.conf\"\n"
+		       "}\n"
+		       "include sub/perm.conf\n");
 	snprintf(path, sizeof(path), "%s/main.conf", tmpdir);
 	r = NULL;
 	rc = natsconf_parse_file(path, &r, err, sizeof(err));
@@ -440,8 +430,8 @@ static void test_include(void)
 	natsconf_free(r);
 
 	/* an error inside an included file names that file */
-	write_file("bad.conf", "a: 1\n\nb: $NOPE_NATSCONF\n");
-	write_file("top.conf", "x: 1\ninclude bad.conf\n");
+	testfile_write(tmpdir, "bad.conf", "a: 1\n\nb: $NOPE_NATSCONF\n");
+	testfile_write(tmpdir, "top.conf", "x: 1\ninclude bad.conf\n");
 	snprintf(path, sizeof(path), "%s/top.conf", tmpdir);
 	r = NULL;
 	rc = natsconf_parse_file(path, &r, err, sizeof(err));
@@ -452,7 +442,7 @@ static void test_include(void)
 	CU_ASSERT_STRING_EQUAL(err, path);
 
 	/* a file that includes itself stops */
-	write_file("loop.conf", "include loop.conf\n");
+	testfile_write(tmpdir, "loop.conf", "include loop.conf\n");
 	snprintf(path, sizeof(path), "%s/loop.conf", tmpdir);
 	rc = natsconf_parse_file(path, &r, err, sizeof(err));
 	CU_ASSERT(rc < 0);
@@ -531,33 +521,25 @@ static void cleanup_tmp(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	int failed;
+	static const struct suite_test tests[] = {
+		{ "minimal", test_minimal },
+		{ "authorization", test_authorization },
+		{ "accounts", test_accounts },
+		{ "cluster, leafnodes, websocket", test_cluster_leaf_ws },
+		{ "syntax", test_syntax },
+		{ "sizes", test_sizes },
+		{ "variables", test_variables },
+		{ "include", test_include },
+		{ "errors", test_errors },
+	};
+	static const struct suite suite = {
+		"natsconf", NULL, NULL, tests, SUITE_COUNT(tests),
+	};
+	int rc;
 
 	if (!mkdtemp(tmpdir))
 		return 1;
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("natsconf", NULL, NULL);
-	if (!s ||
-	    !CU_add_test(s, "minimal", test_minimal) ||
-	    !CU_add_test(s, "authorization", test_authorization) ||
-	    !CU_add_test(s, "accounts", test_accounts) ||
-	    !CU_add_test(s, "cluster, leafnodes, websocket",
-			 test_cluster_leaf_ws) ||
-	    !CU_add_test(s, "syntax", test_syntax) ||
-	    !CU_add_test(s, "sizes", test_sizes) ||
-	    !CU_add_test(s, "variables", test_variables) ||
-	    !CU_add_test(s, "include", test_include) ||
-	    !CU_add_test(s, "errors", test_errors)) {
-		CU_cleanup_registry();
-		cleanup_tmp();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = (int)CU_get_number_of_failures();
-	CU_cleanup_registry();
+	rc = suites_run(&suite, 1);
 	cleanup_tmp();
-	return failed ? 1 : 0;
+	return rc == 0 ? 0 : 1;
 }

@@ -136,18 +136,19 @@ static void test_encode_buffer(void)
 	CU_ASSERT_EQUAL(out[0], 'U');
 }
 
-/* Every type letter of the PROTOCOL.md table, and a round trip for keys
- * with all-zero and all-one bits. */
+/* The type letters of the PROTOCOL.md table. */
+static const struct {
+	enum nkey_type type;
+	char letter;
+} type_letters[] = {
+	{ NKEY_SERVER, 'N' },  { NKEY_CLUSTER, 'C' }, { NKEY_OPERATOR, 'O' },
+	{ NKEY_ACCOUNT, 'A' }, { NKEY_USER, 'U' },    { NKEY_CURVE, 'X' },
+};
+
+/* Every type letter, and a round trip for keys with all-zero and all-one
+ * bits. */
 static void test_prefix_letters(void)
 {
-	static const struct {
-		enum nkey_type type;
-		char letter;
-	} t[] = {
-		{ NKEY_SERVER, 'N' },   { NKEY_CLUSTER, 'C' },
-		{ NKEY_OPERATOR, 'O' }, { NKEY_ACCOUNT, 'A' },
-		{ NKEY_USER, 'U' },     { NKEY_CURVE, 'X' },
-	};
 	unsigned char pub[32], key[32];
 	char out[NKEY_PUBLIC_LEN + 1];
 	size_t i;
@@ -155,14 +156,15 @@ static void test_prefix_letters(void)
 
 	for (fill = 0; fill <= 0xff; fill += 0xff) {
 		memset(pub, fill, sizeof(pub));
-		for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-			CU_ASSERT_EQUAL_FATAL(nkey_encode_public(t[i].type, pub,
-								 out,
-								 sizeof(out)),
-					      0);
-			CU_ASSERT_EQUAL(out[0], t[i].letter);
+		for (i = 0; i < SUITE_COUNT(type_letters); i++) {
+			CU_ASSERT_EQUAL_FATAL(
+				nkey_encode_public(type_letters[i].type, pub,
+						   out, sizeof(out)),
+				0);
+			CU_ASSERT_EQUAL(out[0], type_letters[i].letter);
 			memset(key, ~fill, sizeof(key));
-			CU_ASSERT_EQUAL(nkey_decode_public(t[i].type, out, key),
+			CU_ASSERT_EQUAL(nkey_decode_public(type_letters[i].type,
+							   out, key),
 					0);
 			CU_ASSERT(memcmp(key, pub, 32) == 0);
 		}
@@ -314,28 +316,21 @@ static void test_seed_vector(void)
  * comes back to the same bytes. */
 static void test_seed_types(void)
 {
-	static const struct {
-		enum nkey_type type;
-		char letter;
-	} t[] = {
-		{ NKEY_SERVER, 'N' },   { NKEY_CLUSTER, 'C' },
-		{ NKEY_OPERATOR, 'O' }, { NKEY_ACCOUNT, 'A' },
-		{ NKEY_USER, 'U' },     { NKEY_CURVE, 'X' },
-	};
 	unsigned char seed[32], back[32];
 	char out[NKEY_SEED_LEN + 1];
 	enum nkey_type type;
 	size_t i;
 
 	memset(seed, 0xc3, sizeof(seed));
-	for (i = 0; i < SUITE_COUNT(t); i++) {
-		CU_ASSERT_EQUAL_FATAL(
-			nkey_encode_seed(t[i].type, seed, out, sizeof(out)), 0);
+	for (i = 0; i < SUITE_COUNT(type_letters); i++) {
+		CU_ASSERT_EQUAL_FATAL(nkey_encode_seed(type_letters[i].type,
+						       seed, out, sizeof(out)),
+				      0);
 		CU_ASSERT_EQUAL(strlen(out), NKEY_SEED_LEN);
 		CU_ASSERT_EQUAL(out[0], 'S');
-		CU_ASSERT_EQUAL(out[1], t[i].letter);
+		CU_ASSERT_EQUAL(out[1], type_letters[i].letter);
 		CU_ASSERT_EQUAL(nkey_decode_seed(out, &type, back), 0);
-		CU_ASSERT_EQUAL(type, t[i].type);
+		CU_ASSERT_EQUAL(type, type_letters[i].type);
 		CU_ASSERT(memcmp(back, seed, 32) == 0);
 	}
 }

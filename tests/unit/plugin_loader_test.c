@@ -24,6 +24,7 @@
 
 #include <natsd/plugin.h>
 
+#include "../suites.h"
 #include "plugin_loader.h"
 
 /* The fake config section the test hands to init(). */
@@ -72,16 +73,6 @@ static int fake_cfg_string(const struct natsd_cfg *c, const char *key,
 	return 0;
 }
 
-static int fake_cfg_int(const struct natsd_cfg *c, const char *key,
-			int64_t *out)
-{
-	(void)c;
-	(void)key;
-	(void)out;
-	api_calls++;
-	return NATSD_ENOENT;
-}
-
 static int fake_cfg_bool(const struct natsd_cfg *c, const char *key, bool *out)
 {
 	(void)c;
@@ -119,7 +110,7 @@ static const struct natsd_host_api fake_api = {
 	.log = fake_log,
 	.log_enabled = fake_log_enabled,
 	.cfg_string = fake_cfg_string,
-	.cfg_int = fake_cfg_int,
+	.cfg_int = fake_cfg_i64,
 	.cfg_bool = fake_cfg_bool,
 	.cfg_duration = fake_cfg_i64,
 	.cfg_size = fake_cfg_i64,
@@ -144,15 +135,19 @@ static void test_path(char *buf, size_t len, const char *dir, const char *file)
 	CU_ASSERT_FATAL(n > 0 && (size_t)n < len);
 }
 
-/* Loads a plugin that must be refused and checks the code and the exact
- * error line; no host function may have been called. */
-static void expect_refusal(const char *path, int want_rc, const char *want)
+/* Loads file from dir, which must be refused with want_rc and exactly the
+ * error line "plugin <path>: <reason>"; no host function may have been
+ * called. */
+static void expect_refusal(const char *dir, const char *file, int want_rc,
+			   const char *reason)
 {
 	struct plugin *p = (struct plugin *)&p; /* must stay untouched */
 	struct plugin *const sentinel = p;
-	char err[512];
+	char path[1024], want[1200], err[512];
 	int rc;
 
+	test_path(path, sizeof(path), dir, file);
+	snprintf(want, sizeof(want), "plugin %s: %s", path, reason);
 	reset_fakes();
 	memset(err, 'x', sizeof(err));
 	rc = plugin_load(path, fake_host, &fake_api, &good_cfg, NULL, 0, &p,
@@ -167,20 +162,12 @@ static void expect_refusal(const char *path, int want_rc, const char *want)
 
 static void test_missing_file(void)
 {
-	char path[1024], want[1200];
+	static const char reason[] =
+		"not found (check plugin_dir or --plugin-dir)";
 
-	test_path(path, sizeof(path), tmp_dir, "auth_foo.so");
-	snprintf(want, sizeof(want),
-		 "plugin %s: not found (check plugin_dir or --plugin-dir)",
-		 path);
-	expect_refusal(path, NATSD_ENOENT, want);
-
+	expect_refusal(tmp_dir, "auth_foo.so", NATSD_ENOENT, reason);
 	/* A missing directory on the way is "not found" too. */
-	test_path(path, sizeof(path), tmp_dir, "nodir/auth_foo.so");
-	snprintf(want, sizeof(want),
-		 "plugin %s: not found (check plugin_dir or --plugin-dir)",
-		 path);
-	expect_refusal(path, NATSD_ENOENT, want);
+	expect_refusal(tmp_dir, "nodir/auth_foo.so", NATSD_ENOENT, reason);
 }
 
 static void test_not_loadable(void)
@@ -218,47 +205,34 @@ static void test_not_loadable(void)
 
 static void test_no_entry_symbol(void)
 {
-	char path[1024], want[1200];
-
-	test_path(path, sizeof(path), test_dir, "not_a_plugin.so");
-	snprintf(want, sizeof(want),
-		 "plugin %s: not a natsd plugin (no natsd_plugin_entry symbol)",
-		 path);
-	expect_refusal(path, NATSD_EINVAL, want);
+	expect_refusal(test_dir, "not_a_plugin.so", NATSD_EINVAL,
+		       "not a natsd plugin (no natsd_plugin_entry symbol)");
 }
 
 static void test_bad_magic(void)
 {
-	char path[1024], want[1200];
-
-	test_path(path, sizeof(path), test_dir, "bad_magic.so");
-	snprintf(want, sizeof(want),
-		 "plugin %s: not a natsd plugin (bad magic)", path);
-	expect_refusal(path, NATSD_EINVAL, want);
+	expect_refusal(test_dir, "bad_magic.so", NATSD_EINVAL,
+		       "not a natsd plugin (bad magic)");
 }
 
 static void test_abi_major(void)
 {
-	char path[1024], want[1200];
+	char reason[200];
 
-	test_path(path, sizeof(path), test_dir, "abi_major.so");
-	snprintf(want, sizeof(want),
-		 "plugin %s: built for natsd plugin ABI 2.0, this server has "
-		 "ABI %d.%d",
-		 path, NATSD_ABI_MAJOR, NATSD_ABI_MINOR);
-	expect_refusal(path, NATSD_ENOTSUP, want);
+	snprintf(reason, sizeof(reason),
+		 "built for natsd plugin ABI 2.0, this server has ABI %d.%d",
+		 NATSD_ABI_MAJOR, NATSD_ABI_MINOR);
+	expect_refusal(test_dir, "abi_major.so", NATSD_ENOTSUP, reason);
 }
 
 static void test_abi_minor(void)
 {
-	char path[1024], want[1200];
+	char reason[200];
 
-	test_path(path, sizeof(path), test_dir, "abi_minor.so");
-	snprintf(want, sizeof(want),
-		 "plugin %s: built for natsd plugin ABI %d.99, this server has "
-		 "ABI %d.%d",
-		 path, NATSD_ABI_MAJOR, NATSD_ABI_MAJOR, NATSD_ABI_MINOR);
-	expect_refusal(path, NATSD_ENOTSUP, want);
+	snprintf(reason, sizeof(reason),
+		 "built for natsd plugin ABI %d.99, this server has ABI %d.%d",
+		 NATSD_ABI_MAJOR, NATSD_ABI_MAJOR, NATSD_ABI_MINOR);
+	expect_refusal(test_dir, "abi_minor.so", NATSD_ENOTSUP, reason);
 }
 
 static void test_init_fails(void)
@@ -541,10 +515,7 @@ static void test_resolve_then_load(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct suite_test tests[] = {
 		{ "resolve", test_resolve },
 		{ "missing file", test_missing_file },
 		{ "not loadable", test_not_loadable },
@@ -559,9 +530,10 @@ int main(void)
 		{ "small error buffer", test_small_err_buffer },
 		{ "resolve then load", test_resolve_then_load },
 	};
-	CU_pSuite suite;
-	unsigned int failed;
-	size_t i;
+	static const struct suite suite = {
+		"plugin_loader", NULL, NULL, tests, SUITE_COUNT(tests),
+	};
+	int rc;
 
 	test_dir = getenv("NATSD_TEST_PLUGIN_DIR");
 	if (test_dir == NULL || test_dir[0] == '\0') {
@@ -572,24 +544,7 @@ int main(void)
 		perror("mkdtemp");
 		return 99;
 	}
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 99;
-	suite = CU_add_suite("plugin_loader", NULL, NULL);
-	if (suite == NULL)
-		goto out_registry;
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto out_registry;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
+	rc = suites_run(&suite, 1);
 	rmdir(tmp_dir);
-	return failed == 0 ? 0 : 1;
-
-out_registry:
-	CU_cleanup_registry();
-	rmdir(tmp_dir);
-	return 99;
+	return rc < 0 ? 99 : rc;
 }

@@ -13,6 +13,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "../suites.h"
 #include "subject.h"
 
 struct valid_case {
@@ -374,24 +375,16 @@ static void test_cross(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	unsigned int failed;
+	static const struct suite_test tests[] = {
+		{ "valid", test_valid },     { "tokens", test_tokens },
+		{ "match", test_match },     { "subset", test_subset },
+		{ "overlap", test_overlap }, { "cross-check", test_cross },
+	};
+	static const struct suite suite = {
+		"subject", NULL, NULL, tests, SUITE_COUNT(tests),
+	};
+	int rc;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 99;
-	s = CU_add_suite("subject", NULL, NULL);
-	if (s == NULL || CU_add_test(s, "valid", test_valid) == NULL ||
-	    CU_add_test(s, "tokens", test_tokens) == NULL ||
-	    CU_add_test(s, "match", test_match) == NULL ||
-	    CU_add_test(s, "subset", test_subset) == NULL ||
-	    CU_add_test(s, "overlap", test_overlap) == NULL ||
-	    CU_add_test(s, "cross-check", test_cross) == NULL) {
-		CU_cleanup_registry();
-		return 99;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed == 0 ? 0 : 1;
+	rc = suites_run(&suite, 1);
+	return rc < 0 ? 99 : rc;
 }
