@@ -64,7 +64,7 @@ enum jwtauth_resolver {
 struct jwtauth_acc {
 	atomic_int refs;
 	struct jwt *j;
-	int64_t fetched;          /* unix seconds; URL cache */
+	int64_t fetched_ms;       /* monotonic; URL cache age */
 	atomic_bool imports_done; /* its imports were given to the host */
 };
 
@@ -77,7 +77,7 @@ struct jwtauth_trust {
 	struct jwtauth_acc **mem; /* resolver_preload */
 	size_t nmem;
 	struct jwt_http_url url;
-	int64_t timeout_ms, ttl_s;
+	int64_t timeout_ms, ttl_ms;
 	char *sys_account; /* the first operator's system_account */
 	char **pinned;     /* resolver_pinned_accounts; none: any */
 	size_t npinned;
@@ -139,6 +139,16 @@ static int64_t now_s(void)
 	return (int64_t)time(NULL);
 }
 
+/* Cache ages in milliseconds: in whole seconds a "1s" entry could
+ * expire a moment after it was fetched. */
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Accounts                                                             */
 
 static void acc_put(struct jwtauth_acc *a)
@@ -188,7 +198,7 @@ static int acc_decode(const char *token, const char *id,
 	}
 	atomic_init(&a->refs, 1);
 	a->j = j;
-	a->fetched = now_s();
+	a->fetched_ms = mono_ms();
 	*out = a;
 	return 0;
 }
@@ -578,7 +588,7 @@ static int trust_read(struct jwtauth *ja, const struct natsd_cfg *c,
 		return NATSD_ENOMEM;
 	t->refs = 1;
 	t->timeout_ms = JWTAUTH_DEFAULT_TIMEOUT_MS;
-	t->ttl_s = JWTAUTH_DEFAULT_TTL_S;
+	t->ttl_ms = JWTAUTH_DEFAULT_TTL_S * 1000;
 	rc = read_operators(ja, t, c, err, errlen);
 	if (rc == 0)
 		rc = read_resolver(ja, t, c, err, errlen);
@@ -587,7 +597,7 @@ static int trust_read(struct jwtauth *ja, const struct natsd_cfg *c,
 	if (rc == 0 && ja->api->cfg_duration(c, "resolver_timeout", &ns) == 0)
 		t->timeout_ms = ns / 1000000 > 0 ? ns / 1000000 : 1;
 	if (rc == 0 && ja->api->cfg_duration(c, "resolver_cache_ttl", &ns) == 0)
-		t->ttl_s = ns / 1000000000;
+		t->ttl_ms = ns / 1000000;
 	if (rc == NATSD_ENOMEM)
 		snprintf(err, errlen, "auth_jwt: out of memory");
 	if (rc != 0) {
@@ -969,7 +979,7 @@ static struct jwtauth_acc *lookup(struct jwtauth *ja,
 		a = find_acc(t->mem, t->nmem, id);
 	if (a == NULL && t->resolver == JWTAUTH_URL) {
 		a = find_acc(ja->cache, ja->ncache, id);
-		if (a != NULL && now_s() - a->fetched >= t->ttl_s)
+		if (a != NULL && mono_ms() - a->fetched_ms >= t->ttl_ms)
 			a = NULL;
 	}
 	return a != NULL ? acc_get(a) : NULL;
