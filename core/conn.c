@@ -120,7 +120,9 @@ struct conn *conn_new(struct worker *w, int kind, int fd,
 		goto out_free;
 	if (worker_add_conn(w, c) != 0)
 		goto out_io;
-	atomic_fetch_add(&w->srv->total_conns, 1);
+	/* /varz total_connections: clients, as nats-server counts them. */
+	if (kind == NATSD_KIND_CLIENT)
+		atomic_fetch_add(&w->srv->total_conns, 1);
 	return c;
 
 out_io:

@@ -117,9 +117,6 @@ static void sys_adopt_task(struct loop *l, void *arg)
 		free(a);
 		return;
 	}
-	/* Nobody connected: total_connections counts clients, and
-	 * nats-server's does not count its internal clients either. */
-	atomic_fetch_sub(&a->srv->total_conns, 1);
 	c->acc = a->srv->sysacc;
 	c->flags |= CONN_F_CONNECTED | CONN_F_HEADERS;
 	c->max_payload = -1; /* answers may be large, as nats-server's */

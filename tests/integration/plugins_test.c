@@ -37,6 +37,7 @@
 #include <nats/nats.h>
 
 #include "harness.h"
+#include "monhttp.h"
 #include "itest.h"
 
 #define WAIT_MS		ITEST_WAIT_MS
@@ -542,6 +543,8 @@ static void test_cancel_on_shutdown(void)
 /* Links                                                               */
 
 static natsConnection *link_a_nc, *link_b_nc;
+static int link_a_http;    /* server A's monitoring port */
+static long link_a_total0; /* its total_connections before the link */
 
 /* Reads the port linktest wrote, waiting for the file to appear. */
 static int read_port_file(const char *path, int timeout_ms)
@@ -569,6 +572,32 @@ static int read_port_file(const char *path, int timeout_ms)
 	}
 }
 
+/* The integer after "key": in a JSON text, or -1. */
+static long json_int_after(const char *json, const char *key)
+{
+	const char *p = strstr(json, key);
+
+	if (p == NULL)
+		return -1;
+	p += strlen(key);
+	p += strspn(p, "\": \t");
+	return strtol(p, NULL, 10);
+}
+
+/* /varz total_connections of the server at monitoring port, or -1. */
+static long varz_total(int port)
+{
+	struct monhttp_resp r;
+	long v;
+
+	if (monhttp_get(port, "/varz", WAIT_MS, &r) != 0)
+		return -1;
+	v = r.status == 200 ? json_int_after(r.body, "\"total_connections\"")
+			    : -1;
+	monhttp_free(&r);
+	return v;
+}
+
 static int init_link(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -580,11 +609,13 @@ static int init_link(void)
 	snprintf(port_file, sizeof(port_file), "%s/plugins_test-%ld.port",
 		 tmp, (long)getpid());
 	unlink(port_file);
+	link_a_http = harness_free_port();
 	snprintf(conf, sizeof(conf),
+		 "http_port = %d;\n"
 		 "plugins = ( { load = \"%s\";\n"
 		 "  settings = { listen_port = 0;\n"
 		 "    port_file = \"%s\"; }; } );\n",
-		 link_so, port_file);
+		 link_a_http, link_so, port_file);
 	if (harness_start(&lsrv_a, "natsd", conf, NULL) != 0) {
 		fprintf(stderr, "cannot start server A with:\n%s", conf);
 		return -1;
@@ -594,6 +625,8 @@ static int init_link(void)
 		fprintf(stderr, "server A wrote no port to %s\n", port_file);
 		return -1;
 	}
+	/* The start-up probes were clients: counted before any link. */
+	link_a_total0 = varz_total(link_a_http);
 	snprintf(conf, sizeof(conf),
 		 "plugins = ( { load = \"%s\";\n"
 		 "  settings = { peer_port = %d; }; } );\n",
@@ -783,6 +816,22 @@ static void link_barrier(natsConnection *a, natsConnection *b,
 
 /* A queue group with members on both servers: each message published
  * on B reaches exactly one member, wherever it is. */
+/* /varz counts clients in connections and total_connections, as
+ * nats-server does: the link is not one. (First in its suite: since
+ * the link came up, one client.) */
+static void test_link_varz(void)
+{
+	struct monhttp_resp r;
+
+	CU_ASSERT_FATAL(link_a_total0 >= 0);
+	CU_ASSERT_FATAL(monhttp_get(link_a_http, "/varz", WAIT_MS, &r) == 0);
+	CU_ASSERT_EQUAL(r.status, 200);
+	CU_ASSERT_EQUAL(json_int_after(r.body, "\"connections\""), 1);
+	CU_ASSERT_EQUAL(json_int_after(r.body, "\"total_connections\""),
+			link_a_total0 + 1);
+	monhttp_free(&r);
+}
+
 static void test_link_queue(void)
 {
 	natsSubscription *subs[3] = { NULL, NULL, NULL };
@@ -934,6 +983,7 @@ int main(void)
 		{ "shutdown with an answer pending", test_cancel_on_shutdown },
 	};
 	static const struct suite_test link[] = {
+		{ "/varz counts clients, not links", test_link_varz },
 		{ "plain interest, both directions", test_link_plain },
 		{ "queue group across servers", test_link_queue },
 		{ "unsubscribe withdraws interest", test_link_unsubscribe },
