@@ -62,6 +62,7 @@
 #define SEQ_BYTES	  8	      /* sequence number at payload start */
 #define RBUF_BIG	  (4u << 20)  /* reader buffer: many frames a read */
 #define RBUF_SMALL	  4096	      /* publishers' and idle connections */
+#define BENCH_STALLED_MAX 16          /* --stalled */
 #define RBUF_MAX	  (64u << 20) /* a larger frame is refused */
 #define LARGE_PAYLOAD	  2048	      /* from here on, writev, not copy */
 #define IOV_BATCH	  340	      /* messages per writev: 3 iovecs each */
@@ -122,6 +123,7 @@ struct opts {
 	const char *label;
 	bool progress;
 	const char *tls_ca; /* --tls: CA file; NULL: plain TCP */
+	int stalled;        /* subscribers that never read (pubsub, fanout) */
 };
 
 /* A bitmap of the sequence numbers one connection has seen. Anonymous
@@ -369,6 +371,28 @@ static int proc_rss(pid_t pid, uint64_t *out)
 		return -errno;
 	while (fgets(line, sizeof(line), f) != NULL) {
 		if (strncmp(line, "VmRSS:", 6) == 0) {
+			*out = strtoull(line + 6, NULL, 10) * 1024;
+			rc = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+/* Reads VmHWM (the peak resident set) of pid, in bytes. */
+static int proc_peak_rss(pid_t pid, uint64_t *out)
+{
+	char path[64], line[256];
+	FILE *f;
+	int rc = -EPROTO;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return -errno;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, "VmHWM:", 6) == 0) {
 			*out = strtoull(line + 6, NULL, 10) * 1024;
 			rc = 0;
 			break;
@@ -1714,6 +1738,60 @@ static void add_cpu(struct result *r, const struct opts *o, double cpu0,
 	res_add(r, key, false, "%.0f", cpu > 0 ? (double)count / cpu : 0.0);
 }
 
+/*
+ * --stalled: subscribers on the flow's subject that never read, so that
+ * once the socket buffers are full the server's queue for each grows
+ * until it cuts the subscriber off as a slow consumer. (Their receive
+ * buffers keep the default size: a tiny window drains so slowly at the
+ * end, through the peer's backed-off zero-window probes, that the
+ * server's close could not be seen in time.) The others' rate, with
+ * and without them, shows whether one stalled subscriber slows the rest.
+ */
+static int open_stalled(struct bench *b, struct bconn **st, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		st[i] = conn_open(b, ROLE_IDLE, RBUF_SMALL);
+		if (st[i] == NULL)
+			return -EIO;
+		if (subscribe(st[i], "bench.data", NULL, 1) != 0)
+			return -EIO;
+	}
+	return 0;
+}
+
+/* How many of the stalled subscribers the server closed: each is read
+ * to its end, for at most a few seconds in all (an open one that was
+ * not cut off may hold up to the server's max_pending). */
+static int count_cut(struct bconn **st, int n)
+{
+	char buf[65536];
+	double end = now_s() + 3.0;
+	struct pollfd pfd;
+	int i, cut = 0;
+	ssize_t r;
+
+	for (i = 0; i < n; i++) {
+		pfd.fd = st[i]->fd;
+		pfd.events = POLLIN;
+		/* Gaps are normal: after a long zero window the peer's
+		 * probes back off. */
+		while (now_s() < end) {
+			if (poll(&pfd, 1, 100) != 1)
+				continue;
+			r = recv(st[i]->fd, buf, sizeof(buf), MSG_DONTWAIT);
+			if (r == 0 || (r < 0 && errno == ECONNRESET)) {
+				cut++;
+				break;
+			}
+			if (r < 0 && errno != EAGAIN && errno != EINTR)
+				break;
+		}
+	}
+	return cut;
+}
+
 static int run_flow(const struct opts *o)
 {
 	struct bench b;
@@ -1722,7 +1800,8 @@ static int run_flow(const struct opts *o)
 	struct progress prog;
 	struct tally t = { 0 };
 	struct result r;
-	uint64_t total, sent = 0, window, fan;
+	struct bconn *stalled[BENCH_STALLED_MAX] = { NULL };
+	uint64_t total, sent = 0, window, fan, peak = 0;
 	double elapsed = 0, cpu0 = 0, self0;
 	int nsubs, rc;
 
@@ -1738,6 +1817,8 @@ static int run_flow(const struct opts *o)
 	if (window < 2)
 		window = 2;
 	rc = open_subs(&b, nsubs, total);
+	if (rc == 0)
+		rc = open_stalled(&b, stalled, o->stalled);
 	if (rc != 0)
 		goto out;
 	pc = conn_open(&b, ROLE_PUB, RBUF_SMALL);
@@ -1797,12 +1878,22 @@ static int run_flow(const struct opts *o)
 	if (t.reads)
 		res_add(&r, "sub_bytes_per_read", false, "%.0f",
 			(double)t.bytes / (double)t.reads);
+	if (o->stalled > 0) {
+		res_add(&r, "stalled", false, "%d", o->stalled);
+		res_add(&r, "stalled_cut", false, "%d",
+			count_cut(stalled, o->stalled));
+	}
+	if (o->pid && proc_peak_rss(o->pid, &peak) == 0)
+		res_add(&r, "server_peak_mb", false, "%.1f",
+			(double)peak / 1e6);
 	if (rc == 0 && (t.lost || t.dups || t.bad))
 		rc = -EPROTO;
 	res_add(&r, "status", true, "%s", rc == 0 ? "ok" :
 		rc == -EPROTO ? "loss" : "error");
 	res_print(&r, o->json);
 out:
+	for (int i = 0; i < o->stalled; i++)
+		conn_free(stalled[i]);
 	conn_free(pc);
 	publisher_fini(&p);
 	close_subs(&b);
@@ -2197,6 +2288,10 @@ static void usage(FILE *f)
 	      "(500)\n"
 	      "      --headers          send HPUB with a small header block\n"
 	      "      --tls CAFILE       TLS after INFO, trusting CAFILE\n"
+	      "      --stalled N        pubsub, fanout: N more subscribers "
+	      "that\n"
+	      "                         never read (slow consumers to cut "
+	      "off)\n"
 	      "      --label NAME       add server=NAME to each result\n"
 	      "      --json             one JSON object per result line\n"
 	      "  -q, --quiet            no progress on the terminal\n"
@@ -2248,6 +2343,7 @@ enum {
 	OPT_JSON,
 	OPT_HEADERS,
 	OPT_TLS,
+	OPT_STALLED,
 };
 
 static const struct option long_opts[] = {
@@ -2271,6 +2367,7 @@ static const struct option long_opts[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "headers", no_argument, NULL, OPT_HEADERS },
 	{ "tls", required_argument, NULL, OPT_TLS },
+	{ "stalled", required_argument, NULL, OPT_STALLED },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -2338,6 +2435,8 @@ static int parse_opt(struct opts *o, int c, const char *arg)
 	case OPT_LABEL:
 		o->label = arg;
 		return 0;
+	case OPT_STALLED:
+		return opt_int(arg, 1, BENCH_STALLED_MAX, &o->stalled);
 	case OPT_JSON:
 		o->json = true;
 		return 0;
@@ -2404,6 +2503,10 @@ static int parse_args(struct opts *o, int argc, char **argv)
 	}
 	if (optind < argc) {
 		msg("unexpected argument '%s'", argv[optind]);
+		return -EINVAL;
+	}
+	if (o->stalled > 0 && o->sc != SC_PUBSUB && o->sc != SC_FANOUT) {
+		msg("--stalled goes with pubsub and fanout");
 		return -EINVAL;
 	}
 	if (o->subs == 0)
