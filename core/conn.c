@@ -33,6 +33,8 @@
 /* Messages this large are written at once when nothing is queued: the
  * copy would cost more than the system call. */
 #define CONN_WRITE_NOW     8192
+#define CONN_LARGE_MSG     4096        /* an operation this big ...      */
+#define CONN_LARGE_READ    (256 << 10) /* ... reads this much after it */
 #define CONN_WRITE_NOW_IOV 8
 /* The most a client may send of an operation whose size is not known yet
  * (a control line is limited by max_control_line, but not what nats-server
@@ -625,6 +627,12 @@ static int conn_keep(struct conn *c, const char *buf, size_t len,
 	cap = len > need ? len : need;
 	if (cap < 512)
 		cap = 512;
+	/* A large message arriving in pieces: room for it and for a big
+	 * read of what follows, so that the next reads (which go to this
+	 * buffer) each bring several messages, as reads into the worker's
+	 * buffer do. */
+	if (need >= CONN_LARGE_MSG && cap < need + CONN_LARGE_READ)
+		cap = need + CONN_LARGE_READ;
 	if (c->rcap < cap) {
 		nb = realloc(c->rbuf, cap);
 		if (nb == NULL)
