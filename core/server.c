@@ -394,6 +394,19 @@ static int load_tls(struct server *s)
 	return load_plugin(s, "transport_tls", settings, NULL, false);
 }
 
+/* wss://: the websocket block's tls section is given to the tls layer
+ * of its listener; the plugin is loaded without settings of its own
+ * when the client port has no TLS. */
+static int load_ws_tls(struct server *s)
+{
+	const struct opts_websocket *w = &s->opts.websocket;
+
+	if (!ws_enabled(&s->opts) || w->tls == NULL ||
+	    registry_transport(s->reg, "tls") != NULL)
+		return 0;
+	return load_plugin(s, "transport_tls", NULL, NULL, false);
+}
+
 static int open_client_listener(struct server *s)
 {
 	const struct opts *o = &s->opts;
@@ -432,33 +445,51 @@ static int open_client_listener(struct server *s)
 }
 
 /* The websocket listener: tcp and the websocket layer, which gets the
- * websocket block as its section. */
+ * websocket block as its section; with a tls block inside (wss://) tcp,
+ * tls and websocket, the tls layer getting that block. Both handshake at
+ * accept, as nats-server's websocket HTTP server does. */
 static int open_ws_listener(struct server *s)
 {
 	const struct opts_websocket *w = &s->opts.websocket;
 	struct natsd_listen_spec spec = { .struct_size = sizeof(spec) };
-	const struct natsd_cfg *cfgs[1] = { w->cfg };
+	const struct natsd_cfg *cfgs[2] = { w->cfg, NULL };
+	const char *stack = "tcp,websocket";
 	char err[512];
 	int rc;
 
 	if (!ws_enabled(&s->opts))
 		return 0;
+	if (w->tls != NULL) {
+		cfgs[0] = w->tls;
+		cfgs[1] = w->cfg;
+		stack = "tcp,tls,websocket";
+	}
 	spec.host = w->host ? w->host : "0.0.0.0";
 	spec.port = w->port < 0 ? 0 : w->port;
 	spec.backlog = 1024;
-	rc = listener_open_cfg(s, NATSD_KIND_CLIENT, NULL, "tcp,websocket",
-			       &spec, cfgs, 1, &s->ws_listener, err,
-			       sizeof(err));
+	rc = listener_open_cfg(s, NATSD_KIND_CLIENT, NULL, stack, &spec, cfgs,
+			       2, &s->ws_listener, err, sizeof(err));
 	if (rc != 0) {
 		log_fatal("Unable to listen for websocket connections: %s",
 			  err);
 		return rc;
 	}
+	s->ws_tf = listener_flags(s->ws_listener);
+	/* The plugin has logged what is wrong with the section. */
+	if (w->tls != NULL &&
+	    !(s->ws_tf & (NATSD_TF_TLS_REQUIRED | NATSD_TF_TLS_AVAILABLE))) {
+		log_fatal("Unable to listen for websocket connections: "
+			  "invalid tls configuration");
+		listener_close(s->ws_listener);
+		s->ws_listener = NULL;
+		return NATSD_EINVAL;
+	}
 	s->ws_port = listener_port(s->ws_listener);
-	log_info("Listening for websocket clients on ws://%s:%d", spec.host,
-		 s->ws_port);
-	log_warn("Websocket not configured with TLS. DO NOT USE IN "
-		 "PRODUCTION!");
+	log_info("Listening for websocket clients on %s://%s:%d",
+		 w->tls != NULL ? "wss" : "ws", spec.host, s->ws_port);
+	if (w->tls == NULL)
+		log_warn("Websocket not configured with TLS. DO NOT USE IN "
+			 "PRODUCTION!");
 	return 0;
 }
 
@@ -538,6 +569,8 @@ int server_start(struct server *s)
 	rc = load_plugins(s);
 	if (rc == 0)
 		rc = load_tls(s);
+	if (rc == 0)
+		rc = load_ws_tls(s);
 	if (rc != 0)
 		return rc;
 	{
@@ -603,6 +636,7 @@ int server_start(struct server *s)
 				s->monitor != NULL && monitor_https(s->monitor),
 			.ws_host = s->opts.websocket.host,
 			.ws_port = s->ws_listener ? s->ws_port : 0,
+			.ws_tls = s->ws_listener && s->opts.websocket.tls,
 		};
 
 		rc = portsfile_write(s->opts.ports_file_dir,
