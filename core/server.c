@@ -708,6 +708,55 @@ static const char *str_or_empty(const char *s)
 	return s != NULL ? s : "";
 }
 
+/* Whether key k has the same value in a and b, read as a plugin reads
+ * it: a string, a bool, a number or duration, a list of strings. */
+static bool cfg_value_same(const struct natsd_cfg *a, const struct natsd_cfg *b,
+			   const char *k)
+{
+	const char *x, *y;
+	int64_t i, j;
+	size_t n, m, e;
+	bool p, q;
+
+	if (conffile_cfg_string(a, k, &x) == 0)
+		return conffile_cfg_string(b, k, &y) == 0 && strcmp(x, y) == 0;
+	if (conffile_cfg_bool(a, k, &p) == 0)
+		return conffile_cfg_bool(b, k, &q) == 0 && p == q;
+	if (conffile_cfg_duration(a, k, &i) == 0)
+		return conffile_cfg_duration(b, k, &j) == 0 && i == j;
+	if (conffile_cfg_list_len(a, k, &n) != 0 ||
+	    conffile_cfg_list_len(b, k, &m) != 0 || n != m)
+		return false;
+	for (e = 0; e < n; e++)
+		if (conffile_cfg_list_string(a, k, e, &x) != 0 ||
+		    conffile_cfg_list_string(b, k, e, &y) != 0 ||
+		    strcmp(x, y) != 0)
+			return false;
+	return true;
+}
+
+/* Whether two sections (the websocket block's tls) say the same. */
+static bool cfg_section_same(const struct natsd_cfg *a,
+			     const struct natsd_cfg *b)
+{
+	const char *k;
+	size_t i, na = 0, nb = 0;
+
+	if (a == NULL || b == NULL)
+		return a == b;
+	while (conffile_cfg_key_at(a, na, &k) == 0)
+		na++;
+	while (conffile_cfg_key_at(b, nb, &k) == 0)
+		nb++;
+	if (na != nb)
+		return false;
+	for (i = 0; i < na; i++)
+		if (conffile_cfg_key_at(a, i, &k) != 0 ||
+		    !cfg_value_same(a, b, k))
+			return false;
+	return true;
+}
+
 /* Options nats-server cannot reload either, checked in its order
  * (server/reload.go): true with nats-server's message in err when the
  * re-read file changes one; the running config then stays in force. */
@@ -770,6 +819,19 @@ static bool reload_refused(const struct opts *cur, const struct opts *no,
 			 "config reload not supported for Host: "
 			 "old=%s, new=%s",
 			 str_or_empty(cur->host), str_or_empty(no->host));
+		return true;
+	}
+	/* The tls layer of the websocket listener keeps its section:
+	 * SIGHUP re-reads the files it names (certificates edited in
+	 * place), but other names or settings need a restart, where
+	 * nats-server 2.9.10 takes them. */
+	if (cur->websocket.tls != NULL && no->websocket.tls != NULL &&
+	    !cfg_section_same(cur->websocket.tls, no->websocket.tls)) {
+		snprintf(err, errlen,
+			 "config reload not supported for Websocket TLS "
+			 "settings: changed files or settings take effect "
+			 "after a restart (certificates edited in place are "
+			 "reloaded)");
 		return true;
 	}
 	/* nats-server reloads no change of the websocket block. */

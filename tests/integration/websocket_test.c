@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1417,6 +1418,92 @@ static void test_wss_startup(void)
 	CU_ASSERT(harness_start(&single, "natsd", conf, NULL) != 0);
 }
 
+/* Copies file a of the certificates to path b. */
+static void cert_copy(const char *a, const char *b)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "cp %s/%s %s", certs, a, b);
+	CU_ASSERT_FATAL(system(cmd) == 0);
+}
+
+/* Reload: certificate files edited in place are read again on SIGHUP by
+ * both servers (a client trusting only the test CA is refused once the
+ * server certificate is one of another CA); a tls block naming other
+ * files is refused by natsd (nats-server 2.9.10 takes it). */
+static void test_wss_reload(void)
+{
+	char conf[2][1024], dir[] = "/tmp/natsd-wssr-XXXXXX", a[256], b[256];
+	char out[2][4096];
+	int k, round;
+
+	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+	memset(&gp, 0, sizeof(gp));
+	for (k = 0; k < 2; k++) {
+		snprintf(a, sizeof(a), "%s/%d.pem", dir, k);
+		snprintf(b, sizeof(b), "%s/%d.key", dir, k);
+		cert_copy("server.pem", a);
+		cert_copy("server.key", b);
+		gp.ws[k] = harness_free_port();
+		if (k == 0)
+			snprintf(conf[k], sizeof(conf[k]),
+				 "websocket = { port = %d; tls = { cert_file "
+				 "= \"%s\"; key_file = \"%s\"; }; };\n",
+				 gp.ws[k], a, b);
+		else
+			snprintf(conf[k], sizeof(conf[k]),
+				 "websocket {\nport: %d\ntls {\ncert_file: "
+				 "\"%s\"\nkey_file: \"%s\"\n}\n}\n",
+				 gp.ws[k], a, b);
+		CU_ASSERT_FATAL(
+			harness_start(&gp.s[k], kinds[k], conf[k], NULL) == 0);
+	}
+	for (round = 0; round < 2; round++) {
+		for (k = 0; k < 2; k++) {
+			wss_outcome(gp.ws[k], NULL, NULL, out[k],
+				    sizeof(out[k]), NULL, 0);
+			CU_ASSERT_STRING_EQUAL(out[k],
+					       round == 0 ? "2:" PONG
+							  : "tls: refused");
+			if (round == 1)
+				continue;
+			snprintf(a, sizeof(a), "%s/%d.pem", dir, k);
+			snprintf(b, sizeof(b), "%s/%d.key", dir, k);
+			cert_copy("server2.pem", a);
+			cert_copy("server2.key", b);
+			CU_ASSERT(kill(gp.s[k].pid, SIGHUP) == 0);
+			CU_ASSERT(itest_log_wait(
+				&gp.s[k], "Reloaded server configuration",
+				WAIT_MS));
+		}
+	}
+	/* Other file names: refused, the running certificate stays. */
+	snprintf(a, sizeof(a), "%s/0.pem", dir);
+	snprintf(b, sizeof(b), "%s/moved.pem", dir);
+	CU_ASSERT(rename(a, b) == 0);
+	snprintf(conf[0], sizeof(conf[0]),
+		 "websocket = { port = %d; tls = { cert_file = \"%s\"; "
+		 "key_file = \"%s/0.key\"; }; };\n",
+		 gp.ws[0], b, dir);
+	{
+		FILE *f = fopen(gp.s[0].conf_path, "w");
+
+		CU_ASSERT_FATAL(f != NULL);
+		fputs(conf[0], f);
+		fclose(f);
+	}
+	CU_ASSERT(kill(gp.s[0].pid, SIGHUP) == 0);
+	CU_ASSERT(itest_log_wait(&gp.s[0],
+				 "config reload not supported for Websocket "
+				 "TLS settings",
+				 WAIT_MS));
+	wss_outcome(gp.ws[0], NULL, NULL, out[0], sizeof(out[0]), NULL, 0);
+	CU_ASSERT_STRING_EQUAL(out[0], "tls: refused");
+	pair_stop(&gp);
+	snprintf(a, sizeof(a), "rm -rf %s", dir);
+	CU_ASSERT(system(a) == 0);
+}
+
 int main(void)
 {
 	static const struct suite_test tests[] = {
@@ -1438,6 +1525,7 @@ int main(void)
 		{ "wss: verify", test_wss_verify },
 		{ "wss: verify_and_map", test_wss_map },
 		{ "wss: start-up", test_wss_startup },
+		{ "wss: reload", test_wss_reload },
 	};
 	static const struct suite suite = {
 		"websocket", NULL, NULL, tests, SUITE_COUNT(tests),
