@@ -37,12 +37,14 @@
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
+#include <jansson.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <zlib.h>
 
 #include "harness.h"
 #include "itest.h"
+#include "monhttp.h"
 
 #define WATCHDOG_S 90
 #define WAIT_MS    ITEST_WAIT_MS
@@ -1504,6 +1506,64 @@ static void test_wss_reload(void)
 	CU_ASSERT(system(a) == 0);
 }
 
+/* The "websocket" object of /varz at monitoring port mport, keys sorted,
+ * compact, into out; its port must be port (then left out). */
+static void varz_ws(int mport, int port, char *out, size_t cap)
+{
+	struct monhttp_resp r;
+	json_t *root, *w;
+	char *txt;
+
+	out[0] = '\0';
+	if (monhttp_get(mport, "/varz", WAIT_MS, &r) != 0)
+		return;
+	root = json_loads(r.body, 0, NULL);
+	monhttp_free(&r);
+	w = root != NULL ? json_object_get(root, "websocket") : NULL;
+	CU_ASSERT(json_integer_value(json_object_get(w, "port")) == port);
+	json_object_del(w, "port");
+	txt = w != NULL ? json_dumps(w, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
+	if (txt != NULL)
+		snprintf(out, cap, "%s", txt);
+	free(txt);
+	json_decref(root);
+}
+
+/* /varz "websocket" as nats-server shows it, over TLS with
+ * verify_and_map (tls_map) and the block's other settings. */
+static void test_wss_varz(void)
+{
+	char top[2][512], out[2][2048];
+	int mport[2], k;
+
+	for (k = 0; k < 2; k++)
+		mport[k] = harness_free_port();
+	snprintf(top[0], sizeof(top[0]),
+		 "http_port = %d;\nauthorization = { users = ({ user = "
+		 "\"alice@example.com\"; }); };",
+		 mport[0]);
+	snprintf(top[1], sizeof(top[1]),
+		 "http: %d\nauthorization { users = [{ user: "
+		 "\"alice@example.com\" }] }",
+		 mport[1]);
+	CU_ASSERT_FATAL(wss_pair_start(
+		&gp, top[0], "verify_and_map = true;",
+		"advertise = \"ws.example.com:443\"; compression = true; "
+		"same_origin = true; allowed_origins = "
+		"[\"https://a.example.com\"]; handshake_timeout = \"3s\";",
+		top[1], "verify_and_map: true",
+		"advertise: \"ws.example.com:443\"\ncompression: true\n"
+		"same_origin: true\nallowed_origins: "
+		"[\"https://a.example.com\"]\nhandshake_timeout: \"3s\""));
+	for (k = 0; k < 2; k++)
+		varz_ws(mport[k], gp.ws[k], out[k], sizeof(out[k]));
+	CU_ASSERT_STRING_EQUAL(out[0], out[1]);
+	CU_ASSERT(strstr(out[0], "\"host\":\"0.0.0.0\"") != NULL);
+	CU_ASSERT(strstr(out[0], "\"tls_map\":true") != NULL);
+	CU_ASSERT(strstr(out[0], "\"handshake_timeout\":3000000000") != NULL);
+	pair_stop(&gp);
+}
+
 int main(void)
 {
 	static const struct suite_test tests[] = {
@@ -1526,6 +1586,7 @@ int main(void)
 		{ "wss: verify_and_map", test_wss_map },
 		{ "wss: start-up", test_wss_startup },
 		{ "wss: reload", test_wss_reload },
+		{ "wss: /varz", test_wss_varz },
 	};
 	static const struct suite suite = {
 		"websocket", NULL, NULL, tests, SUITE_COUNT(tests),
