@@ -74,6 +74,30 @@ static bool conn_layer_wants_write(const struct conn *c)
 	return false;
 }
 
+/* An address as text; an IPv4 one of a dual-stack socket as IPv4, as
+ * nats-server shows it. */
+static void conn_addr_text(const struct sockaddr_storage *ss, char *ip,
+			   size_t len, int *port)
+{
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+
+		inet_ntop(AF_INET, &in->sin_addr, ip, (socklen_t)len);
+		*port = ntohs(in->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 =
+			(const struct sockaddr_in6 *)ss;
+
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+			inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], ip,
+				  (socklen_t)len);
+		else
+			inet_ntop(AF_INET6, &in6->sin6_addr, ip,
+				  (socklen_t)len);
+		*port = ntohs(in6->sin6_port);
+	}
+}
+
 static void conn_peer_addr(struct conn *c, int fd)
 {
 	struct sockaddr_storage ss;
@@ -81,24 +105,7 @@ static void conn_peer_addr(struct conn *c, int fd)
 
 	if (getpeername(fd, (struct sockaddr *)&ss, &len) == -1)
 		return;
-	if (ss.ss_family == AF_INET) {
-		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-
-		inet_ntop(AF_INET, &in->sin_addr, c->ip, sizeof(c->ip));
-		c->port = ntohs(in->sin_port);
-	} else if (ss.ss_family == AF_INET6) {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-
-		/* An IPv4 client of a dual-stack listener is shown as IPv4,
-		 * as nats-server shows it. */
-		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
-			inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], c->ip,
-				  sizeof(c->ip));
-		else
-			inet_ntop(AF_INET6, &in6->sin6_addr, c->ip,
-				  sizeof(c->ip));
-		c->port = ntohs(in6->sin6_port);
-	}
+	conn_addr_text(&ss, c->ip, sizeof(c->ip), &c->port);
 }
 
 struct conn *conn_new(struct worker *w, int kind, int fd,
@@ -732,12 +739,32 @@ static bool conn_layer_tls(struct natsd_stream *s, const char **why)
 
 static void conn_tls_error(struct conn *c, const char *why)
 {
+	bool v6 = strchr(c->ip, ':') != NULL;
+
 	if (c->flags & CONN_F_LAYER_HS)
-		log_error("websocket: TLS handshake error from %s:%d: %s",
-			  c->ip, c->port, why);
+		log_error("websocket: TLS handshake error from %s%s%s:%d: %s",
+			  v6 ? "[" : "", c->ip, v6 ? "]" : "", c->port, why);
 	else
 		log_error("%s:%d - cid:%llu - TLS handshake error: %s", c->ip,
 			  c->port, (unsigned long long)c->cid, why);
+}
+
+/* Go's net error for a read past its deadline, as nats-server's
+ * websocket HTTP server logs it: "read tcp LOCAL->PEER: i/o timeout". */
+static void conn_timeout_text(struct conn *c, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char ip[INET6_ADDRSTRLEN] = "";
+	bool v6 = strchr(c->ip, ':') != NULL;
+	int port = 0;
+
+	if (getsockname(c->io.fd, (struct sockaddr *)&ss, &sl) == 0)
+		conn_addr_text(&ss, ip, sizeof(ip), &port);
+	/* Both ends are of one family. */
+	snprintf(buf, len, "read tcp %s%s%s:%d->%s%s%s:%d: i/o timeout",
+		 v6 ? "[" : "", ip, v6 ? "]" : "", port, v6 ? "[" : "", c->ip,
+		 v6 ? "]" : "", c->port);
 }
 
 /* The stream ended or failed while a layer handshook. A TLS layer that
@@ -775,7 +802,14 @@ static void conn_handshake_expired(struct conn *c)
 		conn_close(c, CONN_CLOSE_READ_ERROR);
 		return;
 	}
-	conn_tls_error(c, "i/o timeout");
+	if (c->flags & CONN_F_LAYER_HS) {
+		char why[200];
+
+		conn_timeout_text(c, why, sizeof(why));
+		conn_tls_error(c, why);
+	} else {
+		conn_tls_error(c, "i/o timeout");
+	}
 	if (!(c->flags & CONN_F_LAYER_HS))
 		log_error("%s:%d - cid:%llu - TLS handshake timeout", c->ip,
 			  c->port, (unsigned long long)c->cid);
