@@ -723,17 +723,21 @@ static struct natsd_stream *conn_hs_layer(struct conn *c)
 	return found;
 }
 
-/* Whether layer s is a TLS one; its failure, if any, in *why. */
-static bool conn_layer_tls(struct natsd_stream *s, const char **why)
+/* Whether layer s is a TLS one; its failure, if any, in *why, and
+ * whether its handshake runs in *running. */
+static bool conn_layer_tls(struct natsd_stream *s, const char **why,
+			   bool *running)
 {
 	const void *out = NULL;
-	size_t running = 0;
+	size_t run = 0;
 
 	if (s == NULL || s->ops->query == NULL ||
-	    s->ops->query(s->sctx, NATSD_Q_HANDSHAKE, &out, &running) != 0)
+	    s->ops->query(s->sctx, NATSD_Q_HANDSHAKE, &out, &run) != 0)
 		return false;
 	if (why != NULL)
 		*why = out;
+	if (running != NULL)
+		*running = run != 0;
 	return true;
 }
 
@@ -774,13 +778,12 @@ static void conn_handshake_failed(struct conn *c, ssize_t n)
 {
 	struct natsd_stream *s;
 	const char *why = NULL;
-	size_t running = 0;
+	bool running = false;
 
 	for (s = c->top; s != NULL && s->below != NULL; s = s->below) {
-		if (!conn_layer_tls(s, &why))
+		if (!conn_layer_tls(s, &why, &running))
 			continue;
-		s->ops->query(s->sctx, NATSD_Q_HANDSHAKE, NULL, &running);
-		if (why == NULL && running == 0)
+		if (why == NULL && !running)
 			break; /* this one is up: not a TLS failure */
 		if (why == NULL || why[0] != '\0')
 			conn_tls_error(c, why != NULL ? why : "EOF");
@@ -796,7 +799,7 @@ static void conn_handshake_expired(struct conn *c)
 {
 	struct natsd_stream *s = conn_hs_layer(c);
 
-	if (!conn_layer_tls(s, NULL)) {
+	if (!conn_layer_tls(s, NULL, NULL)) {
 		log_debug("%s:%d - cid:%llu - handshake timeout", c->ip,
 			  c->port, (unsigned long long)c->cid);
 		conn_close(c, CONN_CLOSE_READ_ERROR);
@@ -1062,7 +1065,7 @@ static bool conn_client_waits(struct conn *c)
 {
 	struct natsd_stream *s = conn_hs_layer(c);
 
-	return s != NULL && (s != c->top || !conn_layer_tls(s, NULL));
+	return s != NULL && (s != c->top || !conn_layer_tls(s, NULL, NULL));
 }
 
 void conn_start(struct conn *c)
