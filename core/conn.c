@@ -840,7 +840,9 @@ int64_t conn_handshake_start(struct conn *c)
 	log_debug("%s:%d - cid:%llu - Starting TLS client connection handshake",
 		  c->ip, c->port, (unsigned long long)c->cid);
 	loop_timer_arm(c->w->loop, &c->hs_timer, left, conn_handshake_check, c);
-	return left;
+	/* A layer without a time limit says so with weeks: then there is
+	 * no limit for the auth timer to follow either. */
+	return left >= CONN_HS_NO_LIMIT_MS ? 0 : left;
 }
 
 int conn_push_late(struct conn *c)

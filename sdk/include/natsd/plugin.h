@@ -215,7 +215,8 @@ struct natsd_transport_ops {
 	 * when its time is up, or -1 once it is done (or it has none). The
 	 * host asks when the connection starts and again when that time
 	 * has passed, on the I/O thread, and closes a connection whose
-	 * layer is still handshaking then. May be NULL. A client starts
+	 * layer is still handshaking then (a layer without a time limit
+	 * returns INT32_MAX while it runs). May be NULL. A client starts
 	 * (INFO, auth timer) once every layer's handshake is done, unless
 	 * the only one still running is the top layer and it answers
 	 * NATSD_Q_HANDSHAKE itself: that is a TLS layer, which keeps INFO
