@@ -463,6 +463,18 @@ static int builtin_decide(const struct builtin_snap *s,
 	return NATSD_AUTH_NEXT;
 }
 
+/* verify_and_map is the listener's: a websocket client's certificate is
+ * mapped when the websocket block's tls says so, as in nats-server. */
+static uint32_t builtin_listener_tf(const struct builtin *b,
+				    struct natsd_auth_req *r)
+{
+	const char *type = host_api()->auth_field(r, NATSD_AF_CONN_TYPE);
+
+	if (type != NULL && strcmp(type, "WEBSOCKET") == 0)
+		return b->srv->ws_tf;
+	return b->srv->client_tf;
+}
+
 static int builtin_authenticate(void *pctx, struct natsd_auth_req *r)
 {
 	struct builtin *b = pctx;
@@ -472,7 +484,8 @@ static int builtin_authenticate(void *pctx, struct natsd_auth_req *r)
 	s = snap_get(b);
 	if (s == NULL)
 		return NATSD_AUTH_NEXT;
-	v = builtin_decide(s, r, (b->srv->client_tf & NATSD_TF_TLS_MAP) != 0);
+	v = builtin_decide(s, r,
+			   (builtin_listener_tf(b, r) & NATSD_TF_TLS_MAP) != 0);
 	snap_put(b, s);
 	return v;
 }

@@ -1776,6 +1776,20 @@ static int read_ws_origins(struct loader *l, const config_setting_t *s)
 	return rc;
 }
 
+/* The tls layer under a websocket serves HTTP: a peer that sends plain
+ * HTTP gets nats-server's (Go's) 400 reply. The key is the plugin's. */
+static int ws_tls_http(struct loader *l, const config_setting_t *m)
+{
+	config_setting_t *g = (config_setting_t *)m, *v;
+
+	if (config_setting_get_member(g, "http_server") != NULL)
+		return 0;
+	v = config_setting_add(g, "http_server", CONFIG_TYPE_BOOL);
+	if (v == NULL || config_setting_set_bool(v, 1) != CONFIG_TRUE)
+		return nomem(l);
+	return 0;
+}
+
 static int read_ws_member(struct loader *l, const config_setting_t *m)
 {
 	struct opts_websocket *w = &l->o->websocket;
@@ -1810,7 +1824,8 @@ static int read_ws_member(struct loader *l, const config_setting_t *m)
 		if (!config_setting_is_group(m))
 			return wrong_type(l, m, "a group");
 		w->has_tls = true;
-		return 0;
+		w->tls = config_setting_get_hook(m);
+		return ws_tls_http(l, m);
 	}
 	if (strcmp(name, "compression") == 0)
 		return read_bool(l, m, &w->compression);

@@ -63,12 +63,41 @@ static int64_t conn_handshake_left(struct conn *c);
 
 /* A layer (websocket, tls) holds bytes of its own to write: a pong, a
  * close frame, a handshake reply, or frames the socket did not take. */
+/* Whether a layer holds bytes for the socket: the top one, or one under
+ * it (TLS records under a websocket, whose layer has none of its own). */
 static bool conn_layer_wants_write(const struct conn *c)
 {
-	const struct natsd_stream *s = c->top;
+	const struct natsd_stream *s;
 
-	return s != NULL && s->below != NULL && s->ops->want != NULL &&
-	       (s->ops->want(s->sctx) & NATSD_WANT_WRITE);
+	for (s = c->top; s != NULL && s->below != NULL; s = s->below)
+		if (s->ops->want != NULL &&
+		    (s->ops->want(s->sctx) & NATSD_WANT_WRITE))
+			return true;
+	return false;
+}
+
+/* An address as text; an IPv4 one of a dual-stack socket as IPv4, as
+ * nats-server shows it. */
+static void conn_addr_text(const struct sockaddr_storage *ss, char *ip,
+			   size_t len, int *port)
+{
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+
+		inet_ntop(AF_INET, &in->sin_addr, ip, (socklen_t)len);
+		*port = ntohs(in->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 =
+			(const struct sockaddr_in6 *)ss;
+
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+			inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], ip,
+				  (socklen_t)len);
+		else
+			inet_ntop(AF_INET6, &in6->sin6_addr, ip,
+				  (socklen_t)len);
+		*port = ntohs(in6->sin6_port);
+	}
 }
 
 static void conn_peer_addr(struct conn *c, int fd)
@@ -78,24 +107,7 @@ static void conn_peer_addr(struct conn *c, int fd)
 
 	if (getpeername(fd, (struct sockaddr *)&ss, &len) == -1)
 		return;
-	if (ss.ss_family == AF_INET) {
-		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-
-		inet_ntop(AF_INET, &in->sin_addr, c->ip, sizeof(c->ip));
-		c->port = ntohs(in->sin_port);
-	} else if (ss.ss_family == AF_INET6) {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-
-		/* An IPv4 client of a dual-stack listener is shown as IPv4,
-		 * as nats-server shows it. */
-		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
-			inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], c->ip,
-				  sizeof(c->ip));
-		else
-			inet_ntop(AF_INET6, &in6->sin6_addr, c->ip,
-				  sizeof(c->ip));
-		c->port = ntohs(in6->sin6_port);
-	}
+	conn_addr_text(&ss, c->ip, sizeof(c->ip), &c->port);
 }
 
 struct conn *conn_new(struct worker *w, int kind, int fd,
@@ -380,7 +392,7 @@ static void conn_want_write(struct conn *c, bool want)
 void conn_flush(struct conn *c)
 {
 	struct iovec iov[CONN_IOV_MAX];
-	struct natsd_stream *s = c->top;
+	struct natsd_stream *s = c->top, *l;
 	ssize_t n = 0;
 	int cnt;
 	bool empty;
@@ -390,6 +402,11 @@ void conn_flush(struct conn *c)
 	/* A layer over the socket may hold bytes of its own that wait for
 	 * the socket; a write of nothing hands them on. */
 	pthread_mutex_lock(&c->out_lock);
+	/* Older bytes of the layers under the top one go first. */
+	for (l = s->below; l != NULL && l->below != NULL; l = l->below)
+		if (l->ops->want != NULL &&
+		    (l->ops->want(l->sctx) & NATSD_WANT_WRITE))
+			(void)l->ops->writev(l->sctx, l->below, NULL, 0);
 	cnt = outq_peek(&c->out, iov, CONN_IOV_MAX);
 	if (cnt > 0 || conn_layer_wants_write(c)) {
 		n = s->ops->writev(s->sctx, s->below, iov, cnt);
@@ -714,51 +731,150 @@ void conn_refeed(struct conn *c)
 		conn_reread_later(c);
 }
 
-/* A layer's handshake failed (or the peer left during it): logged as
- * nats-server logs a TLS handshake error, and closed. */
-static void conn_handshake_failed(struct conn *c)
-{
-	const void *why = NULL;
-	size_t running = 0;
+/* Layer handshakes (TLS, a websocket upgrade) have one deadline
+ * mechanism: each layer says through handshake_ms() how long its
+ * handshake may still take, and hs_timer fires at the earliest of them.
+ * A connection whose client has not started yet (CONN_F_LAYER_HS: the
+ * layers handshake at accept, as on a websocket listener) starts it once
+ * all are done; one whose client has started (CONN_F_HANDSHAKE: TLS
+ * after INFO, or handshake_first) only stops waiting.
+ *
+ * A layer that answers NATSD_Q_HANDSHAKE directly is a TLS layer: its
+ * failures and timeouts are logged as nats-server logs TLS handshake
+ * errors, for a websocket connection as its HTTP server does. */
 
-	host_stream_query(c->top, NATSD_Q_HANDSHAKE, &why, &running);
-	log_error("%s:%d - cid:%llu - TLS handshake error: %s", c->ip, c->port,
-		  (unsigned long long)c->cid,
-		  why != NULL ? (const char *)why : "EOF");
+/* The lowest layer whose handshake still runs, or NULL. */
+static struct natsd_stream *conn_hs_layer(struct conn *c)
+{
+	struct natsd_stream *s, *found = NULL;
+
+	for (s = c->top; s != NULL && s->below != NULL; s = s->below)
+		if (s->ops->handshake_ms != NULL &&
+		    s->ops->handshake_ms(s->sctx) >= 0)
+			found = s;
+	return found;
+}
+
+/* Whether layer s is a TLS one; its failure, if any, in *why, and
+ * whether its handshake runs in *running. */
+static bool conn_layer_tls(struct natsd_stream *s, const char **why,
+			   bool *running)
+{
+	const void *out = NULL;
+	size_t run = 0;
+
+	if (s == NULL || s->ops->query == NULL ||
+	    s->ops->query(s->sctx, NATSD_Q_HANDSHAKE, &out, &run) != 0)
+		return false;
+	if (why != NULL)
+		*why = out;
+	if (running != NULL)
+		*running = run != 0;
+	return true;
+}
+
+static void conn_tls_error(struct conn *c, const char *why)
+{
+	bool v6 = strchr(c->ip, ':') != NULL;
+
+	if (c->flags & CONN_F_LAYER_HS)
+		log_error("websocket: TLS handshake error from %s%s%s:%d: %s",
+			  v6 ? "[" : "", c->ip, v6 ? "]" : "", c->port, why);
+	else
+		log_error("%s:%d - cid:%llu - TLS handshake error: %s", c->ip,
+			  c->port, (unsigned long long)c->cid, why);
+}
+
+/* Go's net error for a read past its deadline, as nats-server's
+ * websocket HTTP server logs it: "read tcp LOCAL->PEER: i/o timeout". */
+static void conn_timeout_text(struct conn *c, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char ip[INET6_ADDRSTRLEN] = "";
+	bool v6 = strchr(c->ip, ':') != NULL;
+	int port = 0;
+
+	if (getsockname(c->io.fd, (struct sockaddr *)&ss, &sl) == 0)
+		conn_addr_text(&ss, ip, sizeof(ip), &port);
+	/* Both ends are of one family. */
+	snprintf(buf, len, "read tcp %s%s%s:%d->%s%s%s:%d: i/o timeout",
+		 v6 ? "[" : "", ip, v6 ? "]" : "", port, v6 ? "[" : "", c->ip,
+		 v6 ? "]" : "", c->port);
+}
+
+/* The stream ended or failed while a layer handshook. A TLS layer that
+ * failed (or saw the peer leave) is logged; one that answered the peer
+ * itself leaves its reason empty. Other layers log their own errors. */
+static void conn_handshake_failed(struct conn *c, ssize_t n)
+{
+	struct natsd_stream *s;
+	const char *why = NULL;
+	bool running = false;
+
+	for (s = c->top; s != NULL && s->below != NULL; s = s->below) {
+		if (!conn_layer_tls(s, &why, &running))
+			continue;
+		if (why == NULL && !running)
+			break; /* this one is up: not a TLS failure */
+		if (why == NULL || why[0] != '\0')
+			conn_tls_error(c, why != NULL ? why : "EOF");
+		conn_close(c, CONN_CLOSE_TLS_HANDSHAKE);
+		return;
+	}
+	conn_close(c, n == 0 || n == NATSD_ECONNRESET ? CONN_CLOSE_CLIENT_CLOSED
+						      : CONN_CLOSE_READ_ERROR);
+}
+
+/* A layer's handshake time is up. */
+static void conn_handshake_expired(struct conn *c)
+{
+	struct natsd_stream *s = conn_hs_layer(c);
+
+	if (!conn_layer_tls(s, NULL, NULL)) {
+		log_debug("%s:%d - cid:%llu - handshake timeout", c->ip,
+			  c->port, (unsigned long long)c->cid);
+		conn_close(c, CONN_CLOSE_READ_ERROR);
+		return;
+	}
+	if (c->flags & CONN_F_LAYER_HS) {
+		char why[200];
+
+		conn_timeout_text(c, why, sizeof(why));
+		conn_tls_error(c, why);
+	} else {
+		conn_tls_error(c, "i/o timeout");
+	}
+	if (!(c->flags & CONN_F_LAYER_HS))
+		log_error("%s:%d - cid:%llu - TLS handshake timeout", c->ip,
+			  c->port, (unsigned long long)c->cid);
 	conn_close(c, CONN_CLOSE_TLS_HANDSHAKE);
 }
 
-static void conn_handshake_timeout(struct loop *l, void *arg)
+static void conn_handshake_check(struct loop *l, void *arg)
 {
 	struct conn *c = arg;
+	int64_t left = conn_handshake_left(c);
 
-	(void)l;
-	log_error("%s:%d - cid:%llu - TLS handshake error: i/o timeout", c->ip,
-		  c->port, (unsigned long long)c->cid);
-	log_error("%s:%d - cid:%llu - TLS handshake timeout", c->ip, c->port,
-		  (unsigned long long)c->cid);
-	conn_close(c, CONN_CLOSE_TLS_HANDSHAKE);
+	if (left == 0)
+		conn_handshake_expired(c);
+	else if (left > 0)
+		loop_timer_arm(l, &c->hs_timer, left, conn_handshake_check, c);
 }
 
 int64_t conn_handshake_start(struct conn *c)
 {
-	const void *out = NULL;
-	size_t running = 0, ms = 0;
+	int64_t left = conn_handshake_left(c);
 
-	if (c->top->below == NULL ||
-	    host_stream_query(c->top, NATSD_Q_HANDSHAKE, &out, &running) != 0 ||
-	    running == 0)
+	if (left < 0)
 		return 0;
 	c->flags |= CONN_F_HANDSHAKE;
 	log_debug("%s:%d - cid:%llu - Starting TLS client connection handshake",
 		  c->ip, c->port, (unsigned long long)c->cid);
-	if (host_stream_query(c->top, NATSD_Q_HANDSHAKE_TIMEOUT, &out, &ms) !=
-		    0 ||
-	    ms == 0)
-		return 0;
-	loop_timer_arm(c->w->loop, &c->hs_timer, (int64_t)ms,
-		       conn_handshake_timeout, c);
-	return (int64_t)ms;
+	loop_timer_arm(c->w->loop, &c->hs_timer, left, conn_handshake_check, c);
+	/* A layer without a time limit says so with weeks: then there is
+	 * no limit for the auth timer to follow either. */
+	return left >= CONN_HS_NO_LIMIT_MS ? 0 : left;
 }
 
 int conn_push_late(struct conn *c)
@@ -799,14 +915,11 @@ int conn_push_late(struct conn *c)
 static void conn_layers_progress(struct conn *c)
 {
 	struct natsd_stream *s = c->top;
-	const void *out = NULL, *ver = NULL, *cipher = NULL;
-	size_t running = 1;
+	const void *ver = NULL, *cipher = NULL;
 
 	if (s->below == NULL)
 		return;
-	if ((c->flags & CONN_F_HANDSHAKE) &&
-	    host_stream_query(s, NATSD_Q_HANDSHAKE, &out, &running) == 0 &&
-	    running == 0) {
+	if ((c->flags & CONN_F_HANDSHAKE) && conn_handshake_left(c) < 0) {
 		c->flags &= ~CONN_F_HANDSHAKE;
 		loop_timer_cancel(c->w->loop, &c->hs_timer);
 		log_debug("%s:%d - cid:%llu - TLS handshake complete", c->ip,
@@ -821,8 +934,7 @@ static void conn_layers_progress(struct conn *c)
 				  c->ip, c->port, (unsigned long long)c->cid,
 				  (const char *)ver, (const char *)cipher);
 	}
-	if (!(c->flags & CONN_F_WANT_WRITE) && s->ops->want != NULL &&
-	    (s->ops->want(s->sctx) & NATSD_WANT_WRITE))
+	if (!(c->flags & CONN_F_WANT_WRITE) && conn_layer_wants_write(c))
 		conn_want_write(c, true);
 }
 
@@ -839,11 +951,15 @@ static void conn_reread(struct loop *l, void *arg)
  * stopped with some left, read again next turn, after the others. */
 static void conn_reread_later(struct conn *c)
 {
-	struct natsd_stream *s = c->top;
+	struct natsd_stream *s;
 
-	if (s->below == NULL || s->ops->pending == NULL ||
-	    (c->flags & (CONN_F_HANDSHAKE | CONN_F_AUTH_PENDING)) ||
-	    s->ops->pending(s->sctx) == 0)
+	if (c->flags & (CONN_F_HANDSHAKE | CONN_F_AUTH_PENDING))
+		return;
+	/* Any layer: TLS records read ahead under a websocket too. */
+	for (s = c->top; s != NULL && s->below != NULL; s = s->below)
+		if (s->ops->pending != NULL && s->ops->pending(s->sctx) > 0)
+			break;
+	if (s == NULL || s->below == NULL)
 		return;
 	loop_timer_arm(c->w->loop, &c->read_timer, 0, conn_reread, c);
 }
@@ -880,8 +996,9 @@ static void conn_read(struct conn *c)
 		n = s->ops->read(s->sctx, s->below, buf, room);
 		if (n == NATSD_EAGAIN)
 			break;
-		if (n <= 0 && (c->flags & CONN_F_HANDSHAKE)) {
-			conn_handshake_failed(c);
+		if (n <= 0 &&
+		    (c->flags & (CONN_F_HANDSHAKE | CONN_F_LAYER_HS))) {
+			conn_handshake_failed(c, n);
 			return;
 		}
 		if (n == 0) {
@@ -974,32 +1091,19 @@ static int64_t conn_handshake_left(struct conn *c)
 	return left;
 }
 
-static void conn_handshake_check(struct loop *l, void *arg)
+/* Whether a client waits for the layers' handshakes before it starts:
+ * not when the only layer handshaking is a TLS one on top, which keeps
+ * INFO until it is up (handshake_first), as nats-server creates such a
+ * client before its handshake. */
+static bool conn_client_waits(struct conn *c)
 {
-	struct conn *c = arg;
-	int64_t left = conn_handshake_left(c);
+	struct natsd_stream *s = conn_hs_layer(c);
 
-	if (left == 0) {
-		log_debug("%s:%d - cid:%llu - handshake timeout", c->ip,
-			  c->port, (unsigned long long)c->cid);
-		conn_close(c, CONN_CLOSE_READ_ERROR);
-	} else if (left > 0) {
-		loop_timer_arm(l, &c->hs_timer, left, conn_handshake_check, c);
-	}
+	return s != NULL && (s != c->top || !conn_layer_tls(s, NULL, NULL));
 }
 
 void conn_start(struct conn *c)
 {
-	int64_t left = conn_handshake_left(c);
-
-	if (left >= 0) {
-		loop_timer_arm(c->w->loop, &c->hs_timer, left,
-			       conn_handshake_check, c);
-		if (c->link == NULL) {
-			c->flags |= CONN_F_LAYER_HS;
-			return;
-		}
-	}
 	if (c->link != NULL) {
 		/* A layer pushed at accept (a TLS listener) has its time. */
 		if (!(c->flags & CONN_F_DIALING))
@@ -1010,6 +1114,12 @@ void conn_start(struct conn *c)
 			return;
 		}
 		host_link_opened(c, false);
+		return;
+	}
+	if (conn_client_waits(c)) {
+		c->flags |= CONN_F_LAYER_HS;
+		loop_timer_arm(c->w->loop, &c->hs_timer, conn_handshake_left(c),
+			       conn_handshake_check, c);
 		return;
 	}
 	client_start(c);

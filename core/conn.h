@@ -242,7 +242,9 @@ void conn_flush_pending(struct worker *w);
 int conn_push_late(struct conn *c);
 
 /* Owner thread: starts the handshake time limit of the stack's layers,
- * if one has a handshake running. Returns the limit in ms (0: none). */
+ * if one has a handshake running. Returns the limit in ms (0: none; a
+ * layer's handshake_ms() of CONN_HS_NO_LIMIT_MS or more means none). */
+#define CONN_HS_NO_LIMIT_MS ((int64_t)1 << 30) /* about 12 days */
 int64_t conn_handshake_start(struct conn *c);
 
 /* Re-offers bytes kept while reading was paused (answer-later auth). */

@@ -437,22 +437,27 @@ static void listener_accept(struct loop *lp, void *arg, uint32_t events)
 	}
 }
 
-/* Which layers a client listener pushes after INFO: the first one that
- * asks to (NATSD_TF_AFTER_INFO) and all above it, since a layer cannot
- * go under one that is already there. */
+/* Which layers a client listener pushes after INFO: those on top that
+ * all ask to (NATSD_TF_AFTER_INFO), with the settings the listener gives
+ * them. A layer under one that handshakes at accept (tls under a
+ * websocket) is pushed at accept too: it cannot go under a layer that is
+ * already there, and INFO travels above both. */
 static int stack_stages(struct listener *l, char *err, size_t errlen)
 {
 	uint32_t f;
 	int i;
 
 	l->nfirst = l->nlayers;
-	for (i = 0; i < l->nlayers; i++) {
+	l->tflags = 0;
+	for (i = l->nlayers - 1; i >= 0; i--) {
 		struct transport *t = l->layers[i];
 
-		f = t->ops.flags != NULL ? t->ops.flags(t->pctx, NULL) : 0;
+		f = t->ops.flags != NULL
+			    ? t->ops.flags(t->pctx, l->layer_cfg[i])
+			    : 0;
 		l->tflags |= f;
 		if ((f & NATSD_TF_AFTER_INFO) && l->kind == NATSD_KIND_CLIENT &&
-		    l->nfirst == l->nlayers)
+		    l->nfirst == i + 1)
 			l->nfirst = i;
 	}
 	if (l->nlayers - l->nfirst > HOST_LATE_MAX) {
@@ -583,6 +588,11 @@ int listener_open_cfg(struct server *s, int kind, struct link *link,
 		goto out_free;
 	for (i = 0; layer_cfg != NULL && i < ncfg && i < l->nlayers; i++)
 		l->layer_cfg[i] = layer_cfg[i];
+	/* Again, now that each layer's settings are known. */
+	if (layer_cfg != NULL)
+		rc = stack_stages(l, err, errlen);
+	if (rc != 0)
+		goto out_free;
 	rc = l->bottom->ops.listen(l->bottom->pctx, spec, &l->lctx, &fd, err,
 				   errlen);
 	if (rc != 0)

@@ -134,6 +134,48 @@ static const char *str_or(const char *s, const char *def)
 	return s != NULL ? s : def;
 }
 
+/* nats-server's WebsocketOptsVarz: what is set, empty when the block is
+ * off (tls_pinned_certs not shown). */
+static json_t *varz_websocket(struct server *s, const struct opts *o)
+{
+	const struct opts_websocket *w = &o->websocket;
+	json_t *j = json_object(), *a;
+	size_t i;
+
+	if (s->ws_listener == NULL)
+		return j;
+	mon_set(j, "host", json_string(str_or(w->host, "0.0.0.0")));
+	mon_set(j, "port", json_integer(s->ws_port));
+	if (w->advertise != NULL)
+		mon_set(j, "advertise", json_string(w->advertise));
+	if (w->no_auth_user != NULL)
+		mon_set(j, "no_auth_user", json_string(w->no_auth_user));
+	if (w->jwt_cookie != NULL)
+		mon_set(j, "jwt_cookie", json_string(w->jwt_cookie));
+	if (w->handshake_timeout > 0)
+		mon_set(j, "handshake_timeout",
+			json_integer(w->handshake_timeout));
+	if (w->auth_timeout > 0)
+		mon_set(j, "auth_timeout",
+			mon_num((double)w->auth_timeout / 1e9));
+	if (w->no_tls)
+		mon_set(j, "no_tls", json_true());
+	if (s->ws_tf & NATSD_TF_TLS_MAP)
+		mon_set(j, "tls_map", json_true());
+	if (w->same_origin)
+		mon_set(j, "same_origin", json_true());
+	if (w->allowed_origins.n > 0) {
+		a = json_array();
+		for (i = 0; i < w->allowed_origins.n; i++)
+			json_array_append_new(
+				a, json_string(w->allowed_origins.v[i]));
+		mon_set(j, "allowed_origins", a);
+	}
+	if (w->compression)
+		mon_set(j, "compression", json_true());
+	return j;
+}
+
 void mon_varz(struct mon_req *r)
 {
 	struct server *s = r->m->srv;
@@ -177,7 +219,7 @@ void mon_varz(struct mon_req *r)
 	mon_set(j, "gateway", json_object());
 	mon_set(j, "leaf", json_object());
 	mon_set(j, "mqtt", json_object());
-	mon_set(j, "websocket", json_object());
+	mon_set(j, "websocket", varz_websocket(s, o));
 	mon_set(j, "jetstream", json_object());
 	mon_set(j, "tls_timeout", json_integer(2));
 	mon_set(j, "write_deadline", json_integer(o->write_deadline));

@@ -1455,6 +1455,12 @@ static int read_ws_member(struct loader *l, const char *name,
 		if (natsconf_type(m) != NATSCONF_MAP)
 			return wrong_type(l, m, name, "a map");
 		w->has_tls = true;
+		w->tls = natsconf_hook(m);
+		/* Under a websocket the tls layer serves HTTP: a peer that
+		 * sends plain HTTP gets Go's 400 reply. */
+		if (natsconf_map_set_bool((struct natsconf_value *)m,
+					  "http_server", true) == NATSD_ENOMEM)
+			return nomem(l);
 		return 0;
 	}
 	if (strcasecmp(name, "compression") == 0)

@@ -500,10 +500,6 @@ static int check_websocket(const struct opts *o, char *err, size_t errlen)
 		return fail(err, errlen,
 			    "websocket requires TLS "
 			    "configuration");
-	if (w->has_tls)
-		return fail(err, errlen,
-			    "websocket: tls is not supported "
-			    "yet (set no_tls = true)");
 	if (w->no_auth_user != NULL) {
 		if (o->nusers == 0)
 			return fail(err, errlen,

@@ -152,7 +152,8 @@ struct opts_websocket {
 	int port;
 	char *advertise;
 	bool no_tls;
-	bool has_tls; /* a tls block inside (served once tls is) */
+	bool has_tls;                /* a tls block inside: wss:// */
+	const struct natsd_cfg *tls; /* that block, the tls layer's section */
 	bool compression;
 	bool same_origin;
 	struct opts_strlist allowed_origins;

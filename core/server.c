@@ -428,6 +428,19 @@ static void client_stack(const struct opts *o, bool tls, char *stack,
 		snprintf(stack, len, "tcp");
 }
 
+/* wss://: the websocket block's tls section is given to the tls layer
+ * of its listener; the plugin is loaded without settings of its own
+ * when the client port has no TLS. */
+static int load_ws_tls(struct server *s)
+{
+	const struct opts_websocket *w = &s->opts.websocket;
+
+	if (!ws_enabled(&s->opts) || w->tls == NULL ||
+	    registry_transport(s->reg, "tls") != NULL)
+		return 0;
+	return load_plugin(s, "transport_tls", NULL, NULL, false);
+}
+
 static int open_client_listener(struct server *s)
 {
 	const struct opts *o = &s->opts;
@@ -454,33 +467,51 @@ static int open_client_listener(struct server *s)
 }
 
 /* The websocket listener: tcp and the websocket layer, which gets the
- * websocket block as its section. */
+ * websocket block as its section; with a tls block inside (wss://) tcp,
+ * tls and websocket, the tls layer getting that block. Both handshake at
+ * accept, as nats-server's websocket HTTP server does. */
 static int open_ws_listener(struct server *s)
 {
 	const struct opts_websocket *w = &s->opts.websocket;
 	struct natsd_listen_spec spec = { .struct_size = sizeof(spec) };
-	const struct natsd_cfg *cfgs[1] = { w->cfg };
+	const struct natsd_cfg *cfgs[2] = { w->cfg, NULL };
+	const char *stack = "tcp,websocket";
 	char err[512];
 	int rc;
 
 	if (!ws_enabled(&s->opts))
 		return 0;
+	if (w->tls != NULL) {
+		cfgs[0] = w->tls;
+		cfgs[1] = w->cfg;
+		stack = "tcp,tls,websocket";
+	}
 	spec.host = w->host ? w->host : "0.0.0.0";
 	spec.port = w->port < 0 ? 0 : w->port;
 	spec.backlog = 1024;
-	rc = listener_open_cfg(s, NATSD_KIND_CLIENT, NULL, "tcp,websocket",
-			       &spec, cfgs, 1, &s->ws_listener, err,
-			       sizeof(err));
+	rc = listener_open_cfg(s, NATSD_KIND_CLIENT, NULL, stack, &spec, cfgs,
+			       2, &s->ws_listener, err, sizeof(err));
 	if (rc != 0) {
 		log_fatal("Unable to listen for websocket connections: %s",
 			  err);
 		return rc;
 	}
+	s->ws_tf = listener_flags(s->ws_listener);
+	/* The plugin has logged what is wrong with the section. */
+	if (w->tls != NULL &&
+	    !(s->ws_tf & (NATSD_TF_TLS_REQUIRED | NATSD_TF_TLS_AVAILABLE))) {
+		log_fatal("Unable to listen for websocket connections: "
+			  "invalid tls configuration");
+		listener_close(s->ws_listener);
+		s->ws_listener = NULL;
+		return NATSD_EINVAL;
+	}
 	s->ws_port = listener_port(s->ws_listener);
-	log_info("Listening for websocket clients on ws://%s:%d", spec.host,
-		 s->ws_port);
-	log_warn("Websocket not configured with TLS. DO NOT USE IN "
-		 "PRODUCTION!");
+	log_info("Listening for websocket clients on %s://%s:%d",
+		 w->tls != NULL ? "wss" : "ws", spec.host, s->ws_port);
+	if (w->tls == NULL)
+		log_warn("Websocket not configured with TLS. DO NOT USE IN "
+			 "PRODUCTION!");
 	return 0;
 }
 
@@ -514,6 +545,7 @@ static int write_ports_file(struct server *s)
 		.mon_tls = s->monitor != NULL && monitor_https(s->monitor),
 		.ws_host = s->opts.websocket.host,
 		.ws_port = s->ws_listener ? s->ws_port : 0,
+		.ws_tls = s->ws_listener && s->opts.websocket.tls,
 	};
 
 	if (s->opts.ports_file_dir == NULL)
@@ -587,6 +619,8 @@ int server_start(struct server *s)
 		rc = load_tls(s);
 	if (rc == 0)
 		rc = reload_tls_read(&s->opts, &s->tls_now);
+	if (rc == 0)
+		rc = load_ws_tls(s);
 	if (rc != 0)
 		return rc;
 	{
@@ -703,6 +737,55 @@ static const char *str_or_empty(const char *s)
 	return s != NULL ? s : "";
 }
 
+/* Whether key k has the same value in a and b, read as a plugin reads
+ * it: a string, a bool, a number or duration, a list of strings. */
+static bool cfg_value_same(const struct natsd_cfg *a, const struct natsd_cfg *b,
+			   const char *k)
+{
+	const char *x, *y;
+	int64_t i, j;
+	size_t n, m, e;
+	bool p, q;
+
+	if (conffile_cfg_string(a, k, &x) == 0)
+		return conffile_cfg_string(b, k, &y) == 0 && strcmp(x, y) == 0;
+	if (conffile_cfg_bool(a, k, &p) == 0)
+		return conffile_cfg_bool(b, k, &q) == 0 && p == q;
+	if (conffile_cfg_duration(a, k, &i) == 0)
+		return conffile_cfg_duration(b, k, &j) == 0 && i == j;
+	if (conffile_cfg_list_len(a, k, &n) != 0 ||
+	    conffile_cfg_list_len(b, k, &m) != 0 || n != m)
+		return false;
+	for (e = 0; e < n; e++)
+		if (conffile_cfg_list_string(a, k, e, &x) != 0 ||
+		    conffile_cfg_list_string(b, k, e, &y) != 0 ||
+		    strcmp(x, y) != 0)
+			return false;
+	return true;
+}
+
+/* Whether two sections (the websocket block's tls) say the same. */
+static bool cfg_section_same(const struct natsd_cfg *a,
+			     const struct natsd_cfg *b)
+{
+	const char *k;
+	size_t i, na = 0, nb = 0;
+
+	if (a == NULL || b == NULL)
+		return a == b;
+	while (conffile_cfg_key_at(a, na, &k) == 0)
+		na++;
+	while (conffile_cfg_key_at(b, nb, &k) == 0)
+		nb++;
+	if (na != nb)
+		return false;
+	for (i = 0; i < na; i++)
+		if (conffile_cfg_key_at(a, i, &k) != 0 ||
+		    !cfg_value_same(a, b, k))
+			return false;
+	return true;
+}
+
 /* Options nats-server cannot reload either, checked in its order
  * (server/reload.go): true with nats-server's message in err when the
  * re-read file changes one; the running config then stays in force. */
@@ -796,6 +879,19 @@ static bool reload_refused(const struct opts *cur, const struct opts *no,
 			 "config reload not supported for cluster "
 			 "port: old=%d, new=%d",
 			 cp, np);
+		return true;
+	}
+	/* The tls layer of the websocket listener keeps its section:
+	 * SIGHUP re-reads the files it names (certificates edited in
+	 * place), but other names or settings need a restart, where
+	 * nats-server 2.9.10 takes them. */
+	if (cur->websocket.tls != NULL && no->websocket.tls != NULL &&
+	    !cfg_section_same(cur->websocket.tls, no->websocket.tls)) {
+		snprintf(err, errlen,
+			 "config reload not supported for Websocket TLS "
+			 "settings: changed files or settings take effect "
+			 "after a restart (certificates edited in place are "
+			 "reloaded)");
 		return true;
 	}
 	/* nats-server reloads no change of the websocket block. */

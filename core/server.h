@@ -106,6 +106,7 @@ struct server {
 	char *ws_info_prefix;
 	struct listener *ws_listener;
 	int ws_port;
+	uint32_t ws_tf; /* NATSD_TF_* of the websocket listener's layers */
 
 	/* Plugin timers not yet fired, freed at shutdown. */
 	pthread_mutex_t timers_lock;

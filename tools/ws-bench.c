@@ -1,15 +1,15 @@
 /* ws-bench: pub/sub throughput through a server's websocket listener.
  *
- *   ws-bench PORT [COUNT] [SIZE]
+ *   ws-bench [--tls CAFILE] PORT [COUNT] [SIZE]
  *
- * One subscribing and one publishing connection to ws://127.0.0.1:PORT
- * (no compression). The publisher sends COUNT messages of SIZE bytes in
- * frames of about 64 KiB, with a PING round trip every MiB so that the
- * subscriber is not cut off as a slow consumer; the subscriber counts the
- * MSG bytes it gets. Prints "<msgs/s> msgs/s <MB/s> MB/s", timed from
- * the first publish to the last byte delivered. Frames are masked with
- * the key 0 (allowed, and free), so the client costs little next to the
- * server. Not a test: docs/PERFORMANCE.md has figures. */
+ * One subscribing and one publishing connection to ws://127.0.0.1:PORT,
+ * or wss:// with --tls (OpenSSL, trusting CAFILE), no compression. The
+ * publisher sends COUNT messages of SIZE bytes in frames of about 64 KiB, with
+ * a PING round trip every MiB so that the subscriber is not cut off as a slow
+ * consumer; the subscriber counts the MSG bytes it gets. Prints "<msgs/s>
+ * msgs/s <MB/s> MB/s", timed from the first publish to the last byte delivered.
+ * Frames are masked with the key 0 (allowed, and free), so the client costs
+ * little next to the server. Not a test: docs/PERFORMANCE.md has figures. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -30,6 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
 #define UPGRADE                                                                \
 	"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"          \
 	"Connection: Upgrade\r\n"                                              \
@@ -42,13 +44,40 @@ static void die(const char *what)
 	exit(1);
 }
 
+/* wss: the TLS session of each socket (blocking, one thread each). */
+static SSL_CTX *tls_ctx;
+static SSL *tls_of[1024];
+
+static ssize_t io_send(int fd, const void *p, size_t n)
+{
+	int k;
+
+	if (fd < 1024 && tls_of[fd] != NULL) {
+		k = SSL_write(tls_of[fd], p,
+			      n > INT32_MAX ? INT32_MAX : (int)n);
+		return k > 0 ? k : -1;
+	}
+	return send(fd, p, n, MSG_NOSIGNAL);
+}
+
+static ssize_t io_recv(int fd, void *p, size_t n)
+{
+	int k;
+
+	if (fd < 1024 && tls_of[fd] != NULL) {
+		k = SSL_read(tls_of[fd], p, n > INT32_MAX ? INT32_MAX : (int)n);
+		return k > 0 ? k : -1;
+	}
+	return recv(fd, p, n, 0);
+}
+
 static void send_all(int fd, const void *p, size_t n)
 {
 	const char *c = p;
 	ssize_t k;
 
 	while (n > 0) {
-		k = send(fd, c, n, MSG_NOSIGNAL);
+		k = io_send(fd, c, n);
 		if (k <= 0)
 			die("send");
 		c += k;
@@ -97,9 +126,17 @@ static int ws_open(int port)
 	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0)
 		die("connect");
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (tls_ctx != NULL) {
+		if (fd >= 1024 || (tls_of[fd] = SSL_new(tls_ctx)) == NULL)
+			die("SSL_new");
+		SSL_set_fd(tls_of[fd], fd);
+		SSL_set_tlsext_host_name(tls_of[fd], "localhost");
+		if (SSL_connect(tls_of[fd]) != 1)
+			die("TLS handshake");
+	}
 	send_all(fd, UPGRADE, strlen(UPGRADE));
 	while (n < 12 || memmem(buf, n, "\"client_ip\"", 11) == NULL) {
-		k = recv(fd, buf + n, sizeof(buf) - n, 0);
+		k = io_recv(fd, buf + n, sizeof(buf) - n);
 		if (k <= 0)
 			die("upgrade");
 		n += (size_t)k;
@@ -124,7 +161,7 @@ static size_t read_payload(struct reader *r, char *out, size_t cap)
 	ssize_t k;
 	int i;
 
-	k = recv(r->fd, r->buf + r->len, sizeof(r->buf) - r->len, 0);
+	k = io_recv(r->fd, r->buf + r->len, sizeof(r->buf) - r->len);
 	if (k <= 0)
 		die("recv");
 	r->len += (size_t)k;
@@ -186,9 +223,8 @@ static void *subscriber(void *arg)
 
 int main(int argc, char **argv)
 {
-	int port = argc > 1 ? atoi(argv[1]) : 0;
-	long count = argc > 2 ? atol(argv[2]) : 1000000;
-	long size = argc > 3 ? atol(argv[3]) : 128;
+	int port, tls = argc > 2 && strcmp(argv[1], "--tls") == 0 ? 2 : 0;
+	long count, size;
 	struct sub_arg sa;
 	struct reader pr;
 	struct timespec t0;
@@ -199,9 +235,20 @@ int main(int argc, char **argv)
 	double secs;
 	int pub;
 
+	port = argc > 1 + tls ? atoi(argv[1 + tls]) : 0;
+	count = argc > 2 + tls ? atol(argv[2 + tls]) : 1000000;
+	size = argc > 3 + tls ? atol(argv[3 + tls]) : 128;
 	if (port <= 0 || count <= 0 || size < 0) {
-		fprintf(stderr, "usage: ws-bench PORT [COUNT] [SIZE]\n");
+		fprintf(stderr,
+			"usage: ws-bench [--tls CAFILE] PORT [COUNT] [SIZE]\n");
 		return 2;
+	}
+	if (tls) {
+		tls_ctx = SSL_CTX_new(TLS_client_method());
+		if (tls_ctx == NULL ||
+		    SSL_CTX_load_verify_locations(tls_ctx, argv[2], NULL) != 1)
+			die("CA file");
+		SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_PEER, NULL);
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.r.fd = ws_open(port);

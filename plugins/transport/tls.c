@@ -19,6 +19,9 @@
  *                         takes it at the top level, as nats-server does,
  *                         and copies it here)
  *   client                bool: this side dials (links), not accepts
+ *   http_server           bool: the stream carries HTTP (a websocket
+ *                         listener): a peer that sends plain HTTP gets
+ *                         Go's "400 Bad Request" reply
  *
  * SIGHUP: reload() reads the certificate, key and CA files again with the
  * same settings; reconfigure() (ABI 1.3) takes new settings, read during
@@ -52,6 +55,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -99,6 +103,7 @@ struct tls_conf {
 	const struct natsd_cfg *cfg;
 	char *cert_file, *key_file, *ca_file, *ciphers, *curves;
 	bool verify, map, handshake_first, allow_non_tls, client;
+	bool http_server;
 	int64_t timeout_ms;
 	unsigned char pins[TLS_MAX_PINS][32];
 	int npins;
@@ -134,6 +139,7 @@ struct tls_stream {
 	int io_err; /* a failure of the stream below, for the host */
 	unsigned char *cert_der;
 	size_t cert_len;
+	int64_t deadline_ms; /* monotonic; the handshake ends by then */
 	char err[160];
 };
 
@@ -555,6 +561,9 @@ static int tls_conf_new(struct tls_plugin *tp, const struct natsd_cfg *cfg,
 	if (rc == 0)
 		rc = tls_get_bool(api, cfg, "client", &c->client, err, errlen);
 	if (rc == 0)
+		rc = tls_get_bool(api, cfg, "http_server", &c->http_server, err,
+				  errlen);
+	if (rc == 0)
 		rc = tls_names(api, cfg, "cipher_suites", false, &c->ciphers,
 			       err, errlen);
 	if (rc == 0)
@@ -888,6 +897,35 @@ static int tls_handshake(struct tls_stream *ts)
 	return NATSD_EPROTO;
 }
 
+/* Go's net/http answers a plain HTTP request on a TLS listener, and
+ * says nothing in its log: the reason left empty asks the host for no
+ * line either. */
+static bool tls_http_reply(struct tls_stream *ts, const char *rest, ssize_t n)
+{
+	static const char *const verbs[] = { "GET /", "HEAD ", "POST ", "PUT /",
+					     "OPTIO" };
+	static const char reply[] =
+		"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP "
+		"request to an HTTPS server.\n";
+	struct iovec iov = { (void *)reply, sizeof(reply) - 1 };
+	char head[5];
+	size_t i;
+
+	if (n < 4)
+		return false;
+	head[0] = (char)ts->peek[0];
+	memcpy(head + 1, rest, 4);
+	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (memcmp(head, verbs[i], 5) == 0)
+			break;
+	if (i == sizeof(verbs) / sizeof(verbs[0]))
+		return false;
+	(void)ts->tp->api->stream_writev(ts->below, &iov, 1);
+	ts->err[0] = '\0';
+	ts->state = TLS_S_FAILED;
+	return true;
+}
+
 /* Server: looks at the first byte. 0 when the stream moved on (to the
  * handshake or to clear text), EAGAIN, or an error. */
 static int tls_peek(struct tls_stream *ts)
@@ -932,8 +970,11 @@ static int tls_peek(struct tls_stream *ts)
 	 * reset for unread data. */
 	{
 		char drain[4096];
+		ssize_t k;
 
-		(void)ts->tp->api->stream_read(ts->below, drain, sizeof(drain));
+		k = ts->tp->api->stream_read(ts->below, drain, sizeof(drain));
+		if (ts->conf->http_server && tls_http_reply(ts, drain, k))
+			return NATSD_EPROTO;
 	}
 	snprintf(ts->err, sizeof(ts->err),
 		 "tls: first record does not look like a TLS handshake");
@@ -943,6 +984,14 @@ static int tls_peek(struct tls_stream *ts)
 
 /* ------------------------------------------------------------------ */
 /* Stream ops                                                          */
+
+static int64_t tls_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static int tls_push(void *pctx, struct natsd_stream *below,
 		    const struct natsd_cfg *cfg, void **sctx)
@@ -963,6 +1012,7 @@ static int tls_push(void *pctx, struct natsd_stream *below,
 	ts->tp = tp;
 	ts->conf = c;
 	ts->below = below;
+	ts->deadline_ms = tls_now_ms() + c->timeout_ms;
 	/* The context a reload may be swapping: SSL_new() takes its own
 	 * reference, so the old one lives as long as its streams. */
 	pthread_mutex_lock(&tp->lock);
@@ -1256,6 +1306,21 @@ static void tls_close(void *sctx, struct natsd_stream *below)
 	free(ts);
 }
 
+/* The handshake's time left, from the push: the host closes the stream
+ * when it is over. A timeout of 0 sets no limit. */
+static int64_t tls_handshake_ms(void *sctx)
+{
+	const struct tls_stream *ts = sctx;
+	int64_t left;
+
+	if (ts->state != TLS_S_PEEK && ts->state != TLS_S_HANDSHAKE)
+		return -1;
+	if (ts->conf->timeout_ms == 0)
+		return INT32_MAX;
+	left = ts->deadline_ms - tls_now_ms();
+	return left > 0 ? left : 0;
+}
+
 static uint32_t tls_flags(void *pctx, const struct natsd_cfg *cfg)
 {
 	struct tls_conf *c = tls_conf_for(pctx, cfg);
@@ -1358,6 +1423,7 @@ static const struct natsd_transport_ops tls_ops = {
 	.close = tls_close,
 	.flags = tls_flags,
 	.reload = tls_reload,
+	.handshake_ms = tls_handshake_ms,
 	.reconfigure = tls_reconfigure,
 };
 

@@ -16,10 +16,18 @@
  * started with the equivalent config, and the replies are compared (the
  * Date header masked); where nats-server races (it may close before its
  * close frame is out) natsd's close frame is checked alone.
+ *
+ * wss:// (a tls block in the websocket block): the same client over
+ * OpenSSL, with certificates made at start by tests/tls/make-certs.sh:
+ * the upgrade and INFO, plain HTTP to the wss port, handshakes that never
+ * end, client certificates (verify, verify_and_map), a bad upgrade inside
+ * TLS, same_origin with a Host without a port, start-up and ports file.
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,14 +37,25 @@
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
+#include <jansson.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <zlib.h>
 
 #include "harness.h"
 #include "itest.h"
+#include "monhttp.h"
 
 #define WATCHDOG_S 90
 #define WAIT_MS    ITEST_WAIT_MS
 #define KEY        "dGhlIHNhbXBsZSBub25jZQ=="
+
+#ifndef TLS_CERT_SCRIPT
+#define TLS_CERT_SCRIPT "tests/tls/make-certs.sh"
+#endif
+
+/* The certificates of the wss cases (made once, in main()). */
+static char certs[64];
 
 /* natsd and nats-server, each with a websocket listener. */
 struct pair {
@@ -87,6 +106,8 @@ static void pair_stop(struct pair *p)
 
 struct wsc {
 	int fd;
+	SSL_CTX *ctx; /* wss: the TLS session over fd */
+	SSL *ssl;
 	uint8_t buf[1 << 20];
 	size_t len;
 	bool eof;
@@ -102,9 +123,20 @@ static bool wsc_fill(struct wsc *c, int timeout_ms)
 
 	if (c->eof || c->len == sizeof(c->buf))
 		return false;
-	if (poll(&pfd, 1, timeout_ms) <= 0)
+	if ((c->ssl == NULL || SSL_pending(c->ssl) == 0) &&
+	    poll(&pfd, 1, timeout_ms) <= 0)
 		return false;
-	n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+	if (c->ssl != NULL) {
+		int r = SSL_read(c->ssl, c->buf + c->len,
+				 (int)(sizeof(c->buf) - c->len));
+
+		/* A record not yet whole: more comes. */
+		if (r <= 0 && SSL_get_error(c->ssl, r) == SSL_ERROR_WANT_READ)
+			return true;
+		n = r;
+	} else {
+		n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+	}
 	if (n <= 0) {
 		c->eof = true;
 		return false;
@@ -119,19 +151,124 @@ static void wsc_drop(struct wsc *c, size_t n)
 	c->len -= n;
 }
 
+/* Writes all of p: over TLS when the client has it. */
+static int wsc_write(struct wsc *c, const void *p, size_t n)
+{
+	if (c->ssl == NULL)
+		return harness_send(c->fd, p, n);
+	return SSL_write(c->ssl, p, (int)n) == (int)n ? 0 : -1;
+}
+
+static void wsc_free(struct wsc *c)
+{
+	SSL_free(c->ssl);
+	SSL_CTX_free(c->ctx);
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c);
+}
+
+static struct wsc *wsc_request(struct wsc *c, const char *req, char *head,
+			       size_t cap);
+
 /* Sends req and reads the HTTP reply head into head (NUL-terminated).
  * Returns the socket's struct, or NULL when nothing came. */
 static struct wsc *wsc_open(int port, const char *req, char *head, size_t cap)
 {
 	struct wsc *c = calloc(1, sizeof(*c));
+
+	CU_ASSERT_FATAL(c != NULL);
+	c->fd = harness_connect(port);
+	if (c->fd < 0) {
+		free(c);
+		return NULL;
+	}
+	return wsc_request(c, req, head, cap);
+}
+
+/* A TLS client of port trusting the test CA, with the client certificate
+ * cert (base name; NULL: none). NULL when the handshake fails, with
+ * OpenSSL's reason in why (may be NULL). */
+static struct wsc *wsc_tls(int port, const char *cert, char *why, size_t whylen)
+{
+	struct wsc *c = calloc(1, sizeof(*c));
+	struct timeval tv = { .tv_sec = WAIT_MS / 1000 };
+	char a[256], b[256];
+	int r;
+
+	CU_ASSERT_FATAL(c != NULL);
+	if (why != NULL)
+		why[0] = '\0';
+	c->fd = harness_connect(port);
+	c->ctx = SSL_CTX_new(TLS_client_method());
+	CU_ASSERT_FATAL(c->fd >= 0 && c->ctx != NULL);
+	/* Blocking, but bounded: the handshake of a test client. */
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	snprintf(a, sizeof(a), "%s/ca.pem", certs);
+	SSL_CTX_load_verify_locations(c->ctx, a, NULL);
+	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+	if (cert != NULL) {
+		snprintf(a, sizeof(a), "%s/%s.pem", certs, cert);
+		snprintf(b, sizeof(b), "%s/%s.key", certs, cert);
+		CU_ASSERT_FATAL(
+			SSL_CTX_use_certificate_chain_file(c->ctx, a) == 1 &&
+			SSL_CTX_use_PrivateKey_file(c->ctx, b,
+						    SSL_FILETYPE_PEM) == 1);
+	}
+	c->ssl = SSL_new(c->ctx);
+	CU_ASSERT_FATAL(c->ssl != NULL);
+	SSL_set_fd(c->ssl, c->fd);
+	SSL_set_tlsext_host_name(c->ssl, "localhost");
+	ERR_clear_error();
+	r = SSL_connect(c->ssl);
+	if (r == 1) {
+		/* TLS 1.3: a refused client certificate shows only on the
+		 * first read, as an alert; a good one gives a timeout. */
+		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+		int fl = fcntl(c->fd, F_GETFL);
+		char byte;
+
+		if (poll(&pfd, 1, 300) <= 0)
+			return c;
+		/* Session tickets are read, no application data waited
+		 * for. */
+		fcntl(c->fd, F_SETFL, fl | O_NONBLOCK);
+		r = SSL_peek(c->ssl, &byte, 1);
+		fcntl(c->fd, F_SETFL, fl);
+		if (r > 0 || SSL_get_error(c->ssl, r) == SSL_ERROR_WANT_READ)
+			return c;
+	}
+	if (why != NULL)
+		snprintf(
+			why, whylen, "%s",
+			ERR_peek_last_error() != 0
+				? ERR_reason_error_string(ERR_peek_last_error())
+				: "closed");
+	wsc_free(c);
+	return NULL;
+}
+
+/* wss: the upgrade request req over a new TLS client. */
+static struct wsc *wsc_open_tls(int port, const char *cert, const char *req,
+				char *head, size_t cap)
+{
+	struct wsc *c = wsc_tls(port, cert, NULL, 0);
+
+	head[0] = '\0';
+	if (c == NULL)
+		return NULL;
+	return wsc_request(c, req, head, cap);
+}
+
+static struct wsc *wsc_request(struct wsc *c, const char *req, char *head,
+			       size_t cap)
+{
 	long long end = itest_mono_ms() + WAIT_MS;
 	uint8_t *e;
 	size_t n;
 
-	CU_ASSERT_FATAL(c != NULL);
-	c->fd = harness_connect(port);
-	if (c->fd < 0 || harness_sendstr(c->fd, req) != 0) {
-		free(c);
+	if (wsc_write(c, req, strlen(req)) != 0) {
+		wsc_free(c);
 		return NULL;
 	}
 	head[0] = '\0';
@@ -164,8 +301,7 @@ static void wsc_close(struct wsc *c)
 		return;
 	if (c->zinit)
 		inflateEnd(&c->z);
-	close(c->fd);
-	free(c);
+	wsc_free(c);
 }
 
 static char *upgrade_req(char *buf, size_t cap, const char *extra)
@@ -206,7 +342,7 @@ static void wsc_send(struct wsc *c, int op, bool fin, int rsv, const void *p,
 	for (i = 0; i < n; i++)
 		f[h + i] =
 			((const uint8_t *)p)[i] ^ (unmasked ? 0 : key[i & 3]);
-	harness_send(c->fd, f, h + n);
+	wsc_write(c, f, h + n);
 	free(f);
 }
 
@@ -952,6 +1088,488 @@ static void test_startup_refusal_log(void)
 	unlink(path);
 }
 
+/* ------------------------------------------------------------------ */
+/* wss://                                                              */
+
+/* Starts both servers with a websocket block that has a tls block: the
+ * server certificate and the test CA, then tls_nd / tls_ns inside the
+ * tls block, nd / ns in the websocket block, top / top_ns at the top. */
+static bool wss_pair_start(struct pair *p, const char *top, const char *tls_nd,
+			   const char *nd, const char *top_ns,
+			   const char *tls_ns, const char *ns)
+{
+	char conf[4096];
+	int k;
+
+	memset(p, 0, sizeof(*p));
+	for (k = 0; k < 2; k++) {
+		p->ws[k] = harness_free_port();
+		if (k == 0)
+			snprintf(conf, sizeof(conf),
+				 "%s\nwebsocket = { port = %d; tls = { "
+				 "cert_file = \"%s/server.pem\"; key_file = "
+				 "\"%s/server.key\"; ca_file = \"%s/ca.pem\"; "
+				 "%s }; %s };\n",
+				 top ? top : "", p->ws[k], certs, certs, certs,
+				 tls_nd ? tls_nd : "", nd ? nd : "");
+		else
+			snprintf(conf, sizeof(conf),
+				 "%s\nwebsocket {\nport: %d\ntls {\ncert_file: "
+				 "\"%s/server.pem\"\nkey_file: "
+				 "\"%s/server.key\"\nca_file: \"%s/ca.pem\"\n"
+				 "%s\n}\n%s\n}\n",
+				 top_ns ? top_ns : "", p->ws[k], certs, certs,
+				 certs, tls_ns ? tls_ns : "", ns ? ns : "");
+		if (harness_start(&p->s[k], kinds[k], conf, NULL) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* A wss client with certificate cert that sent CONNECT and PING: what
+ * came back ("INFO|2:PONG..." or the error), or "tls: <reason>" when the
+ * TLS handshake failed. INFO itself in info (may be NULL). */
+static void wss_outcome(int port, const char *cert, const char *connect,
+			char *out, size_t cap, char *info, size_t icap)
+{
+	char req[1024], head[2048], why[256], first[4096];
+	struct wsc *c = wsc_tls(port, cert, why, sizeof(why));
+	size_t len;
+
+	out[0] = '\0';
+	if (info == NULL) {
+		info = first;
+		icap = sizeof(first);
+	}
+	info[0] = '\0';
+	if (c == NULL) {
+		snprintf(out, cap, "tls: %s", why[0] ? "refused" : "none");
+		return;
+	}
+	c = wsc_request(c, upgrade_req(req, sizeof(req), NULL), head,
+			sizeof(head));
+	if (c == NULL || strncmp(head, "HTTP/1.1 101 ", 13) != 0) {
+		snprintf(out, cap, "upgrade: %.40s", head);
+		wsc_close(c);
+		return;
+	}
+	snprintf(req, sizeof(req), "CONNECT %s\r\nPING\r\n",
+		 connect ? connect : "{\"verbose\":false}");
+	if (wsc_frame(c, info, icap - 1, &len, NULL, WAIT_MS) == 2)
+		info[len] = '\0';
+	wsc_send_str(c, req);
+	wsc_transcript_until(c, out, cap, WAIT_MS, PONG);
+	wsc_close(c);
+}
+
+/* The upgrade over TLS, the INFO a wss client gets (nats-server's: the
+ * client port's TLS facts, none of the websocket block's), and pub/sub
+ * through it, with and without compression. */
+static void test_wss_upgrade(void)
+{
+	char out[2][4096], info[2][4096], head[2][2048], req[1024];
+	const char *topn = NULL, *topns = NULL;
+	struct wsc *c;
+	int k, round;
+
+	for (round = 0; round < 2; round++) {
+		if (round == 1) {
+			/* TLS on the client port too: INFO says so. */
+			snprintf(req, sizeof(req),
+				 "tls = { cert_file = \"%s/server.pem\"; "
+				 "key_file = \"%s/server.key\"; };",
+				 certs, certs);
+			topn = strdup(req);
+			snprintf(req, sizeof(req),
+				 "tls { cert_file: \"%s/server.pem\", "
+				 "key_file: \"%s/server.key\" }",
+				 certs, certs);
+			topns = strdup(req);
+		}
+		CU_ASSERT_FATAL(wss_pair_start(&gp, topn, NULL,
+					       "compression = true;", topns,
+					       NULL, "compression: true"));
+		for (k = 0; k < 2; k++) {
+			wss_outcome(gp.ws[k], NULL, NULL, out[k],
+				    sizeof(out[k]), info[k], sizeof(info[k]));
+			CU_ASSERT_STRING_EQUAL(out[k], "2:" PONG);
+			CU_ASSERT(strncmp(info[k], "INFO {", 6) == 0);
+			CU_ASSERT_EQUAL(strstr(info[k], "\"tls_required\":"
+							"true") != NULL,
+					round == 1);
+			CU_ASSERT(strstr(info[k], "tls_verify") == NULL);
+			/* A message through the TLS and websocket layers. */
+			c = wsc_open_tls(
+				gp.ws[k], NULL,
+				upgrade_req(req, sizeof(req),
+					    "Sec-WebSocket-Extensions: "
+					    "permessage-deflate\r\n"),
+				head[k], sizeof(head[k]));
+			CU_ASSERT_FATAL(c != NULL);
+			wsc_send_str(c, "CONNECT {\"verbose\":false}\r\nSUB "
+					"a 1\r\nPUB a 5\r\nhello\r\nPING\r\n");
+			wsc_transcript_until(c, out[k], sizeof(out[k]), WAIT_MS,
+					     PONG);
+			CU_ASSERT(strstr(out[k], "MSG a 1 5\\x0d\\x0ahello") !=
+				  NULL);
+			wsc_close(c);
+		}
+		CU_ASSERT_STRING_EQUAL(head[0], head[1]);
+		CU_ASSERT(strstr(head[0], "permessage-deflate") != NULL);
+		pair_stop(&gp);
+		free((void *)topn);
+		free((void *)topns);
+	}
+}
+
+/* Plain HTTP to the wss port: Go's reply, nothing logged; a plain
+ * websocket client that never speaks TLS is closed at the handshake
+ * timeout, as is one that sends half a ClientHello; others are served
+ * meanwhile. */
+static void test_wss_bad_tls(void)
+{
+	static const char hello[] = "\x16\x03\x01\x00\xff\x01";
+	char req[1024], head[2][2048], out[4096];
+	struct wsc *c;
+	long long t0;
+	int k, fd[2];
+
+	CU_ASSERT_FATAL(wss_pair_start(&gp, NULL, NULL,
+				       "handshake_timeout = \"1s\";", NULL,
+				       NULL, "handshake_timeout: \"1s\""));
+	for (k = 0; k < 2; k++) {
+		c = wsc_open(gp.ws[k], upgrade_req(req, sizeof(req), NULL),
+			     head[k], sizeof(head[k]));
+		CU_ASSERT_FATAL(c != NULL);
+		/* The body after the head, to the end. */
+		while (wsc_fill(c, WAIT_MS))
+			;
+		snprintf(head[k] + strlen(head[k]),
+			 sizeof(head[k]) - strlen(head[k]), "%.*s", (int)c->len,
+			 (const char *)c->buf);
+		CU_ASSERT(c->eof);
+		wsc_close(c);
+	}
+	CU_ASSERT_STRING_EQUAL(head[0],
+			       "HTTP/1.0 400 Bad Request\r\n\r\nClient sent "
+			       "an HTTP request to an HTTPS server.\n");
+	CU_ASSERT_STRING_EQUAL(head[0], head[1]);
+	CU_ASSERT(strstr(harness_log(&gp.s[0]), "TLS handshake error") == NULL);
+	for (k = 0; k < 2; k++) {
+		t0 = itest_mono_ms();
+		fd[0] = harness_connect(gp.ws[k]);
+		fd[1] = harness_connect(gp.ws[k]);
+		CU_ASSERT_FATAL(fd[0] >= 0 && fd[1] >= 0);
+		harness_send(fd[1], hello, sizeof(hello) - 1);
+		/* Served while those two wait. */
+		wss_outcome(gp.ws[k], NULL, NULL, out, sizeof(out), NULL, 0);
+		CU_ASSERT_STRING_EQUAL(out, "2:" PONG);
+		CU_ASSERT(harness_is_closed(fd[0], 4000));
+		CU_ASSERT(harness_is_closed(fd[1], 4000));
+		CU_ASSERT(itest_mono_ms() - t0 >= 900);
+		CU_ASSERT(itest_mono_ms() - t0 < 4000);
+		close(fd[0]);
+		close(fd[1]);
+	}
+	CU_ASSERT(itest_log_wait(&gp.s[0],
+				 "[ERR] websocket: TLS handshake error from "
+				 "127.0.0.1:",
+				 WAIT_MS));
+	/* Go's words for it: read tcp LOCAL->PEER: i/o timeout. */
+	for (k = 0; k < 2; k++) {
+		snprintf(out, sizeof(out),
+			 ": read tcp 127.0.0.1:%d->127.0.0.1:", gp.ws[k]);
+		CU_ASSERT(itest_log_wait(&gp.s[k], out, WAIT_MS));
+		CU_ASSERT(itest_count(harness_log(&gp.s[k]),
+				      ": i/o timeout\n") == 2);
+	}
+	pair_stop(&gp);
+}
+
+/* A good TLS handshake, then a bad upgrade request: the HTTP error
+ * reply inside TLS; and same_origin over TLS, where a Host without a
+ * port means 443. */
+static void test_wss_bad_upgrade(void)
+{
+	static const char *const reqs[] = {
+		"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+		"Connection: Upgrade\r\nSec-WebSocket-Key: " KEY "\r\n"
+		"Sec-WebSocket-Version: 13\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+		"Connection: Upgrade\r\nSec-WebSocket-Key: " KEY "\r\n"
+		"Sec-WebSocket-Version: 13\r\nOrigin: https://127.0.0.1\r\n"
+		"\r\n",
+		"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+		"Connection: Upgrade\r\nSec-WebSocket-Key: " KEY "\r\n"
+		"Sec-WebSocket-Version: 13\r\nOrigin: http://127.0.0.1\r\n"
+		"\r\n",
+	};
+	char head[2][2048];
+	struct wsc *c;
+	size_t i;
+	int k;
+
+	CU_ASSERT_FATAL(wss_pair_start(&gp, NULL, NULL, "same_origin = true;",
+				       NULL, NULL, "same_origin: true"));
+	for (i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+		for (k = 0; k < 2; k++) {
+			c = wsc_open_tls(gp.ws[k], NULL, reqs[i], head[k],
+					 sizeof(head[k]));
+			CU_ASSERT_FATAL(c != NULL);
+			mask_date(head[k]);
+			wsc_close(c);
+		}
+		CU_ASSERT_STRING_EQUAL(head[0], head[1]);
+		/* https://127.0.0.1 is the same origin, http:// is not. */
+		CU_ASSERT_EQUAL(strncmp(head[0], "HTTP/1.1 101 ", 13) == 0,
+				i == 2);
+	}
+	CU_ASSERT(strstr(harness_log(&gp.s[0]),
+			 "websocket handshake error: invalid value for "
+			 "header 'Upgrade'") != NULL);
+	pair_stop(&gp);
+}
+
+/* verify: a client certificate the CA signed is served; none, one of
+ * another CA and an expired one are refused in the TLS handshake. */
+static void test_wss_verify(void)
+{
+	static const char *const who[] = { "alice", NULL, "rogue", "expired" };
+	char out[2][4096];
+	size_t i;
+	int k;
+
+	CU_ASSERT_FATAL(wss_pair_start(&gp, NULL, "verify = true;", NULL, NULL,
+				       "verify: true", NULL));
+	for (i = 0; i < sizeof(who) / sizeof(who[0]); i++) {
+		for (k = 0; k < 2; k++)
+			wss_outcome(gp.ws[k], who[i], NULL, out[k],
+				    sizeof(out[k]), NULL, 0);
+		CU_ASSERT_STRING_EQUAL(out[0], out[1]);
+		CU_ASSERT_STRING_EQUAL(out[0],
+				       i == 0 ? "2:" PONG : "tls: refused");
+	}
+	CU_ASSERT(strstr(harness_log(&gp.s[0]),
+			 "[ERR] websocket: TLS handshake error from "
+			 "127.0.0.1:") != NULL);
+	pair_stop(&gp);
+}
+
+/* verify_and_map: the certificate names the user of authorization, for
+ * websocket clients as the websocket block's tls says. */
+static void test_wss_map(void)
+{
+	static const char *const who[] = { "alice", "bob", "carol" };
+	char out[2][4096];
+	size_t i;
+	int k;
+
+	CU_ASSERT_FATAL(wss_pair_start(
+		&gp,
+		"authorization = { users = ({ user = \"alice@example.com\"; "
+		"permissions = { publish = [\"alice.>\"]; }; }, "
+		"{ user = \"CN=carol,O=Acme\"; }); };",
+		"verify_and_map = true;", NULL,
+		"authorization { users = [{ user: \"alice@example.com\", "
+		"permissions: { publish: [\"alice.>\"] } }, "
+		"{ user: \"CN=carol,O=Acme\" }] }",
+		"verify_and_map: true", NULL));
+	for (i = 0; i < sizeof(who) / sizeof(who[0]); i++) {
+		for (k = 0; k < 2; k++)
+			wss_outcome(gp.ws[k], who[i],
+				    "{\"verbose\":false,\"pedantic\":false}",
+				    out[k], sizeof(out[k]), NULL, 0);
+		CU_ASSERT_STRING_EQUAL(out[0], out[1]);
+		CU_ASSERT_EQUAL(strcmp(out[0], "2:" PONG) == 0, i != 1);
+	}
+	CU_ASSERT(strstr(out[0], "Authorization Violation") == NULL);
+	pair_stop(&gp);
+}
+
+/* Start-up over TLS: the wss:// line, no warning, the ports file. */
+static void test_wss_startup(void)
+{
+	char conf[1024], dir[] = "/tmp/natsd-ws-XXXXXX", cmd[600], buf[2048];
+	int port = harness_free_port();
+	FILE *f;
+
+	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+	snprintf(conf, sizeof(conf),
+		 "ports_file_dir = \"%s\";\nwebsocket = { host = "
+		 "\"127.0.0.1\"; port = %d; tls = { cert_file = "
+		 "\"%s/server.pem\"; key_file = \"%s/server.key\"; }; };\n",
+		 dir, port, certs, certs);
+	CU_ASSERT_FATAL(harness_start(&single, "natsd", conf, NULL) == 0);
+	snprintf(buf, sizeof(buf),
+		 "[INF] Listening for websocket clients on wss://127.0.0.1:%d",
+		 port);
+	CU_ASSERT(strstr(harness_log(&single), buf) != NULL);
+	CU_ASSERT(strstr(harness_log(&single), "DO NOT USE IN PRODUCTION") ==
+		  NULL);
+	snprintf(cmd, sizeof(cmd), "cat %s/*.ports", dir);
+	f = popen(cmd, "r");
+	CU_ASSERT_FATAL(f != NULL);
+	buf[fread(buf, 1, sizeof(buf) - 1, f)] = '\0';
+	pclose(f);
+	snprintf(conf, sizeof(conf), "\"websocket\":[\"wss://127.0.0.1:%d\"]}",
+		 port);
+	CU_ASSERT(strstr(buf, conf) != NULL);
+	CU_ASSERT(itest_stop(&single));
+	rmdir(dir);
+
+	/* A tls block the plugin refuses stops start-up. */
+	snprintf(conf, sizeof(conf),
+		 "websocket = { port = %d; tls = { cert_file = "
+		 "\"%s/server.pem\"; }; };\n",
+		 port, certs);
+	CU_ASSERT(harness_start(&single, "natsd", conf, NULL) != 0);
+}
+
+/* Copies file a of the certificates to path b. */
+static void cert_copy(const char *a, const char *b)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "cp %s/%s %s", certs, a, b);
+	CU_ASSERT_FATAL(system(cmd) == 0);
+}
+
+/* Reload: certificate files edited in place are read again on SIGHUP by
+ * both servers (a client trusting only the test CA is refused once the
+ * server certificate is one of another CA); a tls block naming other
+ * files is refused by natsd (nats-server 2.9.10 takes it). */
+static void test_wss_reload(void)
+{
+	char conf[2][1024], dir[] = "/tmp/natsd-wssr-XXXXXX", a[256], b[256];
+	char out[2][4096];
+	int k, round;
+
+	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+	memset(&gp, 0, sizeof(gp));
+	for (k = 0; k < 2; k++) {
+		snprintf(a, sizeof(a), "%s/%d.pem", dir, k);
+		snprintf(b, sizeof(b), "%s/%d.key", dir, k);
+		cert_copy("server.pem", a);
+		cert_copy("server.key", b);
+		gp.ws[k] = harness_free_port();
+		if (k == 0)
+			snprintf(conf[k], sizeof(conf[k]),
+				 "websocket = { port = %d; tls = { cert_file "
+				 "= \"%s\"; key_file = \"%s\"; }; };\n",
+				 gp.ws[k], a, b);
+		else
+			snprintf(conf[k], sizeof(conf[k]),
+				 "websocket {\nport: %d\ntls {\ncert_file: "
+				 "\"%s\"\nkey_file: \"%s\"\n}\n}\n",
+				 gp.ws[k], a, b);
+		CU_ASSERT_FATAL(
+			harness_start(&gp.s[k], kinds[k], conf[k], NULL) == 0);
+	}
+	for (round = 0; round < 2; round++) {
+		for (k = 0; k < 2; k++) {
+			wss_outcome(gp.ws[k], NULL, NULL, out[k],
+				    sizeof(out[k]), NULL, 0);
+			CU_ASSERT_STRING_EQUAL(out[k],
+					       round == 0 ? "2:" PONG
+							  : "tls: refused");
+			if (round == 1)
+				continue;
+			snprintf(a, sizeof(a), "%s/%d.pem", dir, k);
+			snprintf(b, sizeof(b), "%s/%d.key", dir, k);
+			cert_copy("server2.pem", a);
+			cert_copy("server2.key", b);
+			CU_ASSERT(kill(gp.s[k].pid, SIGHUP) == 0);
+			CU_ASSERT(itest_log_wait(
+				&gp.s[k], "Reloaded server configuration",
+				WAIT_MS));
+		}
+	}
+	/* Other file names: refused, the running certificate stays. */
+	snprintf(a, sizeof(a), "%s/0.pem", dir);
+	snprintf(b, sizeof(b), "%s/moved.pem", dir);
+	CU_ASSERT(rename(a, b) == 0);
+	snprintf(conf[0], sizeof(conf[0]),
+		 "websocket = { port = %d; tls = { cert_file = \"%s\"; "
+		 "key_file = \"%s/0.key\"; }; };\n",
+		 gp.ws[0], b, dir);
+	{
+		FILE *f = fopen(gp.s[0].conf_path, "w");
+
+		CU_ASSERT_FATAL(f != NULL);
+		fputs(conf[0], f);
+		fclose(f);
+	}
+	CU_ASSERT(kill(gp.s[0].pid, SIGHUP) == 0);
+	CU_ASSERT(itest_log_wait(&gp.s[0],
+				 "config reload not supported for Websocket "
+				 "TLS settings",
+				 WAIT_MS));
+	wss_outcome(gp.ws[0], NULL, NULL, out[0], sizeof(out[0]), NULL, 0);
+	CU_ASSERT_STRING_EQUAL(out[0], "tls: refused");
+	pair_stop(&gp);
+	snprintf(a, sizeof(a), "rm -rf %s", dir);
+	CU_ASSERT(system(a) == 0);
+}
+
+/* The "websocket" object of /varz at monitoring port mport, keys sorted,
+ * compact, into out; its port must be port (then left out). */
+static void varz_ws(int mport, int port, char *out, size_t cap)
+{
+	struct monhttp_resp r;
+	json_t *root, *w;
+	char *txt;
+
+	out[0] = '\0';
+	if (monhttp_get(mport, "/varz", WAIT_MS, &r) != 0)
+		return;
+	root = json_loads(r.body, 0, NULL);
+	monhttp_free(&r);
+	w = root != NULL ? json_object_get(root, "websocket") : NULL;
+	CU_ASSERT(json_integer_value(json_object_get(w, "port")) == port);
+	json_object_del(w, "port");
+	txt = w != NULL ? json_dumps(w, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
+	if (txt != NULL)
+		snprintf(out, cap, "%s", txt);
+	free(txt);
+	json_decref(root);
+}
+
+/* /varz "websocket" as nats-server shows it, over TLS with
+ * verify_and_map (tls_map) and the block's other settings. */
+static void test_wss_varz(void)
+{
+	char top[2][512], out[2][2048];
+	int mport[2], k;
+
+	for (k = 0; k < 2; k++)
+		mport[k] = harness_free_port();
+	snprintf(top[0], sizeof(top[0]),
+		 "http_port = %d;\nauthorization = { users = ({ user = "
+		 "\"alice@example.com\"; }); };",
+		 mport[0]);
+	snprintf(top[1], sizeof(top[1]),
+		 "http: %d\nauthorization { users = [{ user: "
+		 "\"alice@example.com\" }] }",
+		 mport[1]);
+	CU_ASSERT_FATAL(wss_pair_start(
+		&gp, top[0], "verify_and_map = true;",
+		"advertise = \"ws.example.com:443\"; compression = true; "
+		"same_origin = true; allowed_origins = "
+		"[\"https://a.example.com\"]; handshake_timeout = \"3s\";",
+		top[1], "verify_and_map: true",
+		"advertise: \"ws.example.com:443\"\ncompression: true\n"
+		"same_origin: true\nallowed_origins: "
+		"[\"https://a.example.com\"]\nhandshake_timeout: \"3s\""));
+	for (k = 0; k < 2; k++)
+		varz_ws(mport[k], gp.ws[k], out[k], sizeof(out[k]));
+	CU_ASSERT_STRING_EQUAL(out[0], out[1]);
+	CU_ASSERT(strstr(out[0], "\"host\":\"0.0.0.0\"") != NULL);
+	CU_ASSERT(strstr(out[0], "\"tls_map\":true") != NULL);
+	CU_ASSERT(strstr(out[0], "\"handshake_timeout\":3000000000") != NULL);
+	pair_stop(&gp);
+}
+
 int main(void)
 {
 	static const struct suite_test tests[] = {
@@ -967,13 +1585,36 @@ int main(void)
 		{ "allowed_connection_types", test_connection_types },
 		{ "start-up", test_startup },
 		{ "start-up refusal", test_startup_refusal_log },
+		{ "wss: upgrade, INFO, pub/sub", test_wss_upgrade },
+		{ "wss: plain HTTP, stalled handshakes", test_wss_bad_tls },
+		{ "wss: bad upgrade, same_origin", test_wss_bad_upgrade },
+		{ "wss: verify", test_wss_verify },
+		{ "wss: verify_and_map", test_wss_map },
+		{ "wss: start-up", test_wss_startup },
+		{ "wss: reload", test_wss_reload },
+		{ "wss: /varz", test_wss_varz },
 	};
 	static const struct suite suite = {
 		"websocket", NULL, NULL, tests, SUITE_COUNT(tests),
 	};
 
+	char cmd[512];
+	int rc;
+
 	itest_init("websocket_test", WATCHDOG_S, &gp.s[0].pid);
 	itest_watch_pid(&gp.s[1].pid);
 	itest_watch_pid(&single.pid);
-	return suites_run(&suite, 1) == 0 ? 0 : 1;
+	snprintf(certs, sizeof(certs), "/tmp/natsd-wss-XXXXXX");
+	if (mkdtemp(certs) == NULL)
+		return 1;
+	snprintf(cmd, sizeof(cmd), "sh %s %s", TLS_CERT_SCRIPT, certs);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "websocket_test: cannot make certificates\n");
+		return 1;
+	}
+	rc = suites_run(&suite, 1) == 0 ? 0 : 1;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", certs);
+	if (system(cmd) != 0)
+		fprintf(stderr, "websocket_test: cannot remove %s\n", certs);
+	return rc;
 }

@@ -8,7 +8,9 @@
  * with messages of 0 to 300000 bytes, request/reply with headers and no
  * responders, and checks that permessage-deflate is in force exactly
  * when the server offers it. The same script runs against nats-server
- * for reference.
+ * for reference. The same runs over wss:// (a tls block in the websocket
+ * block; certificates by tests/tls/make-certs.sh, the CA handed to Node
+ * with NODE_EXTRA_CA_CERTS).
  *
  * The node modules come from tests/ws/node_modules in the source tree
  * (tools/install-deps runs `npm ci` there); with a read-only source tree
@@ -38,6 +40,12 @@
 #endif
 
 #define WATCHDOG_S 120
+
+#ifndef TLS_CERT_SCRIPT
+#define TLS_CERT_SCRIPT "tests/tls/make-certs.sh"
+#endif
+
+static char certs[64]; /* wss: made once, in main() */
 
 static struct hserver srv;
 static char modules[4096];
@@ -99,17 +107,17 @@ static bool find_modules(void)
 	return true;
 }
 
-/* Runs pubsub.js against ws://127.0.0.1:port; mode "compress" or
- * "plain". */
-static void run_client(int port, const char *mode)
+/* Runs pubsub.js against ws://127.0.0.1:port (wss:// with tls); mode
+ * "compress" or "plain". */
+static void run_client(int port, const char *mode, bool tls)
 {
 	char cmd[8192], out[8192];
 	int rc;
 
 	snprintf(cmd, sizeof(cmd),
-		 "NODE_PATH='%s' timeout 60 node '%s/pubsub.js' "
-		 "ws://127.0.0.1:%d %s 2>&1",
-		 modules, WS_SRCDIR, port, mode);
+		 "NODE_EXTRA_CA_CERTS='%s/ca.pem' NODE_PATH='%s' timeout 60 "
+		 "node '%s/pubsub.js' %s://127.0.0.1:%d %s 2>&1",
+		 certs, modules, WS_SRCDIR, tls ? "wss" : "ws", port, mode);
 	rc = run(cmd, out, sizeof(out));
 	if (rc != 0 || strstr(out, "ok drain") == NULL)
 		fprintf(stderr, "pubsub.js %s (exit %d):\n%s\n", mode, rc, out);
@@ -118,25 +126,36 @@ static void run_client(int port, const char *mode)
 	CU_ASSERT(strstr(out, "ok request/reply 20") != NULL);
 	CU_ASSERT(strstr(out, "ok no responders") != NULL);
 	CU_ASSERT(strstr(out, "ok drain") != NULL);
+	CU_ASSERT_EQUAL(strstr(out, "ok tls TLS") != NULL, tls);
 }
 
-static void with_server(const char *kind, bool compression)
+static void with_server(const char *kind, bool compression, bool tls)
 {
-	char conf[512];
+	char conf[1024], tlsconf[512] = "no_tls = true;";
 	int port = harness_free_port();
 
-	if (strcmp(kind, "natsd") == 0)
+	if (strcmp(kind, "natsd") == 0) {
+		if (tls)
+			snprintf(tlsconf, sizeof(tlsconf),
+				 "tls = { cert_file = \"%s/server.pem\"; "
+				 "key_file = \"%s/server.key\"; };",
+				 certs, certs);
 		snprintf(conf, sizeof(conf),
-			 "websocket = { port = %d; no_tls = true; "
-			 "compression = %s; };\n",
-			 port, compression ? "true" : "false");
-	else
+			 "websocket = { port = %d; %s compression = %s; };\n",
+			 port, tlsconf, compression ? "true" : "false");
+	} else {
+		snprintf(tlsconf, sizeof(tlsconf), "no_tls: true");
+		if (tls)
+			snprintf(tlsconf, sizeof(tlsconf),
+				 "tls {\ncert_file: \"%s/server.pem\"\n"
+				 "key_file: \"%s/server.key\"\n}",
+				 certs, certs);
 		snprintf(conf, sizeof(conf),
-			 "websocket { port: %d, no_tls: true, "
-			 "compression: %s }\n",
-			 port, compression ? "true" : "false");
+			 "websocket {\nport: %d\n%s\ncompression: %s\n}\n",
+			 port, tlsconf, compression ? "true" : "false");
+	}
 	CU_ASSERT_FATAL(harness_start(&srv, kind, conf, NULL) == 0);
-	run_client(port, compression ? "compress" : "plain");
+	run_client(port, compression ? "compress" : "plain", tls);
 	if (strcmp(kind, "natsd") == 0) {
 		CU_ASSERT(itest_stop(&srv));
 	} else {
@@ -146,17 +165,32 @@ static void with_server(const char *kind, bool compression)
 
 static void test_natsd_compressed(void)
 {
-	with_server("natsd", true);
+	with_server("natsd", true, false);
 }
 
 static void test_natsd_plain(void)
 {
-	with_server("natsd", false);
+	with_server("natsd", false, false);
 }
 
 static void test_nats_server(void)
 {
-	with_server("nats-server", true);
+	with_server("nats-server", true, false);
+}
+
+static void test_wss_compressed(void)
+{
+	with_server("natsd", true, true);
+}
+
+static void test_wss_plain(void)
+{
+	with_server("natsd", false, true);
+}
+
+static void test_wss_nats_server(void)
+{
+	with_server("nats-server", true, true);
 }
 
 int main(void)
@@ -165,11 +199,16 @@ int main(void)
 		{ "nats.ws, compression on", test_natsd_compressed },
 		{ "nats.ws, compression off", test_natsd_plain },
 		{ "nats.ws against nats-server", test_nats_server },
+		{ "nats.ws over wss, compression on", test_wss_compressed },
+		{ "nats.ws over wss, compression off", test_wss_plain },
+		{ "nats.ws over wss against nats-server",
+		  test_wss_nats_server },
 	};
 	static const struct suite suite = {
 		"nats.ws", NULL, NULL, tests, SUITE_COUNT(tests),
 	};
-	char out[256];
+	char out[256], cmd[512];
+	int rc;
 
 	itest_init("ws_node_test", WATCHDOG_S, &srv.pid);
 	if (run("node --version 2>&1", out, sizeof(out)) != 0) {
@@ -178,5 +217,17 @@ int main(void)
 	}
 	if (!find_modules())
 		return 77;
-	return suites_run(&suite, 1) == 0 ? 0 : 1;
+	snprintf(certs, sizeof(certs), "/tmp/natsd-wsn-XXXXXX");
+	if (mkdtemp(certs) == NULL)
+		return 1;
+	snprintf(cmd, sizeof(cmd), "sh %s %s", TLS_CERT_SCRIPT, certs);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "ws_node_test: cannot make certificates\n");
+		return 1;
+	}
+	rc = suites_run(&suite, 1) == 0 ? 0 : 1;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", certs);
+	if (system(cmd) != 0)
+		fprintf(stderr, "ws_node_test: cannot remove %s\n", certs);
+	return rc;
 }

@@ -1194,6 +1194,26 @@ static void test_websocket(void)
 	CU_ASSERT_STRING_EQUAL(err, "websocket requires TLS configuration");
 	load_ok("websocket = { port = 0; };\n");
 	CU_ASSERT_EQUAL(opts_validate(&o, err, sizeof(err)), 0);
+	/* wss://: the tls block is the tls layer's section (which serves
+	 * HTTP), not the client port's. */
+	load_ok("websocket = { port = 8443; tls = { cert_file = \"w.pem\"; "
+		"key_file = \"w.key\"; verify = true; }; };\n");
+	CU_ASSERT(o.tls == NULL);
+	CU_ASSERT_FATAL(w->tls != NULL);
+	{
+		const char *v = NULL;
+		bool b = false;
+
+		CU_ASSERT_EQUAL(conffile_cfg_string(w->tls, "cert_file", &v),
+				0);
+		CU_ASSERT_STRING_EQUAL(v, "w.pem");
+		CU_ASSERT_EQUAL(conffile_cfg_bool(w->tls, "http_server", &b),
+				0);
+		CU_ASSERT_TRUE(b);
+	}
+	CU_ASSERT_EQUAL(opts_validate(&o, err, sizeof(err)), 0);
+	load_fails("websocket = { port = 8443; tls = 1; };\n",
+		   "1: websocket.tls: expected a group, not an integer");
 	load_ok("websocket = { port = 8080; no_tls = true; "
 		"no_auth_user = \"bob\"; };\n");
 	CU_ASSERT_EQUAL(opts_validate(&o, err, sizeof(err)), NATSD_EINVAL);

@@ -521,6 +521,23 @@ static void test_tls(void)
 	CU_ASSERT_EQUAL(conffile_cfg_bool(o.tls, "allow_non_tls", &b),
 			NATSD_ENOENT);
 	CU_ASSERT_FALSE(o.auth_timeout_set);
+
+	/* wss://: the websocket block's tls block is its tls layer's
+	 * section, which serves HTTP; the client port has none. */
+	map_ok("websocket {\n  port: 8443\n  TLS {\n    cert_file: w.pem\n"
+	       "    key_file: w.key\n    verify_and_map: true\n  }\n}\n");
+	CU_ASSERT(o.tls == NULL);
+	CU_ASSERT_FATAL(o.websocket.tls != NULL);
+	CU_ASSERT(o.websocket.has_tls);
+	b = false;
+	CU_ASSERT_EQUAL(
+		conffile_cfg_bool(o.websocket.tls, "verify_and_map", &b), 0);
+	CU_ASSERT_TRUE(b);
+	b = false;
+	CU_ASSERT_EQUAL(conffile_cfg_bool(o.websocket.tls, "http_server", &b),
+			0);
+	CU_ASSERT_TRUE(b);
+	CU_ASSERT_EQUAL(opts_validate(&o, err, sizeof(err)), 0);
 }
 
 static void test_warnings_and_variables(void)

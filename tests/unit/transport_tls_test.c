@@ -425,6 +425,81 @@ static void test_clear_text(void)
 	plugin_fini();
 }
 
+/* handshake_ms(): the time left from the push, -1 once up; a timeout of
+ * 0 sets no limit. */
+static void test_handshake_ms(void)
+{
+	const struct natsd_cfg *cc;
+	struct pair p;
+	char err[512];
+	int64_t left;
+	ssize_t a, b;
+
+	CU_ASSERT_FATAL(plugin_init(server_verify, err, sizeof(err)) == 0);
+	CU_ASSERT_FATAL(ops.handshake_ms != NULL);
+	cc = section(
+		"client = true; ca_file = \"@/ca.pem\";\n"
+		"cert_file = \"@/alice.pem\"; key_file = \"@/alice.key\";\n");
+	pair_open(&p, cc);
+	left = ops.handshake_ms(p.ss);
+	CU_ASSERT(left > 1000 && left <= 1500);
+	usleep(20000);
+	CU_ASSERT(ops.handshake_ms(p.ss) < left);
+	pump(&p, &a, &b);
+	CU_ASSERT_EQUAL(a, 0);
+	CU_ASSERT_EQUAL(ops.handshake_ms(p.ss), -1);
+	CU_ASSERT_EQUAL(ops.handshake_ms(p.cs), -1);
+	pair_close(&p);
+	plugin_fini();
+
+	CU_ASSERT_FATAL(plugin_init("cert_file = \"@/server.pem\"; key_file = "
+				    "\"@/server.key\"; timeout = 0;\n",
+				    err, sizeof(err)) == 0);
+	pair_open(&p, NULL);
+	CU_ASSERT(ops.handshake_ms(p.ss) >= INT32_MAX - 1);
+	pair_close(&p);
+	plugin_fini();
+}
+
+/* http_server: plain HTTP gets Go's 400 reply and an empty reason (the
+ * host logs nothing); other clear text is refused as before. */
+static void test_http_server(void)
+{
+	static const char want[] = "HTTP/1.0 400 Bad Request\r\n\r\nClient "
+				   "sent an HTTP request to an HTTPS "
+				   "server.\n";
+	struct pair p;
+	char buf[256], err[512];
+	const void *why = NULL;
+	size_t running;
+	ssize_t n;
+
+	CU_ASSERT_FATAL(plugin_init("cert_file = \"@/server.pem\"; key_file = "
+				    "\"@/server.key\"; http_server = true;\n",
+				    err, sizeof(err)) == 0);
+	pair_open(&p, NULL);
+	CU_ASSERT_EQUAL(send(p.c.fd, "GET / HTTP/1.1\r\n", 16, 0), 16);
+	n = ops.read(p.ss, &p.s, buf, sizeof(buf));
+	CU_ASSERT_EQUAL(n, NATSD_EPROTO);
+	ops.query(p.ss, NATSD_Q_HANDSHAKE, &why, &running);
+	CU_ASSERT(why != NULL && ((const char *)why)[0] == '\0');
+	CU_ASSERT_EQUAL(ops.handshake_ms(p.ss), -1);
+	n = recv(p.c.fd, buf, sizeof(buf) - 1, 0);
+	CU_ASSERT_EQUAL(n, (ssize_t)sizeof(want) - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	CU_ASSERT_STRING_EQUAL(buf, want);
+	pair_close(&p);
+
+	pair_open(&p, NULL);
+	CU_ASSERT_EQUAL(send(p.c.fd, "CONNECT {}\r\n", 12, 0), 12);
+	CU_ASSERT_EQUAL(ops.read(p.ss, &p.s, buf, sizeof(buf)), NATSD_EPROTO);
+	ops.query(p.ss, NATSD_Q_HANDSHAKE, &why, &running);
+	CU_ASSERT(why != NULL && strstr(why, "first record"));
+	CU_ASSERT(recv(p.c.fd, buf, sizeof(buf), 0) < 0);
+	pair_close(&p);
+	plugin_fini();
+}
+
 /* pinned_certs: only a listed client key gets through. */
 static void test_pinned(void)
 {
@@ -632,6 +707,8 @@ int main(void)
 		{ "client verifies server", test_client_verifies_server },
 		{ "clear text", test_clear_text },
 		{ "pinned certs", test_pinned },
+		{ "handshake_ms", test_handshake_ms },
+		{ "http_server", test_http_server },
 		{ "settings", test_settings },
 		{ "reconfigure", test_reconfigure },
 	};

@@ -1,5 +1,6 @@
 // Pub/sub and request/reply over WebSocket with the nats.ws client, as
-// a browser would run them, against the server at argv[2] (ws://...).
+// a browser would run them, against the server at argv[2] (ws://... or
+// wss://..., whose CA comes through NODE_EXTRA_CA_CERTS).
 // argv[3] says whether the server offers compression ("compress") or not
 // ("plain"); the client always asks for permessage-deflate, so the
 // extension must be in force exactly when the server offers it.
@@ -51,6 +52,13 @@ async function main()
 	if (compressed !== (mode === 'compress'))
 		fail(`extensions "${ext}" with server mode ${mode}`);
 	console.log(`ok connect ${nc.getServer()} extensions="${ext}"`);
+	// wss://: the bytes really went through TLS.
+	if (url.startsWith('wss:')) {
+		const sock = lastSocket ? lastSocket._socket : null;
+		if (!sock || !sock.encrypted || !sock.getProtocol())
+			fail('wss:// without TLS');
+		console.log(`ok tls ${sock.getProtocol()}`);
+	}
 
 	// Pub/sub: small and large messages arrive whole and in order.
 	const sizes = [ 0, 1, 100, 4095, 4096, 4097, 70000, 300000 ];

@@ -126,7 +126,8 @@ enum natsd_stream_query {
 	 * NULL. */
 	NATSD_Q_HANDSHAKE = 6,
 	/* 1.1: *len = the milliseconds the handshake may take (0: no
-	 * limit); the host closes the connection when they are over. */
+	 * limit). The host now takes the deadline from handshake_ms()
+	 * only; a layer may still answer this for older hosts. */
 	NATSD_Q_HANDSHAKE_TIMEOUT = 7,
 	NATSD_Q_JWT_COOKIE = 8, /* out: const char * (websocket jwt_cookie) */
 	NATSD_Q_PEER_ADDR = 9,  /* out: const char * "ip:port" of the socket */
@@ -216,7 +217,13 @@ struct natsd_transport_ops {
 	 * when its time is up, or -1 once it is done (or it has none). The
 	 * host asks when the connection starts and again when that time
 	 * has passed, on the I/O thread, and closes a connection whose
-	 * layer is still handshaking then. May be NULL. */
+	 * layer is still handshaking then (a layer without a time limit
+	 * returns INT32_MAX while it runs). May be NULL. A client starts
+	 * (INFO, auth timer) once every layer's handshake is done, unless
+	 * the only one still running is the top layer and it answers
+	 * NATSD_Q_HANDSHAKE itself: that is a TLS layer, which keeps INFO
+	 * until it is up, and whose failures and timeouts the host logs
+	 * as TLS handshake errors. */
 	int64_t (*handshake_ms)(void *sctx);
 	/* ABI 1.3. SIGHUP with new settings: those the plugin got at init
 	 * (key NULL), or those of the section key that push() is given,
