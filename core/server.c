@@ -737,58 +737,8 @@ static const char *str_or_empty(const char *s)
 	return s != NULL ? s : "";
 }
 
-/* Whether key k has the same value in a and b, read as a plugin reads
- * it: a string, a bool, a number or duration, a list of strings. */
-static bool cfg_value_same(const struct natsd_cfg *a, const struct natsd_cfg *b,
-			   const char *k)
-{
-	const char *x, *y;
-	int64_t i, j;
-	size_t n, m, e;
-	bool p, q;
-
-	if (conffile_cfg_string(a, k, &x) == 0)
-		return conffile_cfg_string(b, k, &y) == 0 && strcmp(x, y) == 0;
-	if (conffile_cfg_bool(a, k, &p) == 0)
-		return conffile_cfg_bool(b, k, &q) == 0 && p == q;
-	if (conffile_cfg_duration(a, k, &i) == 0)
-		return conffile_cfg_duration(b, k, &j) == 0 && i == j;
-	if (conffile_cfg_list_len(a, k, &n) != 0 ||
-	    conffile_cfg_list_len(b, k, &m) != 0 || n != m)
-		return false;
-	for (e = 0; e < n; e++)
-		if (conffile_cfg_list_string(a, k, e, &x) != 0 ||
-		    conffile_cfg_list_string(b, k, e, &y) != 0 ||
-		    strcmp(x, y) != 0)
-			return false;
-	return true;
-}
-
-/* Whether two sections (the websocket block's tls) say the same. */
-static bool cfg_section_same(const struct natsd_cfg *a,
-			     const struct natsd_cfg *b)
-{
-	const char *k;
-	size_t i, na = 0, nb = 0;
-
-	if (a == NULL || b == NULL)
-		return a == b;
-	while (conffile_cfg_key_at(a, na, &k) == 0)
-		na++;
-	while (conffile_cfg_key_at(b, nb, &k) == 0)
-		nb++;
-	if (na != nb)
-		return false;
-	for (i = 0; i < na; i++)
-		if (conffile_cfg_key_at(a, i, &k) != 0 ||
-		    !cfg_value_same(a, b, k))
-			return false;
-	return true;
-}
-
-/* Options nats-server cannot reload either, checked in its order
- * (server/reload.go): true with nats-server's message in err when the
- * re-read file changes one; the running config then stays in force. */
+/* Whether the websocket block is the same but for its tls section, which
+ * a reload hands to the tls layer (reload_ws_tls()). */
 static bool ws_same(const struct opts_websocket *a,
 		    const struct opts_websocket *b)
 {
@@ -828,6 +778,9 @@ static void ws_text(const struct opts_websocket *w, char *buf, size_t len)
 		 w->same_origin ? "true" : "false", w->allowed_origins.n);
 }
 
+/* Options nats-server cannot reload either, checked in its order
+ * (server/reload.go): true with nats-server's message in err when the
+ * re-read file changes one; the running config then stays in force. */
 static bool reload_refused(const struct opts *cur, const struct opts *no,
 			   const struct reload_tls *ct,
 			   const struct reload_tls *nt, char *err,
@@ -879,19 +832,6 @@ static bool reload_refused(const struct opts *cur, const struct opts *no,
 			 "config reload not supported for cluster "
 			 "port: old=%d, new=%d",
 			 cp, np);
-		return true;
-	}
-	/* The tls layer of the websocket listener keeps its section:
-	 * SIGHUP re-reads the files it names (certificates edited in
-	 * place), but other names or settings need a restart, where
-	 * nats-server 2.9.10 takes them. */
-	if (cur->websocket.tls != NULL && no->websocket.tls != NULL &&
-	    !cfg_section_same(cur->websocket.tls, no->websocket.tls)) {
-		snprintf(err, errlen,
-			 "config reload not supported for Websocket TLS "
-			 "settings: changed files or settings take effect "
-			 "after a restart (certificates edited in place are "
-			 "reloaded)");
 		return true;
 	}
 	/* nats-server reloads no change of the websocket block. */
@@ -1107,6 +1047,36 @@ static void reload_live(struct server *s, int64_t old_payload)
 
 /* Applies a re-read file to what may change while running; listen
  * addresses and the server name stay. */
+/* wss://: the tls layer of the websocket listener pushes with the
+ * section it started with as its key, and a changed tls block of the
+ * websocket block replaces the settings under that key, as nats-server
+ * takes new files and settings there. With check, the new section is
+ * only tried, under its own address as a key, and dropped: a section
+ * that does not load fails the reload before anything changed. */
+static int reload_ws_tls(struct server *s, const struct opts *no, bool check,
+			 char *err, size_t errlen)
+{
+	const struct natsd_cfg *key = s->opts.websocket.tls;
+	struct transport *t = registry_transport(s->reg, "tls");
+	int rc;
+
+	/* Always, even when unchanged against the start: an earlier reload
+	 * may have put other settings in force. */
+	if (s->ws_listener == NULL || key == NULL ||
+	    no->websocket.tls == NULL || t == NULL ||
+	    t->ops.reconfigure == NULL)
+		return 0;
+	if (!check)
+		return t->ops.reconfigure(t->pctx, key, no->websocket.tls, err,
+					  errlen);
+	rc = t->ops.reconfigure(t->pctx, no->websocket.tls, no->websocket.tls,
+				err, errlen);
+	if (rc == 0)
+		(void)t->ops.reconfigure(t->pctx, no->websocket.tls, NULL, err,
+					 errlen);
+	return rc;
+}
+
 int server_reload(struct server *s)
 {
 	struct reload_tls nt = { 0 }, tmp;
@@ -1144,9 +1114,13 @@ int server_reload(struct server *s)
 		rc = NATSD_ENOTSUP;
 		goto out;
 	}
-	/* The one step that can still fail comes first: a tls block that
-	 * does not load leaves everything as it was, as in nats-server. */
-	rc = reload_tls(s, &no, &nt, err, sizeof(err));
+	/* The steps that can still fail come first: a tls block that does
+	 * not load leaves everything as it was, as in nats-server. */
+	rc = reload_ws_tls(s, &no, true, err, sizeof(err));
+	if (rc == 0)
+		rc = reload_tls(s, &no, &nt, err, sizeof(err));
+	if (rc == 0)
+		rc = reload_ws_tls(s, &no, false, err, sizeof(err));
 	if (rc != 0) {
 		log_error("Failed to reload server configuration: %s", err);
 		goto out;

@@ -1439,6 +1439,31 @@ static void cert_copy(const char *a, const char *b)
  * both servers (a client trusting only the test CA is refused once the
  * server certificate is one of another CA); a tls block naming other
  * files is refused by natsd (nats-server 2.9.10 takes it). */
+/* Writes text over the config file server h started with. */
+static void rewrite_conf(struct hserver *h, const char *text)
+{
+	FILE *f = fopen(h->conf_path, "w");
+
+	CU_ASSERT_FATAL(f != NULL);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Waits (bounded) until the server's log holds text n times. */
+static bool log_count_wait(struct hserver *h, const char *text, int n)
+{
+	long long end = itest_mono_ms() + WAIT_MS;
+
+	while (itest_count(harness_log(h), text) < n) {
+		if (itest_mono_ms() > end) {
+			fprintf(stderr, "log: \"%s\" not %d times\n", text, n);
+			return false;
+		}
+		harness_sleep_ms(20);
+	}
+	return true;
+}
+
 static void test_wss_reload(void)
 {
 	char conf[2][1024], dir[] = "/tmp/natsd-wssr-XXXXXX", a[256], b[256];
@@ -1485,28 +1510,41 @@ static void test_wss_reload(void)
 				WAIT_MS));
 		}
 	}
-	/* Other file names: refused, the running certificate stays. */
-	snprintf(a, sizeof(a), "%s/0.pem", dir);
-	snprintf(b, sizeof(b), "%s/moved.pem", dir);
-	CU_ASSERT(rename(a, b) == 0);
-	snprintf(conf[0], sizeof(conf[0]),
-		 "websocket = { port = %d; tls = { cert_file = \"%s\"; "
-		 "key_file = \"%s/0.key\"; }; };\n",
-		 gp.ws[0], b, dir);
-	{
-		FILE *f = fopen(gp.s[0].conf_path, "w");
+	/* Other file names (the first certificate again), then a file
+	 * that is not there: both servers take the first, refuse the
+	 * second as a whole and keep serving. */
+	for (k = 0; k < 2; k++) {
+		const char *bad = "/nonexistent/server.pem";
 
-		CU_ASSERT_FATAL(f != NULL);
-		fputs(conf[0], f);
-		fclose(f);
+		for (round = 0; round < 2; round++) {
+			snprintf(a, sizeof(a), "%s/new%d.pem", dir, k);
+			snprintf(b, sizeof(b), "%s/new%d.key", dir, k);
+			cert_copy("server.pem", a);
+			cert_copy("server.key", b);
+			if (k == 0)
+				snprintf(conf[k], sizeof(conf[k]),
+					 "websocket = { port = %d; tls = { "
+					 "cert_file = \"%s\"; key_file = "
+					 "\"%s\"; }; };\n",
+					 gp.ws[k], round ? bad : a, b);
+			else
+				snprintf(conf[k], sizeof(conf[k]),
+					 "websocket {\nport: %d\ntls {\n"
+					 "cert_file: \"%s\"\nkey_file: "
+					 "\"%s\"\n}\n}\n",
+					 gp.ws[k], round ? bad : a, b);
+			rewrite_conf(&gp.s[k], conf[k]);
+			CU_ASSERT(kill(gp.s[k].pid, SIGHUP) == 0);
+			CU_ASSERT(log_count_wait(&gp.s[k],
+						 round ? "Failed to reload"
+						       : "Reloaded server "
+							 "configuration",
+						 round ? 1 : 2));
+			wss_outcome(gp.ws[k], NULL, NULL, out[k],
+				    sizeof(out[k]), NULL, 0);
+			CU_ASSERT_STRING_EQUAL(out[k], "2:" PONG);
+		}
 	}
-	CU_ASSERT(kill(gp.s[0].pid, SIGHUP) == 0);
-	CU_ASSERT(itest_log_wait(&gp.s[0],
-				 "config reload not supported for Websocket "
-				 "TLS settings",
-				 WAIT_MS));
-	wss_outcome(gp.ws[0], NULL, NULL, out[0], sizeof(out[0]), NULL, 0);
-	CU_ASSERT_STRING_EQUAL(out[0], "tls: refused");
 	pair_stop(&gp);
 	snprintf(a, sizeof(a), "rm -rf %s", dir);
 	CU_ASSERT(system(a) == 0);
