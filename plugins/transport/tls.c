@@ -512,8 +512,6 @@ static int tls_make_ctx(const struct natsd_host_api *api,
 		SSL_CTX_set_verify(
 			ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
 			tls_verify_cb);
-	else if (c->npins > 0)
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, tls_verify_cb);
 	else
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	SSL_CTX_free(c->ctx);
@@ -659,8 +657,8 @@ static bool tls_pinned(const struct tls_conf *c, X509 *cert)
 }
 
 /* Chain errors are OpenSSL's to judge; on top of that, the leaf must be
- * pinned when pins are set, and without verify a client's certificate is
- * not checked at all (nats-server only asks for it then). */
+ * pinned when pins are set. (Without verify a server asks no client for
+ * a certificate: this runs for clients, as links, and verify.) */
 static int tls_verify_cb(int ok, X509_STORE_CTX *x)
 {
 	SSL *ssl = X509_STORE_CTX_get_ex_data(
@@ -854,6 +852,13 @@ static void tls_opened(struct tls_stream *ts)
 
 	ts->state = TLS_S_OPEN;
 	peer = SSL_get0_peer_certificate(ts->ssl);
+	/* Pins check the client's certificate, and without verify none is
+	 * asked for (as in nats-server): nobody is pinned then. With
+	 * verify, tls_verify_cb() checked it. */
+	if (!ts->conf->client && ts->conf->npins > 0 && peer == NULL) {
+		tls_fail(ts, "certificate not pinned");
+		return;
+	}
 	if (peer != NULL) {
 		len = i2d_X509(peer, NULL);
 		if (len > 0) {

@@ -48,6 +48,7 @@ struct tcase {
 	bool map;
 	const char *timeout; /* seconds */
 	const char *cert;    /* server cert base name, default "server" */
+	const char *pin;     /* one pinned_certs entry, or NULL */
 };
 
 static bool is_natsd(const char *kind)
@@ -61,17 +62,21 @@ static void make_conf(const char *kind, const struct tcase *t, char *buf,
 {
 	const char *cert = t->cert ? t->cert : "server";
 	const char *timeout = t->timeout ? t->timeout : "2";
+	char pin[128] = "";
 	size_t off = 0;
 
 	if (is_natsd(kind)) {
+		if (t->pin != NULL)
+			snprintf(pin, sizeof(pin), " pinned_certs = [\"%s\"];",
+				 t->pin);
 		off += (size_t)snprintf(
 			buf + off, len - off,
 			"tls = { cert_file = \"%s/%s.pem\"; key_file = "
 			"\"%s/%s.key\"; ca_file = \"%s/ca.pem\"; timeout = "
-			"%s; verify = %s; verify_and_map = %s; };\n",
+			"%s; verify = %s; verify_and_map = %s;%s };\n",
 			certs, cert, certs, cert, certs, timeout,
-			t->verify ? "true" : "false",
-			t->map ? "true" : "false");
+			t->verify ? "true" : "false", t->map ? "true" : "false",
+			pin);
 		if (t->map)
 			snprintf(buf + off, len - off,
 				 "authorization = { users = ("
@@ -83,14 +88,17 @@ static void make_conf(const char *kind, const struct tcase *t, char *buf,
 				 "{ user = \"CN=carol,O=Acme\"; }"
 				 "); };\n");
 	} else {
+		if (t->pin != NULL)
+			snprintf(pin, sizeof(pin), ", pinned_certs: [\"%s\"]",
+				 t->pin);
 		off += (size_t)snprintf(
 			buf + off, len - off,
 			"tls { cert_file: \"%s/%s.pem\", key_file: "
 			"\"%s/%s.key\", ca_file: \"%s/ca.pem\", timeout: %s, "
-			"verify: %s, verify_and_map: %s }\n",
+			"verify: %s, verify_and_map: %s%s }\n",
 			certs, cert, certs, cert, certs, timeout,
-			t->verify ? "true" : "false",
-			t->map ? "true" : "false");
+			t->verify ? "true" : "false", t->map ? "true" : "false",
+			pin);
 		if (t->map)
 			snprintf(buf + off, len - off,
 				 "authorization { users = ["
@@ -248,6 +256,60 @@ static void test_verify(void)
 	compare("verify", out_verify,
 		"tls_verify=1 alice=ok none=refused expired=refused "
 		"rogue=refused");
+}
+
+/* pinned_certs: with verify, only the pinned client gets in; without,
+ * nobody does (nats-server asks no client for a certificate then, and
+ * a client without one is not pinned). */
+static char alice_pin[80];
+
+static void out_pinned(const char *kind, char *out, size_t len)
+{
+	static const char *const who[] = { "alice", "bob", NULL };
+	char res[256];
+	size_t off = 0;
+	int v, i;
+
+	for (v = 0; v < 2; v++) {
+		const struct tcase t = { .verify = v == 1, .pin = alice_pin };
+
+		if (start(kind, &t) != 0) {
+			snprintf(out, len, "no start");
+			return;
+		}
+		off += (size_t)snprintf(out + off, len - off,
+					"%sverify=%d:", v ? " " : "", v);
+		for (i = 0; i < 3; i++) {
+			client_outcome("ca", who[i], res, sizeof(res));
+			off += (size_t)snprintf(
+				out + off, len - off, " %s=%s",
+				who[i] ? who[i] : "none",
+				strcmp(res, "ok") == 0 ? "ok" : "refused");
+		}
+		stop(kind);
+	}
+}
+
+static void test_pinned(void)
+{
+	FILE *p;
+	char cmd[512];
+	const char *eq;
+
+	snprintf(cmd, sizeof(cmd),
+		 "openssl x509 -in %s/alice.pem -pubkey -noout | openssl pkey "
+		 "-pubin -outform der | openssl dgst -sha256 -hex",
+		 certs);
+	p = popen(cmd, "r");
+	CU_ASSERT_FATAL(p != NULL);
+	CU_ASSERT_FATAL(fgets(cmd, sizeof(cmd), p) != NULL);
+	pclose(p);
+	eq = strstr(cmd, "= ");
+	CU_ASSERT_FATAL(eq != NULL && strlen(eq + 2) >= 64);
+	snprintf(alice_pin, sizeof(alice_pin), "%.64s", eq + 2);
+	compare("pinned", out_pinned,
+		"verify=0: alice=refused bob=refused none=refused "
+		"verify=1: alice=ok bob=refused none=refused");
 }
 
 /* Publishes to subj over nc and says whether a permissions error came. */
@@ -940,6 +1002,7 @@ int main(void)
 	static const struct suite_test tests[] = {
 		{ "basic", test_basic },
 		{ "verify", test_verify },
+		{ "pinned_certs, with and without verify", test_pinned },
 		{ "verify_and_map", test_verify_and_map },
 		{ "plain client on TLS port", test_plain_client },
 		{ "handshake timeout", test_handshake_timeout },
