@@ -265,6 +265,10 @@ static json_t *conn_json(const struct mon_conn *c, const struct connz_opts *o,
 		mon_set(j, "lang", json_string(c->lang));
 	if (c->version != NULL && c->version[0] != '\0')
 		mon_set(j, "version", json_string(c->version));
+	if (c->tls_version[0] != '\0') {
+		mon_set(j, "tls_version", json_string(c->tls_version));
+		mon_set(j, "tls_cipher_suite", json_string(c->tls_cipher));
+	}
 	if (o->auth && c->user != NULL && c->user[0] != '\0')
 		mon_set(j, "authorized_user", json_string(c->user));
 	/* nats-server names the account only when it is not the global

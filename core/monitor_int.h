@@ -64,6 +64,7 @@ struct mon_conn {
 	int64_t rtt_ns; /* 0 until a PING got its PONG */
 	uint32_t nsubs;
 	char *name, *lang, *version, *user, *acc;
+	char tls_version[8], tls_cipher[64]; /* "" without TLS */
 	struct mon_sub *subs; /* when asked for */
 	uint32_t nsubl;
 };

@@ -9,6 +9,7 @@
 #endif
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -115,6 +116,21 @@ static int copy_subs(struct mon_conn *mc, struct conn *c, uint32_t max)
 	return 0;
 }
 
+/* A TLS layer's version and cipher suite, asked on the owner thread. */
+static void snap_tls(struct mon_conn *mc, struct conn *c)
+{
+	const void *v = NULL, *cs = NULL;
+
+	if (c->top == NULL || c->top->below == NULL ||
+	    host_stream_query(c->top, NATSD_Q_TLS_VERSION, &v, NULL) != 0 ||
+	    host_stream_query(c->top, NATSD_Q_TLS_CIPHER, &cs, NULL) != 0)
+		return;
+	snprintf(mc->tls_version, sizeof(mc->tls_version), "%s",
+		 (const char *)v);
+	snprintf(mc->tls_cipher, sizeof(mc->tls_cipher), "%s",
+		 (const char *)cs);
+}
+
 /* Copies c; runs on c's owner thread. NULL when out of memory. */
 struct mon_conn *mon_conn_copy(struct conn *c, bool subs, uint32_t max)
 {
@@ -143,6 +159,7 @@ struct mon_conn *mon_conn_copy(struct conn *c, bool subs, uint32_t max)
 		atomic_load_explicit(&c->out_bytes, memory_order_relaxed);
 	mc->nsubs = c->nsubs;
 	mc->rtt_ns = c->rtt_ns;
+	snap_tls(mc, c);
 	mc->connected = (c->flags & CONN_F_CONNECTED) != 0;
 	mc->name = dup_or_null(c->name);
 	mc->lang = dup_or_null(c->lang);

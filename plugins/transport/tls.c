@@ -1274,7 +1274,11 @@ static int tls_query(void *sctx, int key, const void **out, size_t *len)
 			*len = strlen(*out);
 		return 0;
 	case NATSD_Q_TLS_CIPHER:
-		*out = SSL_get_cipher_name(ts->ssl);
+		/* The IANA name, which Go (and so nats-server) shows. */
+		*out = SSL_CIPHER_standard_name(
+			SSL_get_current_cipher(ts->ssl));
+		if (*out == NULL)
+			*out = SSL_get_cipher_name(ts->ssl);
 		if (len != NULL)
 			*len = strlen(*out);
 		return 0;

@@ -800,6 +800,21 @@ static void out_https_monitor(const char *kind, char *out, size_t len)
 		 strncmp(reply, "HTTP/1.", 7) == 0 &&
 			 strncmp(reply + 8, " 200 ", 5) == 0,
 		 strstr(reply, want) != NULL);
+	/* A TLS client in /connz: its version and cipher suite, in Go's
+	 * names (the suite chosen may differ between the two). */
+	{
+		natsConnection *nc = tls_connect("ca", NULL, NULL, NULL);
+
+		https_get(mport, "/connz", reply, sizeof(reply));
+		strncat(out,
+			strstr(reply, "\"tls_version\": \"1.3\"") != NULL &&
+					strstr(reply, "\"tls_cipher_suite\": "
+						      "\"TLS_") != NULL
+				? " connz_tls=1"
+				: " connz_tls=0",
+			len - strlen(out) - 1);
+		natsConnection_Destroy(nc);
+	}
 	fd = harness_connect(mport);
 	if (fd >= 0) {
 		harness_sendstr(fd, "GET /varz HTTP/1.0\r\n\r\n");
@@ -817,7 +832,7 @@ static void test_https_monitor(void)
 	char out[4096];
 
 	compare("https monitor", out_https_monitor,
-		"ok=1 port=1 plain=none");
+		"ok=1 port=1 connz_tls=1 plain=none");
 	/* Without a certificate, or beside http_port: nats-server's words. */
 	CU_ASSERT(natsd_fail("-ms 8223", out, sizeof(out)) == 1);
 	CU_ASSERT(strstr(out, "Can't start monitoring: TLS cert and key "
