@@ -1045,8 +1045,6 @@ static void reload_live(struct server *s, int64_t old_payload)
 			free(rl);
 }
 
-/* Applies a re-read file to what may change while running; listen
- * addresses and the server name stay. */
 /* wss://: the tls layer of the websocket listener pushes with the
  * section it started with as its key, and a changed tls block of the
  * websocket block replaces the settings under that key, as nats-server
@@ -1077,6 +1075,8 @@ static int reload_ws_tls(struct server *s, const struct opts *no, bool check,
 	return rc;
 }
 
+/* Applies a re-read file to what may change while running; listen
+ * addresses and the server name stay. */
 int server_reload(struct server *s)
 {
 	struct reload_tls nt = { 0 }, tmp;
