@@ -358,10 +358,12 @@ static int proc_cpu(pid_t pid, double *out)
 	return 0;
 }
 
-/* Reads VmRSS of pid, in bytes. */
-static int proc_rss(pid_t pid, uint64_t *out)
+/* Reads a field of /proc/PID/status given in kB ("VmRSS:", "VmHWM:"),
+ * in bytes. */
+static int proc_status_bytes(pid_t pid, const char *field, uint64_t *out)
 {
 	char path[64], line[256];
+	size_t n = strlen(field);
 	FILE *f;
 	int rc = -EPROTO;
 
@@ -370,8 +372,8 @@ static int proc_rss(pid_t pid, uint64_t *out)
 	if (f == NULL)
 		return -errno;
 	while (fgets(line, sizeof(line), f) != NULL) {
-		if (strncmp(line, "VmRSS:", 6) == 0) {
-			*out = strtoull(line + 6, NULL, 10) * 1024;
+		if (strncmp(line, field, n) == 0) {
+			*out = strtoull(line + n, NULL, 10) * 1024;
 			rc = 0;
 			break;
 		}
@@ -380,26 +382,15 @@ static int proc_rss(pid_t pid, uint64_t *out)
 	return rc;
 }
 
-/* Reads VmHWM (the peak resident set) of pid, in bytes. */
+/* The server's resident set now, and its peak (VmHWM). */
+static int proc_rss(pid_t pid, uint64_t *out)
+{
+	return proc_status_bytes(pid, "VmRSS:", out);
+}
+
 static int proc_peak_rss(pid_t pid, uint64_t *out)
 {
-	char path[64], line[256];
-	FILE *f;
-	int rc = -EPROTO;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (f == NULL)
-		return -errno;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		if (strncmp(line, "VmHWM:", 6) == 0) {
-			*out = strtoull(line + 6, NULL, 10) * 1024;
-			rc = 0;
-			break;
-		}
-	}
-	fclose(f);
-	return rc;
+	return proc_status_bytes(pid, "VmHWM:", out);
 }
 
 /* ---- results ---------------------------------------------------------- */

@@ -67,11 +67,11 @@ static const char *const kinds[2] = { "natsd", "nats-server" };
 static struct pair gp;
 static struct hserver single;
 
-/* Starts both servers; natsd gets "websocket = { port = N; no_tls =
- * true; <nd> };" and nats-server "websocket { port: N, no_tls: true,
- * <ns> }", after top (natsd) / top_ns. */
-static bool pair_start(struct pair *p, const char *top, const char *nd,
-		       const char *top_ns, const char *ns)
+/* Starts both servers, each on a free websocket port: natsd with
+ * "<top> websocket = { port = N; <nd> };", nats-server with
+ * "<top_ns> websocket { port: N <ns> }". */
+static bool pair_launch(struct pair *p, const char *top, const char *nd,
+			const char *top_ns, const char *ns)
 {
 	char conf[4096];
 	int k;
@@ -81,18 +81,28 @@ static bool pair_start(struct pair *p, const char *top, const char *nd,
 		p->ws[k] = harness_free_port();
 		if (k == 0)
 			snprintf(conf, sizeof(conf),
-				 "%s\nwebsocket = { port = %d; no_tls = true; "
-				 "%s };\n",
-				 top ? top : "", p->ws[k], nd ? nd : "");
+				 "%s\nwebsocket = { port = %d; %s };\n",
+				 top ? top : "", p->ws[k], nd);
 		else
 			snprintf(conf, sizeof(conf),
-				 "%s\nwebsocket { port: %d, no_tls: true, %s }"
-				 "\n",
-				 top_ns ? top_ns : "", p->ws[k], ns ? ns : "");
+				 "%s\nwebsocket {\nport: %d\n%s\n}\n",
+				 top_ns ? top_ns : "", p->ws[k], ns);
 		if (harness_start(&p->s[k], kinds[k], conf, NULL) != 0)
 			return false;
 	}
 	return true;
+}
+
+/* Starts both servers with no_tls and nd / ns in their websocket
+ * blocks, after top (natsd) / top_ns. */
+static bool pair_start(struct pair *p, const char *top, const char *nd,
+		       const char *top_ns, const char *ns)
+{
+	char a[2048], b[2048];
+
+	snprintf(a, sizeof(a), "no_tls = true; %s", nd ? nd : "");
+	snprintf(b, sizeof(b), "no_tls: true, %s", ns ? ns : "");
+	return pair_launch(p, top, a, top_ns, b);
 }
 
 static void pair_stop(struct pair *p)
@@ -1098,32 +1108,17 @@ static bool wss_pair_start(struct pair *p, const char *top, const char *tls_nd,
 			   const char *nd, const char *top_ns,
 			   const char *tls_ns, const char *ns)
 {
-	char conf[4096];
-	int k;
+	char a[2048], b[2048];
 
-	memset(p, 0, sizeof(*p));
-	for (k = 0; k < 2; k++) {
-		p->ws[k] = harness_free_port();
-		if (k == 0)
-			snprintf(conf, sizeof(conf),
-				 "%s\nwebsocket = { port = %d; tls = { "
-				 "cert_file = \"%s/server.pem\"; key_file = "
-				 "\"%s/server.key\"; ca_file = \"%s/ca.pem\"; "
-				 "%s }; %s };\n",
-				 top ? top : "", p->ws[k], certs, certs, certs,
-				 tls_nd ? tls_nd : "", nd ? nd : "");
-		else
-			snprintf(conf, sizeof(conf),
-				 "%s\nwebsocket {\nport: %d\ntls {\ncert_file: "
-				 "\"%s/server.pem\"\nkey_file: "
-				 "\"%s/server.key\"\nca_file: \"%s/ca.pem\"\n"
-				 "%s\n}\n%s\n}\n",
-				 top_ns ? top_ns : "", p->ws[k], certs, certs,
-				 certs, tls_ns ? tls_ns : "", ns ? ns : "");
-		if (harness_start(&p->s[k], kinds[k], conf, NULL) != 0)
-			return false;
-	}
-	return true;
+	snprintf(a, sizeof(a),
+		 "tls = { cert_file = \"%s/server.pem\"; key_file = "
+		 "\"%s/server.key\"; ca_file = \"%s/ca.pem\"; %s }; %s",
+		 certs, certs, certs, tls_nd ? tls_nd : "", nd ? nd : "");
+	snprintf(b, sizeof(b),
+		 "tls {\ncert_file: \"%s/server.pem\"\nkey_file: "
+		 "\"%s/server.key\"\nca_file: \"%s/ca.pem\"\n%s\n}\n%s",
+		 certs, certs, certs, tls_ns ? tls_ns : "", ns ? ns : "");
+	return pair_launch(p, top, a, top_ns, b);
 }
 
 /* A wss client with certificate cert that sent CONNECT and PING: what
