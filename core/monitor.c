@@ -348,6 +348,16 @@ const char *mon_arg(struct mon_req *r, const char *name)
 	return MHD_lookup_connection_value(r->hc, MHD_GET_ARGUMENT_KIND, name);
 }
 
+/* A query argument Go's strconv refused: nats-server's 400 reply. */
+static int arg_err(struct mon_req *r, const char *name, const char *type,
+		   const char *fn, const char *s, bool range)
+{
+	mon_text(r, 400, "Error decoding %s for '%s': %s: parsing \"%s\": %s",
+		 type, name, fn, s,
+		 range ? "value out of range" : "invalid syntax");
+	return NATSD_EINVAL;
+}
+
 int mon_arg_int(struct mon_req *r, const char *name, int64_t *v)
 {
 	const char *s = mon_arg(r, name);
@@ -360,20 +370,10 @@ int mon_arg_int(struct mon_req *r, const char *name, int64_t *v)
 	x = strtoll(s, &end, 10);
 	/* strtoll skips leading blanks; Atoi does not. */
 	if (*end != '\0' || end == s || s[0] == ' ' || s[0] == '\t' ||
-	    s[0] == '\n') {
-		mon_text(r, 400,
-			 "Error decoding int for '%s': strconv.Atoi: "
-			 "parsing \"%s\": invalid syntax",
-			 name, s);
-		return NATSD_EINVAL;
-	}
-	if (errno == ERANGE) {
-		mon_text(r, 400,
-			 "Error decoding int for '%s': strconv.Atoi: "
-			 "parsing \"%s\": value out of range",
-			 name, s);
-		return NATSD_EINVAL;
-	}
+	    s[0] == '\n')
+		return arg_err(r, name, "int", "strconv.Atoi", s, false);
+	if (errno == ERANGE)
+		return arg_err(r, name, "int", "strconv.Atoi", s, true);
 	*v = x;
 	return 0;
 }
@@ -388,20 +388,11 @@ int mon_arg_u64(struct mon_req *r, const char *name, uint64_t *v)
 		return 0;
 	errno = 0;
 	x = strtoull(s, &end, 10);
-	if (*end != '\0' || s[0] < '0' || s[0] > '9') {
-		mon_text(r, 400,
-			 "Error decoding uint64 for '%s': strconv.ParseUint: "
-			 "parsing \"%s\": invalid syntax",
-			 name, s);
-		return NATSD_EINVAL;
-	}
-	if (errno == ERANGE) {
-		mon_text(r, 400,
-			 "Error decoding uint64 for '%s': strconv.ParseUint: "
-			 "parsing \"%s\": value out of range",
-			 name, s);
-		return NATSD_EINVAL;
-	}
+	if (*end != '\0' || s[0] < '0' || s[0] > '9')
+		return arg_err(r, name, "uint64", "strconv.ParseUint", s,
+			       false);
+	if (errno == ERANGE)
+		return arg_err(r, name, "uint64", "strconv.ParseUint", s, true);
 	*v = x;
 	return 0;
 }

@@ -376,15 +376,44 @@ static const char *tls_ossl_err(char *buf, size_t len)
 
 static int tls_verify_cb(int ok, X509_STORE_CTX *x);
 
+/* Whether path opens; else err says so as nats-server does, after what
+ * ("error parsing X509 certificate/key pair", ...). */
+static bool tls_file_opens(const struct natsd_host_api *api,
+			   const struct natsd_cfg *cfg, const char *key,
+			   const char *path, const char *what, char *err,
+			   size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL) {
+		tls_cfg_err(api, cfg, key, err, errlen, "%s: open %s: %s", what,
+			    path, strerror(errno));
+		return false;
+	}
+	fclose(f);
+	return true;
+}
+
+static void tls_key_mismatch(const struct natsd_host_api *api,
+			     const struct natsd_cfg *cfg,
+			     const struct tls_conf *c, char *err, size_t errlen)
+{
+	tls_cfg_err(api, cfg, "key_file", err, errlen,
+		    "error parsing X509 certificate/key pair: private key %s "
+		    "does not match public key of %s",
+		    c->key_file, c->cert_file);
+	ERR_clear_error();
+}
+
 /* Builds c->ctx from c's settings. 0, or a negative code with one line
  * in err naming the file and what is wrong with it. */
 static int tls_make_ctx(const struct natsd_host_api *api,
 			const struct natsd_cfg *cfg, struct tls_conf *c,
 			char *err, size_t errlen)
 {
+	static const char pair[] = "error parsing X509 certificate/key pair";
 	char why[256];
 	SSL_CTX *ctx;
-	FILE *f;
 
 	ERR_clear_error();
 	ctx = SSL_CTX_new(c->client ? TLS_client_method()
@@ -406,15 +435,9 @@ static int tls_make_ctx(const struct natsd_host_api *api,
 				      "TLS_AES_256_GCM_SHA384:"
 				      "TLS_CHACHA20_POLY1305_SHA256");
 	if (c->cert_file != NULL) {
-		f = fopen(c->cert_file, "r");
-		if (f == NULL) {
-			tls_cfg_err(api, cfg, "cert_file", err, errlen,
-				    "error parsing X509 certificate/key pair: "
-				    "open %s: %s",
-				    c->cert_file, strerror(errno));
+		if (!tls_file_opens(api, cfg, "cert_file", c->cert_file, pair,
+				    err, errlen))
 			goto fail;
-		}
-		fclose(f);
 		if (SSL_CTX_use_certificate_chain_file(ctx, c->cert_file) !=
 		    1) {
 			tls_cfg_err(api, cfg, "cert_file", err, errlen,
@@ -426,25 +449,14 @@ static int tls_make_ctx(const struct natsd_host_api *api,
 		}
 	}
 	if (c->key_file != NULL) {
-		f = fopen(c->key_file, "r");
-		if (f == NULL) {
-			tls_cfg_err(api, cfg, "key_file", err, errlen,
-				    "error parsing X509 certificate/key pair: "
-				    "open %s: %s",
-				    c->key_file, strerror(errno));
+		if (!tls_file_opens(api, cfg, "key_file", c->key_file, pair,
+				    err, errlen))
 			goto fail;
-		}
-		fclose(f);
 		if (SSL_CTX_use_PrivateKey_file(ctx, c->key_file,
 						SSL_FILETYPE_PEM) != 1 &&
 		    ERR_GET_REASON(ERR_peek_last_error()) ==
 			    X509_R_KEY_VALUES_MISMATCH) {
-			tls_cfg_err(api, cfg, "key_file", err, errlen,
-				    "error parsing X509 certificate/key pair: "
-				    "private key %s does not match public key "
-				    "of %s",
-				    c->key_file, c->cert_file);
-			ERR_clear_error();
+			tls_key_mismatch(api, cfg, c, err, errlen);
 			goto fail;
 		}
 		if (ERR_peek_last_error() != 0) {
@@ -456,25 +468,15 @@ static int tls_make_ctx(const struct natsd_host_api *api,
 			goto fail;
 		}
 		if (SSL_CTX_check_private_key(ctx) != 1) {
-			tls_cfg_err(api, cfg, "key_file", err, errlen,
-				    "error parsing X509 certificate/key pair: "
-				    "private key %s does not match public key "
-				    "of %s",
-				    c->key_file, c->cert_file);
-			ERR_clear_error();
+			tls_key_mismatch(api, cfg, c, err, errlen);
 			goto fail;
 		}
 	}
 	if (c->ca_file != NULL) {
-		f = fopen(c->ca_file, "r");
-		if (f == NULL) {
-			tls_cfg_err(api, cfg, "ca_file", err, errlen,
-				    "failed to parse root ca certificate: "
-				    "open %s: %s",
-				    c->ca_file, strerror(errno));
+		if (!tls_file_opens(api, cfg, "ca_file", c->ca_file,
+				    "failed to parse root ca certificate", err,
+				    errlen))
 			goto fail;
-		}
-		fclose(f);
 		if (SSL_CTX_load_verify_locations(ctx, c->ca_file, NULL) != 1) {
 			tls_cfg_err(api, cfg, "ca_file", err, errlen,
 				    "failed to parse root certificate from "
