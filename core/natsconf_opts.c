@@ -1848,43 +1848,48 @@ natsconf_opts_lookup(const struct natsconf_value *map, const char *key)
 	return NULL;
 }
 
+/* The value of key in m when it has type t: 0, NATSD_ENOENT (absent) or
+ * NATSD_EINVAL (another type). */
+static int lookup_typed(const struct natsconf_value *m, const char *key,
+			enum natsconf_type t, const struct natsconf_value **v)
+{
+	*v = natsconf_opts_lookup(m, key);
+	if (*v == NULL)
+		return NATSD_ENOENT;
+	return natsconf_type(*v) == t ? 0 : NATSD_EINVAL;
+}
+
 int natsconf_opts_cfg_string(const struct natsconf_value *m, const char *key,
 			     const char **out)
 {
-	const struct natsconf_value *v = natsconf_opts_lookup(m, key);
+	const struct natsconf_value *v;
+	int rc = lookup_typed(m, key, NATSCONF_STRING, &v);
 
-	if (v == NULL)
-		return NATSD_ENOENT;
-	if (natsconf_type(v) != NATSCONF_STRING)
-		return NATSD_EINVAL;
-	*out = natsconf_string(v);
-	return 0;
+	if (rc == 0)
+		*out = natsconf_string(v);
+	return rc;
 }
 
 int natsconf_opts_cfg_int(const struct natsconf_value *m, const char *key,
 			  int64_t *out)
 {
-	const struct natsconf_value *v = natsconf_opts_lookup(m, key);
+	const struct natsconf_value *v;
+	int rc = lookup_typed(m, key, NATSCONF_INT, &v);
 
-	if (v == NULL)
-		return NATSD_ENOENT;
-	if (natsconf_type(v) != NATSCONF_INT)
-		return NATSD_EINVAL;
-	*out = natsconf_int(v);
-	return 0;
+	if (rc == 0)
+		*out = natsconf_int(v);
+	return rc;
 }
 
 int natsconf_opts_cfg_bool(const struct natsconf_value *m, const char *key,
 			   bool *out)
 {
-	const struct natsconf_value *v = natsconf_opts_lookup(m, key);
+	const struct natsconf_value *v;
+	int rc = lookup_typed(m, key, NATSCONF_BOOL, &v);
 
-	if (v == NULL)
-		return NATSD_ENOENT;
-	if (natsconf_type(v) != NATSCONF_BOOL)
-		return NATSD_EINVAL;
-	*out = natsconf_bool(v) != 0;
-	return 0;
+	if (rc == 0)
+		*out = natsconf_bool(v) != 0;
+	return rc;
 }
 
 int natsconf_opts_cfg_duration(const struct natsconf_value *m, const char *key,
@@ -1954,29 +1959,25 @@ int natsconf_opts_cfg_list_string(const struct natsconf_value *m,
 int natsconf_opts_cfg_section(const struct natsconf_value *m, const char *key,
 			      const struct natsd_cfg **out)
 {
-	const struct natsconf_value *v = natsconf_opts_lookup(m, key);
+	const struct natsconf_value *v;
+	int rc = lookup_typed(m, key, NATSCONF_MAP, &v);
 
-	if (v == NULL)
-		return NATSD_ENOENT;
-	if (natsconf_type(v) != NATSCONF_MAP)
-		return NATSD_EINVAL;
-	*out = natsconf_hook(v);
-	return 0;
+	if (rc == 0)
+		*out = natsconf_hook(v);
+	return rc;
 }
 
 /* An array of maps (an empty array is one too). */
 static const struct natsconf_value *map_array(const struct natsconf_value *m,
 					      const char *key, int *rc)
 {
-	const struct natsconf_value *v = natsconf_opts_lookup(m, key);
+	const struct natsconf_value *v;
 	size_t i;
 
-	*rc = NATSD_ENOENT;
-	if (v == NULL)
+	*rc = lookup_typed(m, key, NATSCONF_ARRAY, &v);
+	if (*rc != 0)
 		return NULL;
 	*rc = NATSD_EINVAL;
-	if (natsconf_type(v) != NATSCONF_ARRAY)
-		return NULL;
 	for (i = 0; i < natsconf_array_size(v); i++)
 		if (natsconf_type(natsconf_array_get(v, i)) != NATSCONF_MAP)
 			return NULL;
